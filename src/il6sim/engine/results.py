@@ -1,0 +1,188 @@
+"""Simulation results: labelled arrays in clinical units that save to and load from files.
+
+A :class:`SimulationResult` keeps everything needed to reproduce it: parameters, doses,
+solver settings, seed, il6sim version and per-patient status. It saves to Parquet (one row per
+patient and time, with the rest in the file's metadata) or NetCDF (via xarray).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+
+_STATE_PREFIX = "state:"
+_META_KEY = b"il6sim"
+
+
+@dataclass
+class SimulationResult:
+    """Trajectories of a batch of patients.
+
+    Attributes
+    ----------
+    time : (T,) hours since the start of the simulation.
+    outputs : (N, T, O) read-outs in clinical units (``output_units``).
+    states : (N, T, S) model states in their declared units.
+    parameters : (N, P) parameter values used, in declared units.
+    status : per patient, ``"ok"`` or ``"failed: <reason>"``; failed rows are NaN.
+    doses : the dose table applied.
+    seed, settings : how the result was made (solver, tolerances, version, scenario).
+    """
+
+    time: np.ndarray
+    outputs: np.ndarray
+    states: np.ndarray
+    parameters: np.ndarray
+    output_names: list[str]
+    output_units: list[str]
+    state_names: list[str]
+    param_names: list[str]
+    status: list[str]
+    doses: pd.DataFrame
+    seed: int | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_patients(self) -> int:
+        return self.outputs.shape[0]
+
+    @property
+    def ok(self) -> np.ndarray:
+        """Boolean mask of patients whose integration succeeded."""
+        return np.array([s == "ok" for s in self.status])
+
+    def output(self, name: str) -> np.ndarray:
+        """One read-out, shape ``(N, T)``."""
+        if name not in self.output_names:
+            raise InputError(f"no output '{name}'; fix: use one of {', '.join(self.output_names)}")
+        return self.outputs[:, :, self.output_names.index(name)]
+
+    def state(self, name: str) -> np.ndarray:
+        """One model state, shape ``(N, T)``."""
+        if name not in self.state_names:
+            raise InputError(f"no state '{name}'; fix: use one of {', '.join(self.state_names)}")
+        return self.states[:, :, self.state_names.index(name)]
+
+    def unit(self, output: str) -> str:
+        return self.output_units[self.output_names.index(output)]
+
+    # ----- tables and labelled arrays -----------------------------------------------------
+    def to_frame(self, *, states: bool = False) -> pd.DataFrame:
+        """A wide table: one row per patient and time, one column per read-out (and state)."""
+        n, t = self.n_patients, len(self.time)
+        data: dict[str, Any] = {
+            "patient": np.repeat(np.arange(n), t),
+            "time_h": np.tile(self.time, n),
+        }
+        for i, name in enumerate(self.output_names):
+            data[name] = self.outputs[:, :, i].reshape(-1)
+        if states:
+            for i, name in enumerate(self.state_names):
+                data[_STATE_PREFIX + name] = self.states[:, :, i].reshape(-1)
+        return pd.DataFrame(data)
+
+    def to_xarray(self):
+        """An :class:`xarray.Dataset` with dimensions patient, time, output, state, parameter."""
+        import xarray as xr
+
+        return xr.Dataset(
+            {
+                "outputs": (("patient", "time", "output"), self.outputs),
+                "states": (("patient", "time", "state"), self.states),
+                "parameters": (("patient", "parameter"), self.parameters),
+                "status": (("patient",), np.array(self.status, dtype=str)),
+            },
+            coords={
+                "patient": np.arange(self.n_patients),
+                "time": ("time", self.time, {"units": "hour"}),
+                "output": self.output_names,
+                "state": self.state_names,
+                "parameter": self.param_names,
+                "output_unit": ("output", self.output_units),
+            },
+            attrs={"il6sim": json.dumps(self._metadata(include_arrays=False))},
+        )
+
+    # ----- save and load --------------------------------------------------------------------
+    def _metadata(self, *, include_arrays: bool) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "output_names": self.output_names,
+            "output_units": self.output_units,
+            "state_names": self.state_names,
+            "param_names": self.param_names,
+            "status": self.status,
+            "doses": self.doses.to_dict(orient="list"),
+            "seed": self.seed,
+            "settings": self.settings,
+        }
+        if include_arrays:
+            meta["parameters"] = self.parameters.tolist()
+            meta["time"] = self.time.tolist()
+        return meta
+
+    def save(self, path: str | Path) -> Path:
+        """Write to ``.parquet`` or ``.nc`` (chosen by the suffix)."""
+        path = Path(path)
+        if path.suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(self.to_frame(states=True), preserve_index=False)
+            meta = dict(table.schema.metadata or {})
+            meta[_META_KEY] = json.dumps(self._metadata(include_arrays=True)).encode()
+            pq.write_table(table.replace_schema_metadata(meta), path)
+        elif path.suffix in (".nc", ".netcdf"):
+            self.to_xarray().to_netcdf(path)
+        else:
+            raise InputError(
+                f"cannot save results as '{path.suffix}'; fix: end the file name in .parquet or .nc"
+            )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> SimulationResult:
+        """Read a result written by :meth:`save`."""
+        path = Path(path)
+        if not path.exists():
+            raise InputError(f"results file '{path}' does not exist; fix: check the path")
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+            raw = (table.schema.metadata or {}).get(_META_KEY)
+            if raw is None:
+                raise InputError(f"'{path}' is not an il6sim result; fix: give a file il6sim saved")
+            meta = json.loads(raw)
+            frame = table.to_pandas()
+            n, t = len(meta["status"]), len(meta["time"])
+            outputs = frame[meta["output_names"]].to_numpy().reshape(n, t, -1)
+            states = frame[[_STATE_PREFIX + s for s in meta["state_names"]]].to_numpy().reshape(n, t, -1)
+            return cls(
+                time=np.asarray(meta["time"], float), outputs=outputs, states=states,
+                parameters=np.asarray(meta["parameters"], float).reshape(n, -1),
+                output_names=meta["output_names"], output_units=meta["output_units"],
+                state_names=meta["state_names"], param_names=meta["param_names"],
+                status=meta["status"], doses=pd.DataFrame(meta["doses"]),
+                seed=meta["seed"], settings=meta["settings"],
+            )
+        if path.suffix in (".nc", ".netcdf"):
+            import xarray as xr
+
+            with xr.open_dataset(path) as ds:
+                meta = json.loads(ds.attrs["il6sim"])
+                return cls(
+                    time=ds["time"].values.astype(float), outputs=ds["outputs"].values,
+                    states=ds["states"].values, parameters=ds["parameters"].values,
+                    output_names=meta["output_names"], output_units=meta["output_units"],
+                    state_names=meta["state_names"], param_names=meta["param_names"],
+                    status=meta["status"], doses=pd.DataFrame(meta["doses"]),
+                    seed=meta["seed"], settings=meta["settings"],
+                )
+        raise InputError(f"cannot read results from '{path.suffix}'; fix: give a .parquet or .nc file")

@@ -1,0 +1,13 @@
+"""The biology blocks of il6sim, in the order their states appear in the model."""
+
+from __future__ import annotations
+
+from . import acute_phase, cytokines, endotoxin, il6_receptors, innate
+
+CORE_BLOCKS = (
+    endotoxin.BLOCK,
+    innate.BLOCK,
+    cytokines.BLOCK,
+    il6_receptors.BLOCK,
+    acute_phase.BLOCK,
+)

@@ -1,0 +1,93 @@
+"""Innate cells: site macrophages (resting/activated, with endotoxin tolerance), blood and
+tissue neutrophils, and endothelial activation.
+
+States: ``mac_rest``, ``mac_act`` (cells/µL at the site), ``mac_tolerance`` (0–1),
+``neu_blood`` (10⁹/L), ``neu_tissue`` (cells/µL), ``endothelium_act`` (0–1).
+
+Assumptions: macrophages are activated by danger signals (LPS) and TNF-α and return to rest,
+faster under IL-10 (Moore KW 2001 Annu Rev Immunol 19:683). Activation induces a transient
+tolerance that limits re-activation (ex vivo hyporesponsiveness maximal at 6 h, gone by 12 h:
+Dillingh 2014 J Inflamm 11:28). Blood neutrophils are released from marrow (increased by IL-6
+and TNF-α), circulate with a half-life of hours (Summers C 2010 Trends Immunol 31:318) and are
+recruited into the tissue by activated endothelium and macrophage chemokines. Endothelium is
+activated by TNF-α, IL-1β and IL-6 trans-signalling (Rose-John S 2012 Int J Biol Sci 8:1237).
+"""
+
+from __future__ import annotations
+
+from ..motifs import fold_activation, hill
+from ..spec import Block, Flux, Output, State
+from ._signals import classic_signal_hepatocytes, danger_signal, trans_signal
+
+BLOCK = Block(
+    name="innate",
+    states=(
+        State("mac_rest", "cell/uL", "tissue", "resting macrophages at the site", 100.0),
+        State("mac_act", "cell/uL", "tissue", "activated macrophages at the site", 0.1),
+        State("mac_tolerance", "dimensionless", "tissue", "macrophage endotoxin tolerance (0–1)"),
+        State("neu_blood", "cell/nL", "plasma", "blood neutrophil count (10⁹/L)", 4.0),
+        State("neu_tissue", "cell/uL", "tissue", "neutrophils at the site", 1.0),
+        State("endothelium_act", "dimensionless", "plasma", "endothelial activation (0–1)"),
+    ),
+    fluxes=(
+        Flux("influx_mac", lambda s, p: p.k_mac_turnover * p.mac_resident, {"mac_rest": 1},
+             "replenishment of resident macrophages from monocytes"),
+        Flux("death_mac_rest", lambda s, p: p.k_mac_turnover * s.mac_rest, {"mac_rest": -1},
+             "turnover of resting macrophages"),
+        Flux("death_mac_act", lambda s, p: p.k_mac_turnover * s.mac_act, {"mac_act": -1},
+             "turnover of activated macrophages"),
+        Flux(
+            "act_mac",
+            lambda s, p: p.k_mac_act * s.mac_rest * (1 - s.mac_tolerance)
+            * (hill(danger_signal(s, p), p.K_mac_lps) + p.w_mac_tnf * hill(s.tnf_t, p.K_mac_tnf)),
+            {"mac_rest": -1, "mac_act": 1},
+            "activation of macrophages by danger signals and TNF-α",
+        ),
+        Flux(
+            "deact_mac",
+            lambda s, p: p.k_mac_deact * s.mac_act * fold_activation(s.il10_t, p.K_mac_il10, p.max_fold_deact_il10),
+            {"mac_act": -1, "mac_rest": 1},
+            "return of activated macrophages to rest, accelerated by IL-10",
+        ),
+        Flux("induce_tolerance", lambda s, p: p.k_tol_on * (s.mac_act / (s.mac_act + s.mac_rest)) * (1 - s.mac_tolerance),
+             {"mac_tolerance": 1}, "endotoxin tolerance induced by activation"),
+        Flux("lose_tolerance", lambda s, p: p.k_tol_off * s.mac_tolerance, {"mac_tolerance": -1},
+             "loss of tolerance"),
+        Flux(
+            "release_neu",
+            lambda s, p: p.k_neu_blood_out * p.neu_blood_baseline
+            * fold_activation(classic_signal_hepatocytes(s, p), p.K_neu_release_il6, p.max_fold_neu_release)
+            * (1 + p.w_neu_release_tnf * hill(s.tnf_p, p.K_neu_release_tnf)),
+            {"neu_blood": 1},
+            "release of neutrophils from marrow, increased by IL-6 and TNF-α",
+        ),
+        Flux("death_neu_blood", lambda s, p: p.k_neu_blood_out * s.neu_blood, {"neu_blood": -1},
+             "removal of circulating neutrophils"),
+        Flux(
+            "recruit_neu",
+            lambda s, p: p.k_neu_recruit * s.neu_blood
+            * (p.neu_recruit_basal + s.endothelium_act + p.w_neu_recruit_mac * s.mac_act / (s.mac_act + s.mac_rest)),
+            {"neu_blood": -1, "neu_tissue": lambda p: p.V_plasma / p.V_tissue},
+            "recruitment of blood neutrophils into the site by endothelium and macrophage chemokines",
+        ),
+        Flux("death_neu_tissue", lambda s, p: p.k_neu_tissue_death * s.neu_tissue, {"neu_tissue": -1},
+             "apoptosis and clearance of tissue neutrophils"),
+        Flux(
+            "act_endothelium",
+            lambda s, p: p.k_endo_act * (1 - s.endothelium_act)
+            * (hill(s.tnf_p, p.K_endo_tnf) + hill(s.il1b_p, p.K_endo_il1b) + hill(trans_signal(s, p), p.K_endo_trans)),
+            {"endothelium_act": 1},
+            "endothelial activation by TNF-α, IL-1β and IL-6 trans-signalling",
+        ),
+        Flux("deact_endothelium", lambda s, p: p.k_endo_deact * s.endothelium_act, {"endothelium_act": -1},
+             "return of endothelium to rest"),
+    ),
+    outputs=(
+        Output("neutrophils", "cell/nL", lambda s, p: s.neu_blood, "blood neutrophil count (10⁹/L)"),
+        Output("neutrophils_site", "cell/uL", lambda s, p: s.neu_tissue, "neutrophils at the site"),
+        Output("macrophages_active", "percent", lambda s, p: s.mac_act / (s.mac_act + s.mac_rest),
+               "activated fraction of site macrophages"),
+        Output("endothelial_activation", "percent", lambda s, p: s.endothelium_act,
+               "endothelial activation"),
+    ),
+)
