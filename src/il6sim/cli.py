@@ -1,0 +1,197 @@
+"""The ``il6sim`` command line: simulate scenarios, list presets, print the model.
+
+Every :class:`~il6sim.errors.Il6simError` is printed as ``error: <message>`` on stderr and the
+command exits with code 2, without a traceback. Other packages add commands through a
+``register(app)`` function (the cohort commands do).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+from typer.core import TyperGroup
+
+from .errors import Il6simError, InputError
+
+#: Exit code of every reported (non-crash) error.
+ERROR_EXIT_CODE = 2
+
+
+def report_error(message: str) -> None:
+    """Print ``error: <message>`` on stderr (one line, no markup)."""
+    Console(stderr=True, soft_wrap=True, highlight=False).print(
+        f"error: {message}", markup=False, style="bold red" if sys.stderr.isatty() else None
+    )
+
+
+class Il6simGroup(TyperGroup):
+    """The command group: turns il6sim errors of any sub-command into ``error: ...``, exit 2."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Il6simError as exc:
+            report_error(str(exc))
+            raise typer.Exit(ERROR_EXIT_CODE) from None
+
+
+app = typer.Typer(
+    name="il6sim",
+    cls=Il6simGroup,
+    help="A computable model of the interleukin-6 system in infection.",
+    epilog="Example: il6sim simulate endotoxemia-2ngkg --out result.parquet --plot result.png",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"il6sim {version('il6sim')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """A computable model of the interleukin-6 system in infection."""
+
+
+def _parse_sets(items: list[str] | None) -> dict[str, str]:
+    sets: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise InputError(
+                f"--set '{item}' is not name=value; fix: write e.g. --set body_weight=80kg"
+            )
+        sets[name.strip()] = value.strip()
+    return sets
+
+
+def _summary_table(result: Any, outputs: list[str]) -> Table:
+    days = float(result.time[-1]) > 72
+    scale, tunit = (24.0, "d") if days else (1.0, "h")
+    table = Table(title=f"{result.settings.get('scenario', 'simulation')}", title_justify="left")
+    for column in ("output", "unit", "start", "peak", f"peak at ({tunit})", "final"):
+        table.add_column(column, justify="left" if column in ("output", "unit") else "right")
+    for name in outputs:
+        values = np.nanmedian(result.output(name), axis=0)
+        if not np.isfinite(values).any():
+            table.add_row(name, result.unit(name), "nan", "nan", "", "nan")
+            continue
+        peak = int(np.nanargmax(values))
+        flat = np.nanmax(values) - np.nanmin(values) <= 1e-6 * max(abs(values[peak]), 1e-12)
+        table.add_row(
+            name, result.unit(name), f"{values[0]:.4g}", f"{values[peak]:.4g}",
+            "–" if flat else f"{result.time[peak] / scale:.3g}", f"{values[-1]:.4g}",
+        )
+    return table
+
+
+@app.command(
+    epilog="Example: il6sim simulate endotoxemia-2ngkg --out result.parquet --plot result.png "
+    "--set body_weight=90kg --set duration=72h",
+)
+def simulate(
+    scenario: Annotated[str, typer.Argument(help="A scenario YAML file or a preset name "
+                                                 "(see `il6sim presets`).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Result file: .parquet or .nc.")],
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", "-p", help="Also draw the scenario's outputs to this image.")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", "-s", help="Override name=value: a parameter (body_weight=80kg), "
+        "duration, sampling, name, or knockouts=il6,tnf. Repeatable.")] = None,
+) -> None:
+    """Simulate a scenario (file or preset) and save the result; print peak and final values."""
+    from .plotting import plot_result
+    from .scenario import load_scenario
+
+    if out.suffix not in (".parquet", ".nc"):
+        raise InputError(f"--out '{out}' has no known suffix; fix: end it in .parquet or .nc")
+    loaded = load_scenario(scenario)
+    sets = _parse_sets(set_)
+    if sets:
+        loaded = loaded.with_overrides(sets)
+    result = loaded.run()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.save(out)
+    console = Console()
+    console.print(_summary_table(result, list(loaded.outputs)))
+    failed = [s for s in result.status if s != "ok"]
+    if failed:
+        console.print(f"[yellow]warning:[/] {failed[0]}", highlight=False)
+    console.print(f"result saved to {out}", highlight=False)
+    if plot is not None:
+        targets = loaded.load_targets()
+        plot_result(result, list(loaded.outputs), plot, targets=targets)
+        console.print(f"plot saved to {plot}", highlight=False)
+
+
+@app.command(epilog="Example: il6sim presets")
+def presets() -> None:
+    """List the built-in scenarios (presets) with their descriptions."""
+    from .scenario import list_presets
+
+    table = Table(title="il6sim presets", title_justify="left")
+    table.add_column("name", no_wrap=True)
+    table.add_column("description")
+    for name, description in list_presets().items():
+        table.add_row(name, description)
+    Console().print(table)
+
+
+@app.command(epilog="Example: il6sim model --markdown --out MODEL.md")
+def model(
+    markdown: Annotated[bool, typer.Option(
+        "--markdown", help="Print Markdown (GitHub tables) instead of terminal tables.")] = False,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write the Markdown tables to this file.")] = None,
+) -> None:
+    """Print the model: states, parameters, fluxes, outputs and dose routes."""
+    from .model import default_model
+    from .model_table import model_table_markdown, model_tables
+
+    built = default_model()
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(model_table_markdown(built), encoding="utf-8")
+        typer.echo(f"model table written to {out}")
+        return
+    if markdown:
+        typer.echo(model_table_markdown(built), nl=False)
+        return
+    console = Console()
+    for title, (columns, rows) in model_tables(built).items():
+        table = Table(title=f"{title} ({len(rows)})", title_justify="left", show_lines=False)
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+
+
+def main() -> None:
+    """Entry point of the ``il6sim`` script."""
+    app()
+
+
+# The cohort commands live with the cohort package; the app works without them.
+try:
+    from .cohort.cli import register as _register_cohort
+except ModuleNotFoundError as _exc:
+    if _exc.name not in ("il6sim.cohort", "il6sim.cohort.cli"):
+        raise
+else:
+    _register_cohort(app)

@@ -1,0 +1,267 @@
+"""The scenario file schema (pydantic v2) and the checks that need the model.
+
+A scenario is validated in two passes:
+
+1. :class:`ScenarioSpec` checks the shape of the file: known keys only (``extra='forbid'``),
+   times with a time unit, amounts that are not negative;
+2. :func:`check_against_model` checks the names and units that only the model knows:
+   parameter names and units in ``patient``, dose agents, routes and units, outputs and
+   knockouts.
+
+Both raise messages of the form ``<problem>; fix: <what to do>``; :mod:`._load` prefixes them
+with the file and field so the user sees one plain line.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+import pint
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from ..model import Model
+from ..model.units import ureg
+
+#: Read-outs shown when a scenario does not list its own.
+DEFAULT_OUTPUTS = ("il6", "tnf", "il10", "crp")
+
+#: Prefix of the parameters that switch a mediator or pathway on (1) or off (0).
+SWITCH_PREFIX = "switch_"
+
+Number = float | int
+
+
+class ScenarioFieldError(ValueError):
+    """A model-dependent check failed: ``field`` is the dotted path, ``message`` the problem."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def suggest(name: str, choices: Iterable[str], *, what: str = "one of") -> str:
+    """A ``fix:`` hint: the close matches of ``name`` among ``choices``, or the whole list."""
+    choices = sorted(set(choices))
+    close = difflib.get_close_matches(str(name), choices, n=3, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    shown = ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
+    return f"use {what} {shown}"
+
+
+def _fail(message: str) -> PydanticCustomError:
+    return PydanticCustomError("il6sim", message)
+
+
+def parse_time(value: Any, *, what: str) -> float:
+    """A time in hours from a number (hours) or a string with a unit (``"30 min"``, ``"2 d"``)."""
+    if isinstance(value, bool):
+        raise _fail(f"{what} {value!r} is not a time; fix: write a number of hours or e.g. '2 h'")
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        quantity = ureg.Quantity(str(value).strip())
+        hours = float(quantity.to("hour").magnitude)
+    except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError):
+        raise _fail(
+            f"{what} {value!r} is not a time; "
+            "fix: write a number with a unit h, min or d, e.g. '6 h'"
+        ) from None
+    return hours
+
+
+def parse_quantity(value: Any) -> tuple[float, str]:
+    """``(magnitude, unit)`` of a number (unit ``""``) or a string such as ``"2 ng/kg"``."""
+    if isinstance(value, bool):
+        raise _fail(f"{value!r} is not an amount; fix: write a number or e.g. '2 ng/kg'")
+    if isinstance(value, int | float):
+        return float(value), ""
+    try:
+        quantity = ureg.Quantity(str(value).strip())
+    except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError):
+        raise _fail(
+            f"cannot read {value!r} as an amount with a unit; fix: write e.g. '2 ng/kg'"
+        ) from None
+    unit = "" if quantity.units == ureg.dimensionless else str(quantity.units)
+    return float(quantity.magnitude), unit
+
+
+class DoseSpec(BaseModel):
+    """One dose: when, what, by which route and how much."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    time: Number | str = Field(description="time of the dose, e.g. '0 h', '30 min', '1 d'")
+    agent: str = Field(description="what is given, e.g. 'lps'")
+    route: str = Field("iv", description="how it is given, e.g. 'iv'")
+    amount: Number | str = Field(description="how much, in a unit convertible to the route's")
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: Any) -> Any:
+        hours = parse_time(value, what="dose time")
+        if hours < 0:
+            raise _fail(
+                f"dose time {value!r} is before the start; fix: give a time of 0 h or later"
+            )
+        return value
+
+    @field_validator("amount")
+    @classmethod
+    def _amount(cls, value: Any) -> Any:
+        magnitude, _ = parse_quantity(value)
+        if magnitude < 0:
+            raise _fail(f"negative dose {value}; fix: give an amount of 0 or more")
+        if magnitude != magnitude or magnitude in (float("inf"), float("-inf")):
+            raise _fail(f"dose {value} is not finite; fix: give a finite amount")
+        return value
+
+    @property
+    def time_h(self) -> float:
+        return parse_time(self.time, what="dose time")
+
+
+class ScenarioSpec(BaseModel):
+    """The contents of a scenario YAML file (see the module docstring of :mod:`il6sim.scenario`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="short identifier, e.g. 'endotoxemia-2ngkg'")
+    description: str = Field("", description="one sentence: what the scenario represents")
+    knockouts: list[str] = Field(default_factory=list, description="mediators/pathways set to 0")
+    patient: dict[str, Number | str] = Field(default_factory=dict,
+                                             description="parameter overrides")
+    doses: list[DoseSpec] = Field(default_factory=list, description="dose events")
+    duration: Number | str = Field("48 h", description="simulated time, e.g. '48 h' or '28 d'")
+    sampling: Number | str = Field("0.25 h", description="reporting interval, e.g. '15 min'")
+    outputs: list[str] = Field(default_factory=lambda: list(DEFAULT_OUTPUTS),
+                               description="read-outs to print and plot")
+    targets: str | None = Field(None, description="name of a target set to overlay on plots")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise _fail("the name is empty; fix: give a short identifier such as 'my-scenario'")
+        return value
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if parse_time(value, what="duration") <= 0:
+            raise _fail(f"duration {value!r} is not positive; fix: give a duration above 0 h")
+        return value
+
+    @field_validator("sampling")
+    @classmethod
+    def _sampling(cls, value: Any, info: ValidationInfo) -> Any:
+        hours = parse_time(value, what="sampling")
+        if hours <= 0:
+            raise _fail(f"sampling {value!r} is not positive; fix: give an interval above 0 h")
+        duration = info.data.get("duration")
+        if duration is not None and hours > parse_time(duration, what="duration"):
+            raise _fail(
+                f"sampling {value!r} is longer than the duration {duration!r}; "
+                "fix: give a sampling interval no longer than the duration"
+            )
+        return value
+
+    @property
+    def duration_h(self) -> float:
+        return parse_time(self.duration, what="duration")
+
+    @property
+    def sampling_h(self) -> float:
+        return parse_time(self.sampling, what="sampling")
+
+
+def knockout_switches(model: Model) -> dict[str, str]:
+    """Knockout names and the switch parameter each one sets to 0 (``il6 -> switch_il6``)."""
+    return {
+        p.name[len(SWITCH_PREFIX):]: p.name
+        for p in model.parameters
+        if p.name.startswith(SWITCH_PREFIX)
+    }
+
+
+def resolve_knockout(model: Model, name: str, field: str = "knockouts") -> str:
+    """The switch parameter for a knockout name (``il6`` or ``switch_il6``)."""
+    switches = knockout_switches(model)
+    if name in switches:
+        return switches[name]
+    if name in switches.values():
+        return name
+    raise ScenarioFieldError(
+        field, f"unknown knockout '{name}'; fix: {suggest(name, switches)}"
+    )
+
+
+def dose_amount(model: Model, dose: DoseSpec, field: str) -> tuple[float, str]:
+    """The amount of one dose in its route's dose unit, and that unit."""
+    try:
+        route = model.route(dose.agent, dose.route)
+    except Exception:
+        agents = sorted({r.agent for r in model.routes})
+        if dose.agent not in agents:
+            raise ScenarioFieldError(
+                f"{field}.agent",
+                f"unknown agent '{dose.agent}'; fix: {suggest(dose.agent, agents)}",
+            ) from None
+        routes = sorted(r.route for r in model.routes if r.agent == dose.agent)
+        raise ScenarioFieldError(
+            f"{field}.route",
+            f"agent '{dose.agent}' cannot be given by route '{dose.route}'; "
+            f"fix: {suggest(dose.route, routes)}",
+        ) from None
+    magnitude, unit = parse_quantity(dose.amount)
+    if not unit:
+        return magnitude, route.dose_unit
+    try:
+        converted = ureg.Quantity(magnitude, unit).to(route.dose_unit).magnitude
+    except pint.errors.PintError:
+        raise ScenarioFieldError(
+            f"{field}.amount",
+            f"'{dose.amount}' cannot be converted to {route.dose_unit}, the dose unit of "
+            f"{dose.agent} ({dose.route}); fix: give the amount in {route.dose_unit}, "
+            f"e.g. '{magnitude:g} {route.dose_unit}'",
+        ) from None
+    return float(converted), route.dose_unit
+
+
+def check_against_model(spec: ScenarioSpec, model: Model) -> None:
+    """Check every name and unit of a scenario against ``model``.
+
+    Raises
+    ------
+    ScenarioFieldError
+        naming the field (``patient.body_wieght``, ``doses[0].amount``, ...) and the fix.
+    """
+    for name, value in spec.patient.items():
+        field = f"patient.{name}"
+        if name not in model.param_index:
+            raise ScenarioFieldError(
+                field, f"unknown parameter '{name}'; fix: {suggest(name, model.param_names)}"
+            )
+        try:
+            model.convert_parameter(name, value)
+        except Exception:
+            unit = model.parameter(name).unit
+            raise ScenarioFieldError(
+                field,
+                f"{value!r} cannot be read in the unit of '{name}' ({unit}); "
+                f"fix: write a number in {unit} or a value with a compatible unit",
+            ) from None
+    for i, name in enumerate(spec.knockouts):
+        resolve_knockout(model, name, f"knockouts[{i}]")
+    for i, dose in enumerate(spec.doses):
+        dose_amount(model, dose, f"doses[{i}]")
+    for i, name in enumerate(spec.outputs):
+        if name not in model.output_index:
+            raise ScenarioFieldError(
+                f"outputs[{i}]",
+                f"unknown output '{name}'; fix: {suggest(name, model.output_names)}",
+            )
