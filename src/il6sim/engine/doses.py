@@ -34,13 +34,13 @@ class Dose:
 
 def dose_table(doses: pd.DataFrame | Iterable[Dose | Mapping] | None) -> pd.DataFrame:
     """Normalise doses to a DataFrame with :data:`DOSE_COLUMNS`, sorted by time."""
-    if doses is None:
+    if doses is None or (not isinstance(doses, pd.DataFrame) and not list(doses)):
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
             DOSE_COLUMNS, [int, float, str, str, float, str], strict=True)})
     if isinstance(doses, pd.DataFrame):
         table = doses.copy()
     else:
-        rows = [asdict(d) if isinstance(d, Dose) else dict(d) for d in doses]
+        rows = [asdict(d) if isinstance(d, Dose) else dict(d) for d in list(doses)]
         table = pd.DataFrame(rows)
     for column, default in (("patient", -1), ("route", "iv"), ("unit", "")):
         if column not in table:

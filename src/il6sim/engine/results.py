@@ -73,6 +73,47 @@ class SimulationResult:
     def unit(self, output: str) -> str:
         return self.output_units[self.output_names.index(output)]
 
+    # ----- fluxes ---------------------------------------------------------------------------
+    def fluxes(self, model=None) -> dict[str, np.ndarray]:
+        """Every named flux over time, ``{name: (N, T)}``, recomputed from states and parameters.
+
+        Units are in ``model.flux_units`` (the first changed state's unit per hour).
+        """
+        from ..model import default_model
+
+        model = model or default_model()
+        n, t, _ = self.states.shape
+        y = self.states.reshape(n * t, -1).T
+        p = np.repeat(self.parameters, t, axis=0).T
+        return {k: v.reshape(n, t) for k, v in model.flux_values(y, p).items()}
+
+    def il6_source_shares(self, model=None) -> pd.DataFrame:
+        """Share of IL-6 production by cell type over time (claim C01).
+
+        Returns a table with columns patient, time_h and one column per source (macrophages,
+        t_cells, b_cells, endothelium, fibroblasts); the shares of a row sum to 1.
+        """
+        from ..model import default_model
+
+        model = model or default_model()
+        fluxes = self.fluxes(model)
+        sources = {}
+        for flux in model.fluxes:
+            if flux.name.startswith("prod_il6_"):
+                # rates are concentrations per hour in the compartment of the IL-6 they make;
+                # multiply by that compartment's volume to compare amounts made per hour
+                compartment = model.states[model.state_index[next(iter(flux.changes))]].compartment
+                volume_name = "V_plasma" if compartment == "plasma" else "V_tissue"
+                volume = self.parameters[:, model.param_index[volume_name]][:, None]
+                sources[flux.name.removeprefix("prod_il6_")] = fluxes[flux.name] * volume
+        total = sum(sources.values())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares = {k: np.where(total > 0, v / total, np.nan) for k, v in sources.items()}
+        n, t = total.shape
+        frame = {"patient": np.repeat(np.arange(n), t), "time_h": np.tile(self.time, n)}
+        frame.update({k: v.reshape(-1) for k, v in shares.items()})
+        return pd.DataFrame(frame)
+
     # ----- tables and labelled arrays -----------------------------------------------------
     def to_frame(self, *, states: bool = False) -> pd.DataFrame:
         """A wide table: one row per patient and time, one column per read-out (and state)."""

@@ -47,7 +47,7 @@ BLOCK = Block(
         Flux("deg_crp", lambda s, p: p.k_deg_crp * s.crp, {"crp": -1},
              "CRP catabolism, t½ 19 h"),
         Flux("syn_fibrinogen",
-             lambda s, p: p.r_fib_basal * (1 + (p.max_fold_fib - 1) * hill(s.apr_drive, p.K_apr_crp)),
+             lambda s, p: p.r_fib_basal * (1 + (p.max_fold_fib - 1) * hill(s.apr_drive, p.K_apr_fib)),
              {"fibrinogen": 1}, "hepatic fibrinogen synthesis"),
         Flux("deg_fibrinogen", lambda s, p: p.k_deg_fib * s.fibrinogen, {"fibrinogen": -1},
              "fibrinogen catabolism"),

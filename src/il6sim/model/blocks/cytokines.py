@@ -46,10 +46,6 @@ def _leukocyte_restraint(s, p):
             * inhibition(classic_signal_leukocytes(s, p), p.K_inh_il6_classic))
 
 
-def _active_fraction(s):
-    return s.mac_act / (s.mac_act + s.mac_rest)
-
-
 BLOCK = Block(
     name="cytokines",
     states=(

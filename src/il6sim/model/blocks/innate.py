@@ -1,10 +1,12 @@
 """Innate cells: site macrophages (resting/activated, with endotoxin tolerance), blood and
 tissue neutrophils, and endothelial activation.
 
-States: ``mac_rest``, ``mac_act`` (cells/µL at the site), ``mac_tolerance`` (0–1),
+States: ``mac_rest``, ``mac_primed``, ``mac_act`` (cells/µL at the site), ``mac_tolerance`` (0–1),
 ``neu_blood`` (10⁹/L), ``neu_tissue`` (cells/µL), ``endothelium_act`` (0–1).
 
-Assumptions: macrophages are activated by danger signals (LPS) and TNF-α and return to rest,
+Assumptions: macrophages are primed by danger signals (LPS) and TNF-α, become cytokine-secreting
+after a signalling/transcription delay (TNF-α appears 30 min after IV LPS and peaks at 1.5–2 h:
+Eur J Intern Med 2000;11:89; Copeland 2005 Clin Diagn Lab Immunol 12:60) and return to rest,
 faster under IL-10 (Moore KW 2001 Annu Rev Immunol 19:683). Activation induces a transient
 tolerance that limits re-activation (ex vivo hyporesponsiveness maximal at 6 h, gone by 12 h:
 Dillingh 2014 J Inflamm 11:28). Blood neutrophils are released from marrow (increased by IL-6
@@ -15,7 +17,7 @@ activated by TNF-α, IL-1β and IL-6 trans-signalling (Rose-John S 2012 Int J Bi
 
 from __future__ import annotations
 
-from ..motifs import fold_activation, hill
+from ..motifs import fold_activation, hill, ratio
 from ..spec import Block, Flux, Output, State
 from ._signals import classic_signal_hepatocytes, danger_signal, trans_signal
 
@@ -23,7 +25,8 @@ BLOCK = Block(
     name="innate",
     states=(
         State("mac_rest", "cell/uL", "tissue", "resting macrophages at the site", 100.0),
-        State("mac_act", "cell/uL", "tissue", "activated macrophages at the site", 0.1),
+        State("mac_primed", "cell/uL", "tissue", "macrophages signalling towards activation", 0.001),
+        State("mac_act", "cell/uL", "tissue", "activated (cytokine-secreting) macrophages", 0.001),
         State("mac_tolerance", "dimensionless", "tissue", "macrophage endotoxin tolerance (0–1)"),
         State("neu_blood", "cell/nL", "plasma", "blood neutrophil count (10⁹/L)", 4.0),
         State("neu_tissue", "cell/uL", "tissue", "neutrophils at the site", 1.0),
@@ -36,20 +39,26 @@ BLOCK = Block(
              "turnover of resting macrophages"),
         Flux("death_mac_act", lambda s, p: p.k_mac_turnover * s.mac_act, {"mac_act": -1},
              "turnover of activated macrophages"),
+        Flux("death_mac_primed", lambda s, p: p.k_mac_turnover * s.mac_primed, {"mac_primed": -1},
+             "turnover of primed macrophages"),
         Flux(
-            "act_mac",
+            "prime_mac",
             lambda s, p: p.k_mac_act * s.mac_rest * (1 - s.mac_tolerance)
-            * (hill(danger_signal(s, p), p.K_mac_lps) + p.w_mac_tnf * hill(s.tnf_t, p.K_mac_tnf)),
-            {"mac_rest": -1, "mac_act": 1},
-            "activation of macrophages by danger signals and TNF-α",
+            * (hill(danger_signal(s, p), p.K_mac_lps) + p.w_mac_tnf * hill(s.tnf_t, p.K_mac_tnf, 2)),
+            {"mac_rest": -1, "mac_primed": 1},
+            "priming of macrophages by danger signals and TNF-α (receptor signalling, transcription)",
         ),
+        Flux("activate_mac", lambda s, p: p.k_mac_mature * s.mac_primed, {"mac_primed": -1, "mac_act": 1},
+             "primed macrophages start secreting cytokines"),
+        Flux("unprime_mac", lambda s, p: p.k_mac_deact * s.mac_primed, {"mac_primed": -1, "mac_rest": 1},
+             "primed macrophages return to rest"),
         Flux(
             "deact_mac",
             lambda s, p: p.k_mac_deact * s.mac_act * fold_activation(s.il10_t, p.K_mac_il10, p.max_fold_deact_il10),
             {"mac_act": -1, "mac_rest": 1},
             "return of activated macrophages to rest, accelerated by IL-10",
         ),
-        Flux("induce_tolerance", lambda s, p: p.k_tol_on * (s.mac_act / (s.mac_act + s.mac_rest)) * (1 - s.mac_tolerance),
+        Flux("induce_tolerance", lambda s, p: p.k_tol_on * ratio(s.mac_act, s.mac_act + s.mac_primed + s.mac_rest) * (1 - s.mac_tolerance),
              {"mac_tolerance": 1}, "endotoxin tolerance induced by activation"),
         Flux("lose_tolerance", lambda s, p: p.k_tol_off * s.mac_tolerance, {"mac_tolerance": -1},
              "loss of tolerance"),
@@ -66,7 +75,7 @@ BLOCK = Block(
         Flux(
             "recruit_neu",
             lambda s, p: p.k_neu_recruit * s.neu_blood
-            * (p.neu_recruit_basal + s.endothelium_act + p.w_neu_recruit_mac * s.mac_act / (s.mac_act + s.mac_rest)),
+            * (p.neu_recruit_basal + s.endothelium_act + p.w_neu_recruit_mac * ratio(s.mac_act, s.mac_act + s.mac_primed + s.mac_rest)),
             {"neu_blood": -1, "neu_tissue": lambda p: p.V_plasma / p.V_tissue},
             "recruitment of blood neutrophils into the site by endothelium and macrophage chemokines",
         ),
@@ -85,7 +94,7 @@ BLOCK = Block(
     outputs=(
         Output("neutrophils", "cell/nL", lambda s, p: s.neu_blood, "blood neutrophil count (10⁹/L)"),
         Output("neutrophils_site", "cell/uL", lambda s, p: s.neu_tissue, "neutrophils at the site"),
-        Output("macrophages_active", "percent", lambda s, p: s.mac_act / (s.mac_act + s.mac_rest),
+        Output("macrophages_active", "percent", lambda s, p: ratio(s.mac_act, s.mac_act + s.mac_primed + s.mac_rest),
                "activated fraction of site macrophages"),
         Output("endothelial_activation", "percent", lambda s, p: s.endothelium_act,
                "endothelial activation"),

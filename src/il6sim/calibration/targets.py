@@ -1,0 +1,137 @@
+"""Machine-readable calibration targets and their evaluation on simulated scenarios.
+
+Targets live in ``il6sim/data/targets/<name>.yaml``; each names a read-out, the scenario it is
+measured in (``rest``, ``lps_<dose>ngkg``), a statistic and an accepted range with its source.
+The calibration script fits parameters to the range centres; the tests check every range.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib.resources import files
+
+import numpy as np
+import yaml
+
+from ..engine import Dose, SimulationResult, simulate
+from ..errors import InputError
+
+STATISTICS = (
+    "rest", "peak", "time_of_peak", "value_at", "fraction_of_peak_at", "fold_over_rest_at",
+    "peak_fold_over_control",
+)
+
+#: knock-out name → the switch parameter set to 0
+KNOCKOUT_SWITCHES = {
+    "il6": "switch_il6", "tnf": "switch_tnf", "il1b": "switch_il1b", "il10": "switch_il10",
+    "ifn": "switch_ifn", "classic_signalling": "switch_classic_signalling",
+    "trans_signalling": "switch_trans_signalling",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One published figure: ``low <= statistic(output in scenario) <= high``."""
+
+    id: str
+    scenario: str
+    output: str
+    statistic: str
+    low: float
+    high: float
+    center: float
+    source: str
+    verified: bool
+    time_h: float | None = None
+    knockout: str | None = None
+
+    @property
+    def run_key(self) -> str:
+        """The simulated run this target is read from (scenario, with knock-out if any)."""
+        return f"{self.scenario}|ko={self.knockout}" if self.knockout else self.scenario
+
+    @property
+    def label(self) -> str:
+        return f"{self.id} [{self.low:g}–{self.high:g}]"
+
+    def measure(self, results: dict[str, SimulationResult]) -> float:
+        """The statistic of this target's read-out in its run (first patient)."""
+        y = results[self.run_key].output(self.output)[0]
+        result = results[self.run_key]
+        t = result.time
+        if self.statistic == "rest":
+            return float(y[0])
+        if self.statistic == "peak":
+            return float(np.max(y))
+        if self.statistic == "peak_fold_over_control":
+            return float(np.max(y) / np.max(results[self.scenario].output(self.output)[0]))
+        if self.statistic == "time_of_peak":
+            return float(t[np.argmax(y)])
+        value = float(np.interp(self.time_h, t, y))
+        if self.statistic == "value_at":
+            return value
+        if self.statistic == "fraction_of_peak_at":
+            return value / float(np.max(y))
+        return value / float(y[0])  # fold_over_rest_at
+
+    def passes(self, value: float) -> bool:
+        return bool(self.low <= value <= self.high)
+
+
+def load_targets(name: str = "endotoxemia") -> list[Target]:
+    """Read the target set ``name`` shipped in ``il6sim/data/targets``."""
+    resource = files("il6sim") / "data" / "targets" / f"{name}.yaml"
+    if not resource.is_file():
+        raise InputError(f"no target set '{name}'; fix: use 'endotoxemia'")
+    entries = yaml.safe_load(resource.read_text())["targets"]
+    targets = [Target(**entry) for entry in entries]
+    for target in targets:
+        if target.statistic not in STATISTICS:
+            raise InputError(f"target {target.id}: unknown statistic '{target.statistic}'")
+        if target.knockout and target.knockout not in KNOCKOUT_SWITCHES:
+            raise InputError(f"target {target.id}: unknown knock-out '{target.knockout}'")
+    return targets
+
+
+def _scenario_doses(scenario: str) -> list[Dose]:
+    if scenario == "rest":
+        return []
+    match = re.fullmatch(r"lps_(\d+(?:\.\d+)?)ngkg", scenario)
+    if not match:
+        raise InputError(f"unknown target scenario '{scenario}'; fix: use rest or lps_<dose>ngkg")
+    return [Dose(0.0, "lps", float(match.group(1)), unit="ng/kg")]
+
+
+def run_target_scenarios(targets: list[Target], params=None, *, model=None, t_end: float = 48.0,
+                         dt: float = 0.05) -> dict[str, SimulationResult]:
+    """Simulate each scenario the targets need once, for one parameter set."""
+    from ..engine import equilibrate, parameter_matrix
+    from ..model import default_model
+
+    model = model or default_model()
+    matrix = parameter_matrix(model, params)
+    rest = equilibrate(matrix, model=model)
+    results = {}
+    for scenario in sorted({t.scenario for t in targets}):
+        results[scenario] = simulate(matrix, _scenario_doses(scenario), t_end=t_end, dt=dt,
+                                     model=model, initial_states=rest.states)
+    for target in targets:
+        if target.knockout and target.run_key not in results:
+            switch = KNOCKOUT_SWITCHES[target.knockout]
+            knocked = matrix.copy()
+            knocked[:, model.param_index[switch]] = 0.0
+            results[target.run_key] = simulate(knocked, _scenario_doses(target.scenario),
+                                               t_end=t_end, dt=dt, model=model)
+    return results
+
+
+def evaluate_targets(targets: list[Target], results: dict[str, SimulationResult]) -> list[dict]:
+    """One row per target: id, value, range, pass/fail, source."""
+    rows = []
+    for target in targets:
+        value = target.measure(results)
+        rows.append({"id": target.id, "value": value, "low": target.low, "high": target.high,
+                     "passes": target.passes(value), "verified": target.verified,
+                     "source": target.source})
+    return rows

@@ -1,0 +1,92 @@
+"""The declaration layer: names, units checked at build time, the generated Jacobian."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from il6sim.errors import ModelError, UnitError
+from il6sim.model import Block, Flux, Param, State, build_model, declared_parameters
+from il6sim.model.motifs import hill
+
+
+def _params(**units):
+    return [Param(name, 1.0, unit, "test", "test") for name, unit in units.items()]
+
+
+def test_every_parameter_has_unit_description_and_source():
+    for p in declared_parameters():
+        assert p.unit and p.description and p.source, p.name
+        if p.source.startswith("calibrated"):
+            assert p.calibrated_to, f"{p.name} is calibrated but names no target"
+
+
+def test_calibrated_parameters_name_targets_that_exist():
+    from il6sim.calibration import load_targets
+
+    ids = {t.id for t in load_targets("endotoxemia")}
+    for p in declared_parameters():
+        for target in p.calibrated_to:
+            assert target in ids, f"{p.name} names unknown target {target}"
+
+
+def test_wrong_unit_in_a_flux_is_an_error_at_build_time():
+    block = Block("bad", states=(State("x", "pg/mL", "plasma", "x"),),
+                  fluxes=(Flux("deg_x", lambda s, p: p.k * s.x, {"x": -1}, "elimination"),))
+    # k in 1/h is right ...
+    build_model([block], _params(k="1/h"))
+    # ... k in 1/L is a unit error naming the flux and the state
+    with pytest.raises(UnitError, match=r"flux 'deg_x' .*dx/dt.*must be in"):
+        build_model([block], _params(k="1/L"))
+
+
+def test_adding_incompatible_quantities_is_an_error_at_build_time():
+    block = Block("bad", states=(State("x", "nM", "plasma", "x"),),
+                  fluxes=(Flux("prod_x", lambda s, p: p.k * (s.x + p.c), {"x": 1}, "nonsense"),))
+    with pytest.raises(UnitError, match="flux 'prod_x'"):
+        build_model([block], _params(k="1/h", c="pg/mL"))
+
+
+def test_compatible_units_are_converted_not_rejected():
+    """A half-maximal constant in pM for a state in nM is converted (factor 1000)."""
+    block = Block("ok", states=(State("x", "nM", "plasma", "x"),),
+                  fluxes=(Flux("act", lambda s, p: p.v * hill(s.x, p.K), {"x": 1}, "activation"),))
+    model = build_model([block], _params(v="nM/h", K="pM"))
+    # x = 1 nM, K = 1 pM → hill = 1000/1001
+    assert model.rhs(0, np.array([1.0]), np.array([1.0, 1.0]))[0] == pytest.approx(1000 / 1001)
+
+
+def test_unknown_names_are_reported_with_the_flux():
+    block = Block("bad", states=(State("x", "nM", "plasma", "x"),),
+                  fluxes=(Flux("deg_x", lambda s, p: p.k_missing * s.x, {"x": -1}, "elimination"),))
+    with pytest.raises(ModelError, match="flux 'deg_x' uses unknown parameter 'k_missing'"):
+        build_model([block], _params(k="1/h"))
+
+
+def test_duplicate_names_are_rejected():
+    block = Block("dup", states=(State("x", "nM", "plasma", "x"), State("x", "nM", "plasma", "x")))
+    with pytest.raises(ModelError, match="declared twice"):
+        build_model([block], [])
+
+
+def test_analytic_jacobian_matches_finite_differences(model, rest):
+    p = model.default_parameters()
+    y = rest.states[0] * (1 + 0.3 * np.random.default_rng(0).random(len(rest.states[0]))) + 0.01
+    analytic = model.jacobian(0.0, y, p)
+    numeric = np.empty_like(analytic)
+    for j in range(len(y)):
+        h = 1e-6 * max(abs(y[j]), 1e-3)
+        up, down = y.copy(), y.copy()
+        up[j] += h
+        down[j] -= h
+        numeric[:, j] = (model.rhs(0, up, p) - model.rhs(0, down, p)) / (2 * h)
+    assert np.allclose(analytic, numeric, rtol=1e-4, atol=1e-7 * np.abs(analytic).max())
+
+
+def test_batched_rhs_equals_per_patient_rhs(model, rest):
+    p = model.default_parameters()
+    ys = np.stack([rest.states[0], rest.states[0] * 1.1, rest.states[0] * 0.9], axis=1)
+    ps = np.stack([p, p, p * 1.05], axis=1)
+    batched = model.rhs(0, ys, ps)
+    for i in range(3):
+        assert np.allclose(batched[:, i], model.rhs(0, ys[:, i], ps[:, i]))
