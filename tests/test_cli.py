@@ -154,3 +154,27 @@ def test_every_help_shows_an_example():
         result = runner.invoke(app, [*path, "--help"])
         assert result.exit_code == 0, path
         assert "Example" in result.stdout, path
+
+
+def test_group_turns_errors_of_any_subcommand_into_one_line():
+    from pydantic import BaseModel
+
+    from il6sim.cli import Il6simGroup
+    from il6sim.errors import ModelError
+
+    class Item(BaseModel):
+        size: int
+
+    extra = typer.Typer(cls=Il6simGroup)
+
+    @extra.command()
+    def pydantic_error() -> None:
+        Item(size="big")
+
+    @extra.command()
+    def model_error() -> None:
+        raise ModelError("flux 'x' is wrong; fix: correct it")
+
+    for name, words in (("pydantic-error", "field 'size'"), ("model-error", "flux 'x'")):
+        result = runner.invoke(extra, [name])
+        assert_clean_error(result.exit_code, result.stderr, words)

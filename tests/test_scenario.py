@@ -173,8 +173,12 @@ def test_with_overrides_like_the_command_line(tmp_path):
 
 def test_from_dict_and_targets_filter():
     scenario = Scenario.from_dict({
-        "name": "lps", "doses": [{"time": 0, "agent": "lps", "amount": 2}], "targets": "x"})
+        "name": "lps", "doses": [{"time": 0, "agent": "lps", "amount": 2}],
+        "targets": "endotoxemia"})
     assert scenario.source == "<dict>"
+    assert scenario.load_targets()  # the calibration target set, filtered to 2 ng/kg and rest
+    with pytest.raises(InputError, match="field 'targets': no target set"):
+        Scenario.from_dict({"name": "x", "targets": "endotoxaemia"})
     keep = [SimpleNamespace(scenario="rest"), SimpleNamespace(scenario="lps_2ngkg"),
             SimpleNamespace(scenario="lps"), SimpleNamespace(dose_ngkg=2.0), SimpleNamespace()]
     drop = [SimpleNamespace(scenario="lps_4ngkg"), SimpleNamespace(dose_ngkg=4.0),

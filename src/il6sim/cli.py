@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import numpy as np
 import typer
+import yaml
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
@@ -38,7 +40,13 @@ class Il6simGroup(TyperGroup):
             return super().invoke(ctx)
         except Il6simError as exc:
             report_error(str(exc))
-            raise typer.Exit(ERROR_EXIT_CODE) from None
+        except ValidationError as exc:  # an input a sub-command validated without converting
+            first = exc.errors(include_url=False)[0]
+            field = ".".join(str(part) for part in first["loc"]) or exc.title
+            report_error(f"field '{field}': {first['msg']}; fix: correct that field")
+        except yaml.YAMLError as exc:
+            report_error("invalid YAML (" + " ".join(str(exc).split()) + "); fix: check the file")
+        raise typer.Exit(ERROR_EXIT_CODE)
 
 
 app = typer.Typer(

@@ -80,8 +80,21 @@ class Scenario(ScenarioSpec):
         """Check names and units against ``model`` (default: the default model)."""
         try:
             check_against_model(self, model or default_model())
+            self._check_targets()
         except ScenarioFieldError as exc:
             raise self._error(exc) from None
+
+    def _check_targets(self) -> None:
+        if not self.targets:
+            return
+        try:
+            from ..calibration.targets import load_targets
+        except ImportError:  # overlays are skipped without the calibration package
+            return
+        try:
+            load_targets(self.targets)
+        except Il6simError as exc:
+            raise ScenarioFieldError("targets", str(exc)) from None
 
     def _error(self, exc: ScenarioFieldError) -> InputError:
         return InputError(f"scenario '{self.source}', field '{exc.field}': {exc.message}")
