@@ -38,8 +38,12 @@ BAD = {
 }
 
 
-def il6sim_script() -> Path:
-    return Path(sys.executable).parent / "il6sim"
+def il6sim_command() -> list[str]:
+    """The installed ``il6sim`` script next to this interpreter (or the same entry point)."""
+    script = Path(sys.executable).parent / "il6sim"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from il6sim.cli import main; main()"]
 
 
 def assert_clean_error(exit_code: int, stderr: str, words: str) -> None:
@@ -74,7 +78,7 @@ def test_unknown_preset_bad_set_and_bad_suffix_exit_2(tmp_path):
 def test_real_process_reports_error_with_exit_code_2(tmp_path):
     (tmp_path / "bad.yaml").write_text(BAD["negative dose"][0])
     proc = subprocess.run(
-        [str(il6sim_script()), "simulate", "bad.yaml", "--out", "x.parquet"],
+        [*il6sim_command(), "simulate", "bad.yaml", "--out", "x.parquet"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert_clean_error(proc.returncode, proc.stderr, "negative dose -2 ng/kg")
