@@ -1,0 +1,311 @@
+"""Prognostic model of in-hospital death from the first laboratory values after admission.
+
+:class:`Il6Prognosis` is a scikit-learn classifier. Its default is a soft-voting ensemble of
+
+* an L2-penalised logistic regression on log-transformed skewed labs, median-imputed, with a
+  missing-value indicator per lab (IL-6 is missing for more than half of the patients), and
+* a shallow, strongly regularised histogram gradient-boosting classifier, which handles missing
+  values natively.
+
+Both parts give probabilities that are close to calibrated without a separate calibration step
+(checked by grouped cross-validation in the biomarker report). Model choice and defaults are
+explained in ``docs/cohort.md``.
+
+References
+----------
+Yan L. et al. (2020) An interpretable mortality prediction model for COVID-19 patients.
+Nat. Mach. Intell. 2:283–288. doi:10.1038/s42256-020-0180-7.
+Pedregosa F. et al. (2011) Scikit-learn: machine learning in Python. JMLR 12:2825–2830.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import sklearn
+from scipy.stats import skew
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
+
+from ..errors import InputError
+from ._markers import MARKER_BY_NAME
+
+__all__ = ["CrossValidation", "Il6Prognosis", "cross_validate_prognosis"]
+
+_FILE_FORMAT = "il6sim-prognosis-model"
+_FILE_VERSION = 1
+_METHODS = ("ensemble", "logistic", "boosting")
+
+
+def _single_thread():
+    """One OpenMP thread for gradient boosting: on a few hundred patients threads only add
+    overhead, and they can stall badly when other processes compete for the cores."""
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
+class _LogSkewed(TransformerMixin, BaseEstimator):
+    """``log(max(x, 0) + offset)`` on the columns flagged in ``log_columns`` (NaN kept)."""
+
+    def __init__(self, log_columns=None):
+        self.log_columns = log_columns
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=float)
+        mask = np.asarray(self.log_columns, dtype=bool)
+        offsets = np.ones(X.shape[1])
+        for j in np.flatnonzero(mask):
+            positive = X[:, j][np.isfinite(X[:, j]) & (X[:, j] > 0)]
+            offsets[j] = positive.min() if positive.size else 1.0
+        self.mask_, self.offsets_ = mask, offsets
+        return self
+
+    def transform(self, X):
+        X = np.array(X, dtype=float)
+        cols = self.mask_
+        X[:, cols] = np.log(np.clip(X[:, cols], 0.0, None) + self.offsets_[cols])
+        return X
+
+
+class Il6Prognosis(ClassifierMixin, BaseEstimator):
+    """Probability of in-hospital death from laboratory values in the first hours after admission.
+
+    Parameters
+    ----------
+    method : {"ensemble", "logistic", "boosting"}, default="ensemble"
+        ``"logistic"``: penalised logistic regression on log labs with missing-value indicators;
+        ``"boosting"``: histogram gradient boosting (native missing values); ``"ensemble"``:
+        the average of their probabilities (soft voting).
+    C : float, default=0.1
+        Inverse L2 penalty of the logistic regression (on standardised features).
+    learning_rate : float, default=0.05
+        Learning rate of the boosting part.
+    n_trees : int, default=200
+        Boosting iterations.
+    random_state : int or None, default=None
+        Seed of the boosting part (the logistic part is deterministic).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels (``[0, 1]`` for survived/died).
+    n_features_in_ : int
+        Number of input columns.
+    feature_names_in_ : ndarray of str
+        Column names, when ``X`` was a DataFrame (e.g. ``Cohort.first_values(48)``).
+    log_columns_ : ndarray of bool
+        Columns analysed on a log scale: catalogue markers marked skewed (IL-6, CRP, LDH ...);
+        for columns with other names, non-negative columns with skewness > 1.
+    model_ : estimator
+        The fitted scikit-learn model.
+    training_info_ : dict
+        Free-form description of the training data (set by the command line: file, window ...).
+
+    Notes
+    -----
+    ``X`` is typically ``Cohort.first_values(48)``: ``age``, ``male`` and one column per lab, with
+    missing values as NaN. Numeric arrays work as well. Probabilities are for ``classes_[1]``.
+    Only load model files you trust: they are pickles.
+
+    Examples
+    --------
+    >>> from il6sim.cohort import load_cohort, Il6Prognosis
+    >>> X, y = load_cohort().dataset(window_hours=48)
+    >>> model = Il6Prognosis(random_state=0).fit(X, y)
+    >>> risk = model.predict_proba(X)[:, 1]
+    """
+
+    def __init__(self, *, method: str = "ensemble", C: float = 0.1, learning_rate: float = 0.05,
+                 n_trees: int = 200, random_state: int | None = None) -> None:
+        self.method = method
+        self.C = C
+        self.learning_rate = learning_rate
+        self.n_trees = n_trees
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ scikit-learn API
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _build(self, log_columns: np.ndarray):
+        if self.method not in _METHODS:
+            raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}")
+        logistic = make_pipeline(
+            _LogSkewed(log_columns),
+            SimpleImputer(strategy="median", add_indicator=True),
+            StandardScaler(),
+            LogisticRegression(C=self.C, max_iter=5000),
+        )
+        boosting = HistGradientBoostingClassifier(
+            learning_rate=self.learning_rate, max_iter=self.n_trees, max_leaf_nodes=8,
+            min_samples_leaf=10, l2_regularization=1.0, early_stopping=False,
+            random_state=self.random_state)
+        if self.method == "logistic":
+            return logistic
+        if self.method == "boosting":
+            return boosting
+        return VotingClassifier([("logistic", logistic), ("boosting", boosting)], voting="soft")
+
+    def fit(self, X, y):
+        """Fit on features ``X`` (DataFrame or array, NaN allowed) and outcomes ``y``."""
+        X, y = validate_data(self, X, y, dtype=float, ensure_all_finite="allow-nan")
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if self.classes_.size < 2:
+            raise ValueError(f"y has one class only ({self.classes_[0]!r}); need both outcomes")
+        self.log_columns_ = self._log_columns(X)
+        with _single_thread():
+            self.model_ = self._build(self.log_columns_).fit(X, y)
+        self.training_info_ = {}
+        return self
+
+    def _log_columns(self, X: np.ndarray) -> np.ndarray:
+        names = getattr(self, "feature_names_in_", None)
+        flags = np.zeros(X.shape[1], dtype=bool)
+        for j in range(X.shape[1]):
+            spec = MARKER_BY_NAME.get(str(names[j])) if names is not None else None
+            if spec is not None:
+                flags[j] = spec.log
+                continue
+            column = X[:, j][np.isfinite(X[:, j])]
+            if column.size > 2 and np.unique(column).size > 2 and column.min() >= 0:
+                flags[j] = bool(skew(column) > 1.0)
+        return flags
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, shape ``(n_samples, n_classes)``; column 1 = death."""
+        check_is_fitted(self, "model_")
+        X = validate_data(self, X, dtype=float, ensure_all_finite="allow-nan", reset=False)
+        with _single_thread():
+            return self.model_.predict_proba(X)
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable class."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model with joblib (format and library versions recorded)."""
+        check_is_fitted(self, "model_")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump({"format": _FILE_FORMAT, "format_version": _FILE_VERSION,
+                     "sklearn_version": sklearn.__version__, "model": self}, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Il6Prognosis:
+        """Read a model written by :meth:`save`.
+
+        Raises
+        ------
+        InputError
+            The file does not exist, is not an il6sim prognosis model, or has an unsupported
+            format version. A different scikit-learn version only warns.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"model file {str(path)!r} not found; create one with "
+                             "'il6sim prognosis fit --out MODEL_FILE'")
+        try:
+            payload = joblib.load(path)
+        except Exception:
+            raise InputError(f"{path.name} is not an il6sim prognosis model file; create one "
+                             "with 'il6sim prognosis fit --out MODEL_FILE'") from None
+        if not isinstance(payload, dict) or payload.get("format") != _FILE_FORMAT:
+            raise InputError(f"{path.name} is not an il6sim prognosis model file; create one "
+                             "with 'il6sim prognosis fit --out MODEL_FILE'")
+        if payload.get("format_version") != _FILE_VERSION:
+            raise InputError(f"{path.name} has model format version "
+                             f"{payload.get('format_version')}, this il6sim reads version "
+                             f"{_FILE_VERSION}; refit it with 'il6sim prognosis fit'")
+        if payload.get("sklearn_version") != sklearn.__version__:
+            warnings.warn(f"{path.name} was saved with scikit-learn {payload['sklearn_version']}, "
+                          f"this is {sklearn.__version__}; refit if predictions look wrong",
+                          UserWarning, stacklevel=2)
+        return payload["model"]
+
+
+class CrossValidation:
+    """Out-of-fold predictions of repeated grouped cross-validation (see
+    :func:`cross_validate_prognosis`).
+
+    Attributes
+    ----------
+    probability : pandas.Series
+        Out-of-fold probability of death per patient, averaged over repeats.
+    y : pandas.Series
+        Observed outcome.
+    repeat_auc, repeat_brier : list of float
+        AUC and Brier score of each repeat.
+    auc, auc_low, auc_high : float
+        AUC of the averaged out-of-fold probabilities and its bootstrap 95% CI.
+    brier : float
+        Brier score of the averaged out-of-fold probabilities.
+    """
+
+    def __init__(self, probability, y, repeat_auc, repeat_brier, n_boot, seed):
+        from ._biomarkers import bootstrap_auc
+
+        self.probability, self.y = probability, y
+        self.repeat_auc, self.repeat_brier = repeat_auc, repeat_brier
+        self.auc, self.auc_low, self.auc_high = bootstrap_auc(y, probability, n_boot, seed)
+        self.brier = float(brier_score_loss(y, probability))
+
+    def summary(self) -> dict[str, float]:
+        return {"n": len(self.y), "deaths": int(self.y.sum()), "auc": self.auc,
+                "auc_low": self.auc_low, "auc_high": self.auc_high, "brier": self.brier,
+                "auc_min_repeat": min(self.repeat_auc), "auc_max_repeat": max(self.repeat_auc),
+                "repeats": len(self.repeat_auc)}
+
+
+def cross_validate_prognosis(X: pd.DataFrame, y: pd.Series, groups=None, *,
+                             estimator: Il6Prognosis | None = None, n_splits: int = 5,
+                             n_repeats: int = 5, seed: int = 0,
+                             n_boot: int = 1000) -> CrossValidation:
+    """Repeated stratified grouped K-fold cross-validation (groups = patients).
+
+    Parameters
+    ----------
+    X, y
+        Features and outcome (e.g. ``Cohort.dataset(48)``).
+    groups
+        Group of each row; default ``X.index`` (the patient id), so that no patient is in both
+        the training and the test fold.
+    estimator
+        Model to evaluate; default ``Il6Prognosis(random_state=seed)``.
+    n_splits, n_repeats, seed
+        Folds, repeats (each with a different shuffle, seeds ``seed + r``) and base seed.
+    n_boot
+        Bootstrap resamples for the AUC confidence interval.
+    """
+    estimator = estimator if estimator is not None else Il6Prognosis(random_state=seed)
+    groups = np.asarray(X.index if groups is None else groups)
+    y = pd.Series(np.asarray(y), index=X.index, name="outcome")
+    total = np.zeros(len(X))
+    repeat_auc, repeat_brier = [], []
+    for repeat in range(n_repeats):
+        folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed + repeat)
+        oof = np.empty(len(X))
+        for train, test in folds.split(X, y, groups):
+            model = clone(estimator).fit(X.iloc[train], y.iloc[train])
+            oof[test] = model.predict_proba(X.iloc[test])[:, 1]
+        repeat_auc.append(float(roc_auc_score(y, oof)))
+        repeat_brier.append(float(brier_score_loss(y, oof)))
+        total += oof
+    probability = pd.Series(total / n_repeats, index=X.index, name="probability")
+    return CrossValidation(probability, y, repeat_auc, repeat_brier, n_boot, seed)
