@@ -22,9 +22,24 @@ from il6sim.calibration import evaluate_targets, load_targets, run_target_scenar
 from il6sim.model import PARAMETER_DIR, default_model
 
 FITTED = [
-    "r_tnf_mac_rest", "r_il6_mac_rest", "r_il10_tcell", "r_crp_basal", "k_clear_lps",
-    "k_mac_act", "k_mac_mature", "K_mac_lps", "k_mac_deact", "r_tnf_mac_act", "r_il6_mac_act",
-    "r_il10_mac_act", "r_crp_max", "K_stat3_il6", "kon_sgp130", "k_renal_il6", "K_inh_il10", "K_inh_il6_classic",
+    "r_tnf_mac_rest",
+    "r_il6_mac_rest",
+    "r_il10_tcell",
+    "r_crp_basal",
+    "k_clear_lps",
+    "k_mac_act",
+    "k_mac_mature",
+    "K_mac_lps",
+    "k_mac_deact",
+    "r_tnf_mac_act",
+    "r_il6_mac_act",
+    "r_il10_mac_act",
+    "r_crp_max",
+    "K_stat3_il6",
+    "kon_sgp130",
+    "k_renal_il6",
+    "K_inh_il10",
+    "K_inh_il6_classic",
 ]
 PRIOR_WEIGHT = 0.02  # weak pull towards the starting values (in log10 units)
 
@@ -43,7 +58,9 @@ def residuals(log_values, model, targets, start):
         if not np.isfinite(value):
             out.append(10.0)
         elif target.low > 0:
-            out.append(np.log(max(value, 1e-12) / target.center) / np.log(target.high / target.low) * 2)
+            out.append(
+                np.log(max(value, 1e-12) / target.center) / np.log(target.high / target.low) * 2
+            )
         else:
             out.append((value - target.center) / (target.high - target.low) * 2)
     out.extend(PRIOR_WEIGHT * (np.asarray(log_values) - start))
@@ -60,19 +77,31 @@ def write_values(values: dict[str, float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="store fitted values in the TOML files")
+    parser.add_argument(
+        "--write", action="store_true", help="store fitted values in the TOML files"
+    )
     parser.add_argument("--max-nfev", type=int, default=120)
     args = parser.parse_args()
     model = default_model()
     targets = load_targets("endotoxemia")
     start = np.log10([model.parameter(n).value for n in FITTED])
-    fit = least_squares(residuals, start, args=(model, targets, start), bounds=(start - 3, start + 3),
-                        diff_step=2e-2, x_scale=1.0, max_nfev=args.max_nfev, verbose=2)
+    fit = least_squares(
+        residuals,
+        start,
+        args=(model, targets, start),
+        bounds=(start - 3, start + 3),
+        diff_step=2e-2,
+        x_scale=1.0,
+        max_nfev=args.max_nfev,
+        verbose=2,
+    )
     fitted = {n: 10.0**v for n, v in zip(FITTED, fit.x, strict=True)}
     params = model.parameter_vector(fitted)
     for row in evaluate_targets(targets, run_target_scenarios(targets, params, model=model)):
-        print(f"{row['id']:32s} {row['value']:12.4g}  [{row['low']:g}, {row['high']:g}]  "
-              f"{'ok' if row['passes'] else 'MISS'}")
+        print(
+            f"{row['id']:32s} {row['value']:12.4g}  [{row['low']:g}, {row['high']:g}]  "
+            f"{'ok' if row['passes'] else 'MISS'}"
+        )
     for name, value in fitted.items():
         print(f"{name} = {value:.4g}")
     if args.write:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from helpers import lps
-
 from il6sim.engine import equilibrate, simulate
 from il6sim.model import default_model
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from helpers import run_with
 
 SOURCES = ["macrophages", "t_cells", "b_cells", "endothelium", "fibroblasts"]
@@ -37,18 +38,25 @@ def test_claim_C01_il6_is_made_by_five_cell_types_and_the_result_reports_their_s
 
 
 def test_claim_C02_classic_and_trans_signalling_are_separate_and_blocking_them_differs(control):
-    trans_blocked = run_with({"switch_trans_signalling": 0})   # sgp130Fc-like
+    trans_blocked = run_with({"switch_trans_signalling": 0})  # sgp130Fc-like
     both_blocked = run_with({"switch_trans_signalling": 0, "switch_classic_signalling": 0})
     fluxes = control.fluxes()
     assert fluxes["bind_trans_endo"][0].max() > 0 and fluxes["bind_il6_hep"][0].max() > 0
     # trans-only blockade removes trans-signalling but keeps classic signalling
     assert trans_blocked.output("trans_signal")[0].max() < 1e-9
-    assert trans_blocked.output("classic_signal_liver")[0].max() > 0.5 * control.output("classic_signal_liver")[0].max()
+    assert (
+        trans_blocked.output("classic_signal_liver")[0].max()
+        > 0.5 * control.output("classic_signal_liver")[0].max()
+    )
     # ... so the acute-phase response is kept while endothelial activation falls
-    crp = {k: r.output("crp")[0].max() for k, r in
-           {"control": control, "trans": trans_blocked, "both": both_blocked}.items()}
-    endo = {k: r.output("endothelial_activation")[0].max() for k, r in
-            {"control": control, "trans": trans_blocked}.items()}
+    crp = {
+        k: r.output("crp")[0].max()
+        for k, r in {"control": control, "trans": trans_blocked, "both": both_blocked}.items()
+    }
+    endo = {
+        k: r.output("endothelial_activation")[0].max()
+        for k, r in {"control": control, "trans": trans_blocked}.items()
+    }
     assert crp["trans"] == pytest.approx(crp["control"], rel=0.25)
     assert endo["trans"] < endo["control"]
     # blocking both loses the acute-phase response as well: a different outcome
@@ -59,14 +67,17 @@ def test_claim_C03_il6_drives_crp_and_fibrinogen_with_published_timing(control):
     crp = control.output("crp")[0]
     fib = control.output("fibrinogen")[0]
     t = control.time
-    assert 12.0 <= t[np.argmax(crp)] <= 48.0          # CRP peaks in the day after the stimulus
-    assert crp[t == 6.0][0] < crp[t == 24.0][0]         # still rising between 6 h and 24 h
+    assert 12.0 <= t[np.argmax(crp)] <= 48.0  # CRP peaks in the day after the stimulus
+    assert crp[t == 6.0][0] < crp[t == 24.0][0]  # still rising between 6 h and 24 h
     assert crp.max() > 5 * crp[0]
-    assert fib.max() > 1.03 * fib[0]                    # a second acute-phase protein rises,
-    assert t[np.argmax(fib)] > t[np.argmax(crp)]        # more slowly (t½ 4 d versus 19 h)
+    assert fib.max() > 1.03 * fib[0]  # a second acute-phase protein rises,
+    assert t[np.argmax(fib)] > t[np.argmax(crp)]  # more slowly (t½ 4 d versus 19 h)
     without_signalling = run_with({"switch_classic_signalling": 0})
     assert without_signalling.output("crp")[0].max() < 1.2 * without_signalling.output("crp")[0][0]
-    assert without_signalling.output("fibrinogen")[0].max() < 1.05 * without_signalling.output("fibrinogen")[0][0]
+    assert (
+        without_signalling.output("fibrinogen")[0].max()
+        < 1.05 * without_signalling.output("fibrinogen")[0][0]
+    )
 
 
 def test_claim_C07_removing_il6_raises_the_tnf_and_il1b_peaks(control):

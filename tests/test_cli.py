@@ -182,3 +182,16 @@ def test_group_turns_errors_of_any_subcommand_into_one_line():
     for name, words in (("pydantic-error", "field 'size'"), ("model-error", "flux 'x'")):
         result = runner.invoke(extra, [name])
         assert_clean_error(result.exit_code, result.stderr, words)
+
+
+def test_targets_command_reports_every_target_within_range():
+    from typer.testing import CliRunner
+
+    from il6sim.calibration import load_targets
+    from il6sim.cli import app
+
+    result = CliRunner().invoke(app, ["targets", "--markdown"])
+    assert result.exit_code == 0, result.output
+    for target in load_targets("endotoxemia"):
+        assert f"| {target.id} |" in result.output
+    assert "| NO |" not in result.output

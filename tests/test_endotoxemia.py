@@ -22,7 +22,8 @@ def scenario_results(model):
 def test_calibration_target(target, scenario_results):
     value = target.measure(scenario_results)
     assert target.low <= value <= target.high, (
-        f"{target.id} = {value:.4g}, published range [{target.low:g}, {target.high:g}] ({target.source})"
+        f"{target.id} = {value:.4g}, published range [{target.low:g}, {target.high:g}] "
+        f"({target.source})"
     )
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers import lps
 from il6sim.engine import Dose, SimulationResult, simulate
 from il6sim.errors import InputError
 
-from helpers import lps
-
 
 def test_batch_matches_single_patients(model):
-    batch = simulate([{"body_weight": 60.0}, {"body_weight": "90 kg"}], doses=lps(2.0), t_end=8.0,
-                     model=model)
+    batch = simulate(
+        [{"body_weight": 60.0}, {"body_weight": "90 kg"}], doses=lps(2.0), t_end=8.0, model=model
+    )
     single = simulate({"body_weight": 90.0}, doses=lps(2.0), t_end=8.0, model=model)
     assert batch.outputs.shape[0] == 2
     assert np.allclose(batch.output("il6")[1], single.output("il6")[0], rtol=1e-6)
@@ -46,15 +46,16 @@ def test_integration_is_split_at_dose_times(model):
 def test_negative_or_unknown_doses_are_rejected(model):
     with pytest.raises(InputError, match="amount -1"):
         simulate(doses=[Dose(0.0, "lps", -1.0)], model=model)
-    with pytest.raises(InputError, match="dose agent|no dose route"):
+    with pytest.raises(InputError, match=r"dose agent|no dose route"):
         simulate(doses=[Dose(0.0, "aspirin", 1.0)], model=model)
 
 
 def test_a_failing_patient_is_flagged_not_fatal(model):
     bad = model.default_parameters().copy()
     bad[model.param_index["k_deg_tnf"]] = np.nan
-    result = simulate(np.stack([model.default_parameters(), bad]), doses=lps(2.0), t_end=4.0,
-                      model=model)
+    result = simulate(
+        np.stack([model.default_parameters(), bad]), doses=lps(2.0), t_end=4.0, model=model
+    )
     assert result.status[0] == "ok"
     assert result.status[1].startswith("failed")
     assert np.isnan(result.output("il6")[1]).all()

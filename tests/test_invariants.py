@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from il6sim.engine import simulate
-
 from helpers import lps
+from il6sim.engine import simulate
 
 RECEPTOR_POOLS = {
     # pool: forms that carry one copy of the receptor (free and bound)
@@ -42,11 +41,18 @@ def test_healthy_state_holds_for_28_days_without_input(model, rest):
 def test_binding_conserves_receptor_totals(model, pool):
     """With synthesis, elimination and internalisation off, each receptor pool is constant
     through an endotoxin response: binding only moves receptor between free and bound forms."""
-    no_turnover = {name: 0.0 for name in model.param_names
-                   if name.startswith(("k_syn_", "k_el_", "kint_"))}
+    no_turnover = {
+        name: 0.0 for name in model.param_names if name.startswith(("k_syn_", "k_el_", "kint_"))
+    }
     rest_states = simulate(t_end=1.0, dt=1.0, model=model).states[0, 0]
-    result = simulate(no_turnover, doses=lps(4.0), t_end=24.0, dt=0.5, model=model,
-                      initial_states=rest_states[None, :])
+    result = simulate(
+        no_turnover,
+        doses=lps(4.0),
+        t_end=24.0,
+        dt=0.5,
+        model=model,
+        initial_states=rest_states[None, :],
+    )
     forms = RECEPTOR_POOLS[pool]
     if pool == "sIL-6R":  # the gp130-engaged complex also carries one sIL-6R
         pass

@@ -31,8 +31,11 @@ def test_calibrated_parameters_name_targets_that_exist():
 
 
 def test_wrong_unit_in_a_flux_is_an_error_at_build_time():
-    block = Block("bad", states=(State("x", "pg/mL", "plasma", "x"),),
-                  fluxes=(Flux("deg_x", lambda s, p: p.k * s.x, {"x": -1}, "elimination"),))
+    block = Block(
+        "bad",
+        states=(State("x", "pg/mL", "plasma", "x"),),
+        fluxes=(Flux("deg_x", lambda s, p: p.k * s.x, {"x": -1}, "elimination"),),
+    )
     # k in 1/h is right ...
     build_model([block], _params(k="1/h"))
     # ... k in 1/L is a unit error naming the flux and the state
@@ -41,24 +44,33 @@ def test_wrong_unit_in_a_flux_is_an_error_at_build_time():
 
 
 def test_adding_incompatible_quantities_is_an_error_at_build_time():
-    block = Block("bad", states=(State("x", "nM", "plasma", "x"),),
-                  fluxes=(Flux("prod_x", lambda s, p: p.k * (s.x + p.c), {"x": 1}, "nonsense"),))
+    block = Block(
+        "bad",
+        states=(State("x", "nM", "plasma", "x"),),
+        fluxes=(Flux("prod_x", lambda s, p: p.k * (s.x + p.c), {"x": 1}, "nonsense"),),
+    )
     with pytest.raises(UnitError, match="flux 'prod_x'"):
         build_model([block], _params(k="1/h", c="pg/mL"))
 
 
 def test_compatible_units_are_converted_not_rejected():
     """A half-maximal constant in pM for a state in nM is converted (factor 1000)."""
-    block = Block("ok", states=(State("x", "nM", "plasma", "x"),),
-                  fluxes=(Flux("act", lambda s, p: p.v * hill(s.x, p.K), {"x": 1}, "activation"),))
+    block = Block(
+        "ok",
+        states=(State("x", "nM", "plasma", "x"),),
+        fluxes=(Flux("act", lambda s, p: p.v * hill(s.x, p.K), {"x": 1}, "activation"),),
+    )
     model = build_model([block], _params(v="nM/h", K="pM"))
     # x = 1 nM, K = 1 pM → hill = 1000/1001
     assert model.rhs(0, np.array([1.0]), np.array([1.0, 1.0]))[0] == pytest.approx(1000 / 1001)
 
 
 def test_unknown_names_are_reported_with_the_flux():
-    block = Block("bad", states=(State("x", "nM", "plasma", "x"),),
-                  fluxes=(Flux("deg_x", lambda s, p: p.k_missing * s.x, {"x": -1}, "elimination"),))
+    block = Block(
+        "bad",
+        states=(State("x", "nM", "plasma", "x"),),
+        fluxes=(Flux("deg_x", lambda s, p: p.k_missing * s.x, {"x": -1}, "elimination"),),
+    )
     with pytest.raises(ModelError, match="flux 'deg_x' uses unknown parameter 'k_missing'"):
         build_model([block], _params(k="1/h"))
 

@@ -190,6 +190,37 @@ def model(
         console.print(table)
 
 
+@app.command(epilog="Example: il6sim targets endotoxemia --markdown")
+def targets(
+    name: Annotated[str, typer.Argument(help="Target set in data/targets/.")] = "endotoxemia",
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
+) -> None:
+    """Simulate each calibration target's scenario and compare the model with the published range.
+
+    Exit code 1 if any target falls outside its range.
+    """
+    from .calibration import evaluate_targets, load_targets, run_target_scenarios
+
+    target_list = load_targets(name)
+    rows = evaluate_targets(target_list, run_target_scenarios(target_list))
+    header = ["target", "model", "range", "within", "source"]
+    lines = [[r["id"], f"{r['value']:.4g}", f"{r['low']:g}–{r['high']:g}",
+              "yes" if r["passes"] else "NO", r["source"]] for r in rows]
+    if markdown:
+        typer.echo("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
+        for line in lines:
+            typer.echo("| " + " | ".join(line) + " |")
+    else:
+        table = Table(title=f"calibration targets: {name}", title_justify="left")
+        for column in header:
+            table.add_column(column, overflow="fold")
+        for line in lines:
+            table.add_row(*line)
+        Console().print(table)
+    if not all(r["passes"] for r in rows):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Entry point of the ``il6sim`` script."""
     app()

@@ -18,14 +18,23 @@ from ..engine import Dose, SimulationResult, simulate
 from ..errors import InputError
 
 STATISTICS = (
-    "rest", "peak", "time_of_peak", "value_at", "fraction_of_peak_at", "fold_over_rest_at",
+    "rest",
+    "peak",
+    "time_of_peak",
+    "value_at",
+    "fraction_of_peak_at",
+    "fold_over_rest_at",
     "peak_fold_over_control",
 )
 
 #: knock-out name → the switch parameter set to 0
 KNOCKOUT_SWITCHES = {
-    "il6": "switch_il6", "tnf": "switch_tnf", "il1b": "switch_il1b", "il10": "switch_il10",
-    "ifn": "switch_ifn", "classic_signalling": "switch_classic_signalling",
+    "il6": "switch_il6",
+    "tnf": "switch_tnf",
+    "il1b": "switch_il1b",
+    "il10": "switch_il10",
+    "ifn": "switch_ifn",
+    "classic_signalling": "switch_classic_signalling",
     "trans_signalling": "switch_trans_signalling",
 }
 
@@ -103,8 +112,9 @@ def _scenario_doses(scenario: str) -> list[Dose]:
     return [Dose(0.0, "lps", float(match.group(1)), unit="ng/kg")]
 
 
-def run_target_scenarios(targets: list[Target], params=None, *, model=None, t_end: float = 48.0,
-                         dt: float = 0.05) -> dict[str, SimulationResult]:
+def run_target_scenarios(
+    targets: list[Target], params=None, *, model=None, t_end: float = 48.0, dt: float = 0.05
+) -> dict[str, SimulationResult]:
     """Simulate each scenario the targets need once, for one parameter set."""
     from ..engine import equilibrate, parameter_matrix
     from ..model import default_model
@@ -114,15 +124,22 @@ def run_target_scenarios(targets: list[Target], params=None, *, model=None, t_en
     rest = equilibrate(matrix, model=model)
     results = {}
     for scenario in sorted({t.scenario for t in targets}):
-        results[scenario] = simulate(matrix, _scenario_doses(scenario), t_end=t_end, dt=dt,
-                                     model=model, initial_states=rest.states)
+        results[scenario] = simulate(
+            matrix,
+            _scenario_doses(scenario),
+            t_end=t_end,
+            dt=dt,
+            model=model,
+            initial_states=rest.states,
+        )
     for target in targets:
         if target.knockout and target.run_key not in results:
             switch = KNOCKOUT_SWITCHES[target.knockout]
             knocked = matrix.copy()
             knocked[:, model.param_index[switch]] = 0.0
-            results[target.run_key] = simulate(knocked, _scenario_doses(target.scenario),
-                                               t_end=t_end, dt=dt, model=model)
+            results[target.run_key] = simulate(
+                knocked, _scenario_doses(target.scenario), t_end=t_end, dt=dt, model=model
+            )
     return results
 
 
@@ -131,7 +148,15 @@ def evaluate_targets(targets: list[Target], results: dict[str, SimulationResult]
     rows = []
     for target in targets:
         value = target.measure(results)
-        rows.append({"id": target.id, "value": value, "low": target.low, "high": target.high,
-                     "passes": target.passes(value), "verified": target.verified,
-                     "source": target.source})
+        rows.append(
+            {
+                "id": target.id,
+                "value": value,
+                "low": target.low,
+                "high": target.high,
+                "passes": target.passes(value),
+                "verified": target.verified,
+                "source": target.source,
+            }
+        )
     return rows

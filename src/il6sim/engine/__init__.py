@@ -4,5 +4,12 @@ from .api import Equilibrium, equilibrate, parameter_matrix, simulate
 from .doses import Dose, dose_table
 from .results import SimulationResult
 
-__all__ = ["Dose", "Equilibrium", "SimulationResult", "dose_table", "equilibrate",
-           "parameter_matrix", "simulate"]
+__all__ = [
+    "Dose",
+    "Equilibrium",
+    "SimulationResult",
+    "dose_table",
+    "equilibrate",
+    "parameter_matrix",
+    "simulate",
+]

@@ -43,7 +43,7 @@ def parameter_matrix(model: Model, params: ParameterInput = None) -> np.ndarray:
         if matrix.shape[1] != len(model.parameters):
             raise InputError(
                 f"parameter array has {matrix.shape[1]} columns but the model has "
-                f"{len(model.parameters)} parameters; fix: pass model.default_parameters()-shaped rows"
+                f"{len(model.parameters)} parameters; fix: pass rows like default_parameters()"
             )
         return matrix
     if isinstance(params, pd.DataFrame):
@@ -141,14 +141,18 @@ def simulate(
     table = dose_table(doses)
     if t_eval is None:
         if not (t_end > 0 and dt > 0):
-            raise InputError("t_end and dt must be positive; fix: give a duration and step above 0 h")
+            raise InputError(
+                "t_end and dt must be positive; fix: give a duration and step above 0 h"
+            )
         t_eval = np.round(np.arange(0.0, t_end + dt / 2, dt), 10)
     t_eval = np.asarray(t_eval, float)
     if initial_states is None:
         rest = equilibrate(matrix, model=model)
         initial_states = rest.states
-        status = ["ok" if c else f"failed: no steady state (residual {r:.2g}/h)"
-                  for c, r in zip(rest.converged, rest.residual, strict=True)]
+        status = [
+            "ok" if c else f"failed: no steady state (residual {r:.2g}/h)"
+            for c, r in zip(rest.converged, rest.residual, strict=True)
+        ]
     else:
         initial_states = np.atleast_2d(initial_states)
         status = ["ok"] * len(matrix)
@@ -159,8 +163,9 @@ def simulate(
     for i, p in enumerate(matrix):
         jumps = _dose_jumps(model, table, i, p)
         try:
-            states[i] = integrate_patient(model, initial_states[i], p, t_eval, jumps,
-                                          rtol=rtol, method=method)
+            states[i] = integrate_patient(
+                model, initial_states[i], p, t_eval, jumps, rtol=rtol, method=method
+            )
         except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
             status[i] = f"failed: {exc}"
             continue
@@ -168,10 +173,22 @@ def simulate(
         outputs[i] = np.column_stack([values[name] for name in model.output_names])
 
     return SimulationResult(
-        time=t_eval, outputs=outputs, states=states, parameters=matrix,
-        output_names=model.output_names, output_units=[x.unit for x in model.outputs],
-        state_names=model.state_names, param_names=model.param_names, status=status,
-        doses=table, seed=seed,
-        settings={"backend": "reference-scipy", "method": method, "rtol": rtol,
-                  "il6sim_version": version("il6sim"), **(settings or {})},
+        time=t_eval,
+        outputs=outputs,
+        states=states,
+        parameters=matrix,
+        output_names=model.output_names,
+        output_units=[x.unit for x in model.outputs],
+        state_names=model.state_names,
+        param_names=model.param_names,
+        status=status,
+        doses=table,
+        seed=seed,
+        settings={
+            "backend": "reference-scipy",
+            "method": method,
+            "rtol": rtol,
+            "il6sim_version": version("il6sim"),
+            **(settings or {}),
+        },
     )

@@ -35,8 +35,12 @@ class Dose:
 def dose_table(doses: pd.DataFrame | Iterable[Dose | Mapping] | None) -> pd.DataFrame:
     """Normalise doses to a DataFrame with :data:`DOSE_COLUMNS`, sorted by time."""
     if doses is None or (not isinstance(doses, pd.DataFrame) and not list(doses)):
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            DOSE_COLUMNS, [int, float, str, str, float, str], strict=True)})
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype=t)
+                for c, t in zip(DOSE_COLUMNS, [int, float, str, str, float, str], strict=True)
+            }
+        )
     if isinstance(doses, pd.DataFrame):
         table = doses.copy()
     else:
@@ -47,7 +51,9 @@ def dose_table(doses: pd.DataFrame | Iterable[Dose | Mapping] | None) -> pd.Data
             table[column] = default
     missing = {"time_h", "agent", "amount"} - set(table.columns)
     if missing:
-        raise InputError(f"dose table lacks column(s) {sorted(missing)}; fix: give time_h, agent and amount")
+        raise InputError(
+            f"dose table lacks column(s) {sorted(missing)}; fix: give time_h, agent and amount"
+        )
     table = table[DOSE_COLUMNS].astype(
         {"patient": int, "time_h": float, "agent": str, "route": str, "amount": float, "unit": str}
     )

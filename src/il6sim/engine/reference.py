@@ -5,6 +5,8 @@ Slow but simple and trustworthy; the fast batched backend is checked against it.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.optimize import root
@@ -45,13 +47,20 @@ def integrate_patient(
 
     apply_jumps(edges[0])
     last = len(edges) - 2
-    for segment, (start, stop) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+    for segment, (start, stop) in enumerate(pairwise(edges)):
         # an output time at a dose belongs to the segment after the dose (post-dose value)
         inside = (t_eval >= start) & ((t_eval < stop) | (segment == last))
         times = np.unique(np.concatenate([t_eval[inside], [stop]]))
         sol = solve_ivp(
-            model.rhs, (start, stop), y, method=method, t_eval=times,
-            jac=model.jacobian, rtol=rtol, atol=atol, args=(p,),
+            model.rhs,
+            (start, stop),
+            y,
+            method=method,
+            t_eval=times,
+            jac=model.jacobian,
+            rtol=rtol,
+            atol=atol,
+            args=(p,),
         )
         if not sol.success:
             raise RuntimeError(f"solver failed after t = {start:.4g} h: {sol.message}")
@@ -70,11 +79,24 @@ def steady_state_patient(
     """
     rtol = 1e-8
     atol = absolute_tolerance(np.maximum(np.abs(guess), 1e-6), rtol)
-    sol = solve_ivp(model.rhs, (0.0, t_relax), guess, method="LSODA", jac=model.jacobian,
-                    rtol=rtol, atol=atol, args=(p,))
+    sol = solve_ivp(
+        model.rhs,
+        (0.0, t_relax),
+        guess,
+        method="LSODA",
+        jac=model.jacobian,
+        rtol=rtol,
+        atol=atol,
+        args=(p,),
+    )
     y = sol.y[:, -1]
-    polished = root(lambda x: model.rhs(0.0, x, p), y, jac=lambda x: model.jacobian(0.0, x, p),
-                    method="hybr", options={"xtol": 1e-13})
+    polished = root(
+        lambda x: model.rhs(0.0, x, p),
+        y,
+        jac=lambda x: model.jacobian(0.0, x, p),
+        method="hybr",
+        options={"xtol": 1e-13},
+    )
     if polished.success and np.all(polished.x >= -1e-12 * np.maximum(1.0, np.abs(y))):
         y = polished.x
     scale = np.maximum(np.abs(y), 1e-9)

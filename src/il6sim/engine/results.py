@@ -204,14 +204,22 @@ class SimulationResult:
             frame = table.to_pandas()
             n, t = len(meta["status"]), len(meta["time"])
             outputs = frame[meta["output_names"]].to_numpy().reshape(n, t, -1)
-            states = frame[[_STATE_PREFIX + s for s in meta["state_names"]]].to_numpy().reshape(n, t, -1)
+            states = (
+                frame[[_STATE_PREFIX + s for s in meta["state_names"]]].to_numpy().reshape(n, t, -1)
+            )
             return cls(
-                time=np.asarray(meta["time"], float), outputs=outputs, states=states,
+                time=np.asarray(meta["time"], float),
+                outputs=outputs,
+                states=states,
                 parameters=np.asarray(meta["parameters"], float).reshape(n, -1),
-                output_names=meta["output_names"], output_units=meta["output_units"],
-                state_names=meta["state_names"], param_names=meta["param_names"],
-                status=meta["status"], doses=pd.DataFrame(meta["doses"]),
-                seed=meta["seed"], settings=meta["settings"],
+                output_names=meta["output_names"],
+                output_units=meta["output_units"],
+                state_names=meta["state_names"],
+                param_names=meta["param_names"],
+                status=meta["status"],
+                doses=pd.DataFrame(meta["doses"]),
+                seed=meta["seed"],
+                settings=meta["settings"],
             )
         if path.suffix in (".nc", ".netcdf"):
             import xarray as xr
@@ -219,11 +227,19 @@ class SimulationResult:
             with xr.open_dataset(path) as ds:
                 meta = json.loads(ds.attrs["il6sim"])
                 return cls(
-                    time=ds["time"].values.astype(float), outputs=ds["outputs"].values,
-                    states=ds["states"].values, parameters=ds["parameters"].values,
-                    output_names=meta["output_names"], output_units=meta["output_units"],
-                    state_names=meta["state_names"], param_names=meta["param_names"],
-                    status=meta["status"], doses=pd.DataFrame(meta["doses"]),
-                    seed=meta["seed"], settings=meta["settings"],
+                    time=ds["time"].values.astype(float),
+                    outputs=ds["outputs"].values,
+                    states=ds["states"].values,
+                    parameters=ds["parameters"].values,
+                    output_names=meta["output_names"],
+                    output_units=meta["output_units"],
+                    state_names=meta["state_names"],
+                    param_names=meta["param_names"],
+                    status=meta["status"],
+                    doses=pd.DataFrame(meta["doses"]),
+                    seed=meta["seed"],
+                    settings=meta["settings"],
                 )
-        raise InputError(f"cannot read results from '{path.suffix}'; fix: give a .parquet or .nc file")
+        raise InputError(
+            f"cannot read results from '{path.suffix}'; fix: give a .parquet or .nc file"
+        )

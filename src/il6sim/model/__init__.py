@@ -23,6 +23,15 @@ def default_model() -> Model:
 
 
 __all__ = [
-    "Block", "DoseRoute", "Flux", "Model", "Output", "Param", "State",
-    "build_model", "declared_parameters", "default_model", "load_parameters",
+    "Block",
+    "DoseRoute",
+    "Flux",
+    "Model",
+    "Output",
+    "Param",
+    "State",
+    "build_model",
+    "declared_parameters",
+    "default_model",
+    "load_parameters",
 ]

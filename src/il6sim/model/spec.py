@@ -156,7 +156,9 @@ class _Namespace:
             return items[name]
         kind = object.__getattribute__(self, "_kind")
         owner = object.__getattribute__(self, "_owner")
-        raise ModelError(f"{owner} uses unknown {kind} '{name}'; fix: declare it or correct the name")
+        raise ModelError(
+            f"{owner} uses unknown {kind} '{name}'; fix: declare it or correct the name"
+        )
 
 
 def _evaluate(owner: str, func: Callable[..., Any], *args: Any) -> Quantity:
@@ -261,7 +263,9 @@ class Model:
         """
         values = self.default_parameters()
         for name, value in (overrides or {}).items():
-            values[self.param_index[self.parameter(name).name]] = self.convert_parameter(name, value)
+            values[self.param_index[self.parameter(name).name]] = self.convert_parameter(
+                name, value
+            )
         return values
 
     def convert_parameter(self, name: str, value: Any) -> float:
@@ -319,7 +323,8 @@ class Model:
         if key not in self._routes:
             known = ", ".join(f"{a} ({r})" for a, r in self._routes)
             raise InputError(
-                f"dose agent '{agent}' by route '{route}' is not in the model; fix: use one of {known}"
+                f"dose agent '{agent}' by route '{route}' is not in the model; "
+                f"fix: use one of {known}"
             )
         route_decl = next(r for r in self.routes if (r.agent, r.route) == key)
         return self.state_index[route_decl.state], self._routes[key](amount, p)
@@ -372,8 +377,12 @@ def build_model(blocks: Iterable[Block], params: Iterable[Param]) -> Model:
 
     state_symbols = [sp.Symbol(s.name, real=True) for s in states]
     param_symbols = [sp.Symbol(p.name, real=True) for p in params]
-    s_quantities = {s.name: Quantity(sym, s.unit) for s, sym in zip(states, state_symbols, strict=True)}
-    p_quantities = {p.name: Quantity(sym, p.unit) for p, sym in zip(params, param_symbols, strict=True)}
+    s_quantities = {
+        s.name: Quantity(sym, s.unit) for s, sym in zip(states, state_symbols, strict=True)
+    }
+    p_quantities = {
+        p.name: Quantity(sym, p.unit) for p, sym in zip(params, param_symbols, strict=True)
+    }
     by_name = {s.name: s for s in states}
 
     rhs: dict[str, sp.Expr] = {s.name: sp.Integer(0) for s in states}
@@ -400,7 +409,9 @@ def build_model(blocks: Iterable[Block], params: Iterable[Param]) -> Model:
                 "fix: list first the state whose unit the flux is reported in"
             )
         flux_units[flux.name] = f"{by_name[first].unit}/h"
-        flux_expressions[flux.name] = _to_unit(owner, rate, f"({by_name[first].unit}) / {TIME_UNIT}")
+        flux_expressions[flux.name] = _to_unit(
+            owner, rate, f"({by_name[first].unit}) / {TIME_UNIT}"
+        )
 
     output_expressions = {}
     for output in outputs:
@@ -419,7 +430,9 @@ def build_model(blocks: Iterable[Block], params: Iterable[Param]) -> Model:
             raise ModelError(f"{owner} targets unknown state '{route.state}'; fix: declare it")
         p_ns = _Namespace("parameter", p_quantities, owner)
         jump = _evaluate(owner, route.to_state, Quantity(dose_symbol, route.dose_unit), p_ns)
-        route_expressions[(route.agent, route.route)] = _to_unit(owner, jump, by_name[route.state].unit)
+        route_expressions[(route.agent, route.route)] = _to_unit(
+            owner, jump, by_name[route.state].unit
+        )
 
     return Model(
         states=states,

@@ -26,5 +26,5 @@ def trans_signal(s, p):
 
 
 def danger_signal(s, p):
-    """Pathogen-associated molecular patterns sensed by macrophages at the site (pg/mL LPS-equivalent)."""
+    """Pathogen patterns sensed by macrophages at the site (pg/mL LPS-equivalent)."""
     return s.lps_t

@@ -20,37 +20,76 @@ from ._signals import classic_signal_hepatocytes
 BLOCK = Block(
     name="acute_phase",
     states=(
-        State("stat3_hep", "dimensionless", "plasma", "active STAT3 in hepatocytes (fraction)", 0.01),
+        State(
+            "stat3_hep", "dimensionless", "plasma", "active STAT3 in hepatocytes (fraction)", 0.01
+        ),
         State("socs3_hep", "dimensionless", "plasma", "SOCS3 in hepatocytes (relative)", 0.01),
-        State("apr_drive", "dimensionless", "plasma", "acute-phase transcription drive (0–1)", 0.01),
+        State(
+            "apr_drive", "dimensionless", "plasma", "acute-phase transcription drive (0–1)", 0.01
+        ),
         State("crp", "mg/L", "plasma", "C-reactive protein", 1.0),
         State("fibrinogen", "g/L", "plasma", "fibrinogen", 3.0),
     ),
     fluxes=(
-        Flux("act_stat3",
-             lambda s, p: p.k_stat3_act * hill(classic_signal_hepatocytes(s, p), p.K_stat3_il6)
-             * (1 - s.stat3_hep) * inhibition(s.socs3_hep, p.K_socs3_feedback),
-             {"stat3_hep": 1}, "STAT3 activation by IL-6 classic signalling, damped by SOCS3"),
-        Flux("deact_stat3", lambda s, p: p.k_stat3_deact * s.stat3_hep, {"stat3_hep": -1},
-             "STAT3 dephosphorylation"),
-        Flux("syn_socs3", lambda s, p: p.k_socs3 * s.stat3_hep, {"socs3_hep": 1},
-             "SOCS3 induction by STAT3"),
-        Flux("deg_socs3", lambda s, p: p.k_socs3 * s.socs3_hep, {"socs3_hep": -1},
-             "SOCS3 turnover"),
-        Flux("rise_apr", lambda s, p: p.k_apr * s.stat3_hep, {"apr_drive": 1},
-             "acute-phase gene transcription following STAT3"),
-        Flux("fall_apr", lambda s, p: p.k_apr * s.apr_drive, {"apr_drive": -1},
-             "decay of acute-phase transcription"),
-        Flux("syn_crp",
-             lambda s, p: p.r_crp_basal + p.r_crp_max * hill(s.apr_drive, p.K_apr_crp),
-             {"crp": 1}, "hepatic CRP synthesis (basal plus STAT3-driven)"),
-        Flux("deg_crp", lambda s, p: p.k_deg_crp * s.crp, {"crp": -1},
-             "CRP catabolism, t½ 19 h"),
-        Flux("syn_fibrinogen",
-             lambda s, p: p.r_fib_basal * (1 + (p.max_fold_fib - 1) * hill(s.apr_drive, p.K_apr_fib)),
-             {"fibrinogen": 1}, "hepatic fibrinogen synthesis"),
-        Flux("deg_fibrinogen", lambda s, p: p.k_deg_fib * s.fibrinogen, {"fibrinogen": -1},
-             "fibrinogen catabolism"),
+        Flux(
+            "act_stat3",
+            lambda s, p: (
+                p.k_stat3_act
+                * hill(classic_signal_hepatocytes(s, p), p.K_stat3_il6)
+                * (1 - s.stat3_hep)
+                * inhibition(s.socs3_hep, p.K_socs3_feedback)
+            ),
+            {"stat3_hep": 1},
+            "STAT3 activation by IL-6 classic signalling, damped by SOCS3",
+        ),
+        Flux(
+            "deact_stat3",
+            lambda s, p: p.k_stat3_deact * s.stat3_hep,
+            {"stat3_hep": -1},
+            "STAT3 dephosphorylation",
+        ),
+        Flux(
+            "syn_socs3",
+            lambda s, p: p.k_socs3 * s.stat3_hep,
+            {"socs3_hep": 1},
+            "SOCS3 induction by STAT3",
+        ),
+        Flux(
+            "deg_socs3", lambda s, p: p.k_socs3 * s.socs3_hep, {"socs3_hep": -1}, "SOCS3 turnover"
+        ),
+        Flux(
+            "rise_apr",
+            lambda s, p: p.k_apr * s.stat3_hep,
+            {"apr_drive": 1},
+            "acute-phase gene transcription following STAT3",
+        ),
+        Flux(
+            "fall_apr",
+            lambda s, p: p.k_apr * s.apr_drive,
+            {"apr_drive": -1},
+            "decay of acute-phase transcription",
+        ),
+        Flux(
+            "syn_crp",
+            lambda s, p: p.r_crp_basal + p.r_crp_max * hill(s.apr_drive, p.K_apr_crp),
+            {"crp": 1},
+            "hepatic CRP synthesis (basal plus STAT3-driven)",
+        ),
+        Flux("deg_crp", lambda s, p: p.k_deg_crp * s.crp, {"crp": -1}, "CRP catabolism, t½ 19 h"),
+        Flux(
+            "syn_fibrinogen",
+            lambda s, p: (
+                p.r_fib_basal * (1 + (p.max_fold_fib - 1) * hill(s.apr_drive, p.K_apr_fib))
+            ),
+            {"fibrinogen": 1},
+            "hepatic fibrinogen synthesis",
+        ),
+        Flux(
+            "deg_fibrinogen",
+            lambda s, p: p.k_deg_fib * s.fibrinogen,
+            {"fibrinogen": -1},
+            "fibrinogen catabolism",
+        ),
     ),
     outputs=(
         Output("crp", "mg/L", lambda s, p: s.crp, "C-reactive protein"),

@@ -27,23 +27,38 @@ IL6_SITE = "il6_t"
 def _exchange_and_elimination(name: str) -> tuple[Flux, ...]:
     site, plasma, k_deg = f"{name}_t", f"{name}_p", f"k_deg_{name}"
     return (
-        Flux(f"tr_{name}_tp", lambda s, p: p.k_cytokine_tp * getattr(s, site),
-             {site: -1, plasma: lambda p: p.V_tissue / p.V_plasma},
-             f"transfer of {name} from the site to plasma"),
-        Flux(f"tr_{name}_pt", lambda s, p: p.k_cytokine_pt * getattr(s, plasma),
-             {plasma: -1, site: lambda p: p.V_plasma / p.V_tissue},
-             f"transfer of {name} from plasma to the site"),
-        Flux(f"deg_{name}_t", lambda s, p: getattr(p, k_deg) * getattr(s, site), {site: -1},
-             f"elimination of {name} at the site"),
-        Flux(f"deg_{name}_p", lambda s, p: getattr(p, k_deg) * getattr(s, plasma), {plasma: -1},
-             f"elimination of {name} from plasma"),
+        Flux(
+            f"tr_{name}_tp",
+            lambda s, p: p.k_cytokine_tp * getattr(s, site),
+            {site: -1, plasma: lambda p: p.V_tissue / p.V_plasma},
+            f"transfer of {name} from the site to plasma",
+        ),
+        Flux(
+            f"tr_{name}_pt",
+            lambda s, p: p.k_cytokine_pt * getattr(s, plasma),
+            {plasma: -1, site: lambda p: p.V_plasma / p.V_tissue},
+            f"transfer of {name} from plasma to the site",
+        ),
+        Flux(
+            f"deg_{name}_t",
+            lambda s, p: getattr(p, k_deg) * getattr(s, site),
+            {site: -1},
+            f"elimination of {name} at the site",
+        ),
+        Flux(
+            f"deg_{name}_p",
+            lambda s, p: getattr(p, k_deg) * getattr(s, plasma),
+            {plasma: -1},
+            f"elimination of {name} from plasma",
+        ),
     )
 
 
 def _leukocyte_restraint(s, p):
     """Suppression of macrophage cytokine synthesis by IL-10 and by IL-6 classic signalling."""
-    return (inhibition(s.il10_t, p.K_inh_il10)
-            * inhibition(classic_signal_leukocytes(s, p), p.K_inh_il6_classic))
+    return inhibition(s.il10_t, p.K_inh_il10) * inhibition(
+        classic_signal_leukocytes(s, p), p.K_inh_il6_classic
+    )
 
 
 BLOCK = Block(
@@ -60,50 +75,122 @@ BLOCK = Block(
     ),
     fluxes=(
         # ---- TNF-α and IL-1β from macrophages -------------------------------------------
-        Flux("prod_tnf_mac",
-             lambda s, p: (p.r_tnf_mac_rest * s.mac_rest + p.r_tnf_mac_act * s.mac_act)
-             * p.switch_tnf * _leukocyte_restraint(s, p),
-             {"tnf_t": 1}, "TNF-α made by macrophages, restrained by IL-10 and IL-6"),
-        Flux("prod_il1b_mac",
-             lambda s, p: (p.r_il1b_mac_rest * s.mac_rest + p.r_il1b_mac_act * s.mac_act)
-             * p.switch_il1b * _leukocyte_restraint(s, p) * inhibition(s.ifn_t, p.K_inh_ifn_il1b),
-             {"il1b_t": 1}, "IL-1β made by macrophages, restrained by IL-10, IL-6 and interferon"),
+        Flux(
+            "prod_tnf_mac",
+            lambda s, p: (
+                (p.r_tnf_mac_rest * s.mac_rest + p.r_tnf_mac_act * s.mac_act)
+                * p.switch_tnf
+                * _leukocyte_restraint(s, p)
+            ),
+            {"tnf_t": 1},
+            "TNF-α made by macrophages, restrained by IL-10 and IL-6",
+        ),
+        Flux(
+            "prod_il1b_mac",
+            lambda s, p: (
+                (p.r_il1b_mac_rest * s.mac_rest + p.r_il1b_mac_act * s.mac_act)
+                * p.switch_il1b
+                * _leukocyte_restraint(s, p)
+                * inhibition(s.ifn_t, p.K_inh_ifn_il1b)
+            ),
+            {"il1b_t": 1},
+            "IL-1β made by macrophages, restrained by IL-10, IL-6 and interferon",
+        ),
         # ---- the five IL-6 sources (claim C01) ------------------------------------------
-        Flux("prod_il6_macrophages",
-             lambda s, p: p.switch_il6 * (p.r_il6_mac_rest * s.mac_rest + p.r_il6_mac_act * s.mac_act)
-             * inhibition(s.il10_t, p.K_inh_il10) / p.MW_il6,
-             {"il6_t": 1}, "IL-6 made by macrophages (rest and activated), suppressed by IL-10"),
-        Flux("prod_il6_t_cells",
-             lambda s, p: p.switch_il6 * p.r_il6_tcell * p.tcells_site
-             * fold_activation(s.il1b_t, p.K_il6_induction_il1b, p.max_fold_il6_lymphocyte)
-             * inhibition(s.il10_t, p.K_inh_il10) / p.MW_il6,
-             {"il6_t": 1}, "IL-6 made by T cells, co-stimulated by IL-1β"),
-        Flux("prod_il6_b_cells",
-             lambda s, p: p.switch_il6 * p.r_il6_bcell * p.bcells_site
-             * fold_activation(danger_signal(s, p), p.K_mac_lps, p.max_fold_il6_lymphocyte)
-             * inhibition(s.il10_t, p.K_inh_il10) / p.MW_il6,
-             {"il6_t": 1}, "IL-6 made by B cells, stimulated by pathogen patterns"),
-        Flux("prod_il6_endothelium",
-             lambda s, p: p.switch_il6 * p.r_il6_endothelium
-             * (1 + (p.max_fold_il6_endothelium - 1) * s.endothelium_act) / p.MW_il6,
-             {"il6_p": 1}, "IL-6 made by endothelial cells into plasma, rising with activation"),
-        Flux("prod_il6_fibroblasts",
-             lambda s, p: p.switch_il6 * p.r_il6_fibroblast
-             * (1 + (p.max_fold_il6_fibroblast - 1)
-                * (hill(s.tnf_t, p.K_il6_induction_tnf) + hill(s.il1b_t, p.K_il6_induction_il1b)) / 2)
-             / p.MW_il6,
-             {"il6_t": 1}, "IL-6 made by stromal fibroblasts, induced by TNF-α and IL-1β"),
+        Flux(
+            "prod_il6_macrophages",
+            lambda s, p: (
+                p.switch_il6
+                * (p.r_il6_mac_rest * s.mac_rest + p.r_il6_mac_act * s.mac_act)
+                * inhibition(s.il10_t, p.K_inh_il10)
+                / p.MW_il6
+            ),
+            {"il6_t": 1},
+            "IL-6 made by macrophages (rest and activated), suppressed by IL-10",
+        ),
+        Flux(
+            "prod_il6_t_cells",
+            lambda s, p: (
+                p.switch_il6
+                * p.r_il6_tcell
+                * p.tcells_site
+                * fold_activation(s.il1b_t, p.K_il6_induction_il1b, p.max_fold_il6_lymphocyte)
+                * inhibition(s.il10_t, p.K_inh_il10)
+                / p.MW_il6
+            ),
+            {"il6_t": 1},
+            "IL-6 made by T cells, co-stimulated by IL-1β",
+        ),
+        Flux(
+            "prod_il6_b_cells",
+            lambda s, p: (
+                p.switch_il6
+                * p.r_il6_bcell
+                * p.bcells_site
+                * fold_activation(danger_signal(s, p), p.K_mac_lps, p.max_fold_il6_lymphocyte)
+                * inhibition(s.il10_t, p.K_inh_il10)
+                / p.MW_il6
+            ),
+            {"il6_t": 1},
+            "IL-6 made by B cells, stimulated by pathogen patterns",
+        ),
+        Flux(
+            "prod_il6_endothelium",
+            lambda s, p: (
+                p.switch_il6
+                * p.r_il6_endothelium
+                * (1 + (p.max_fold_il6_endothelium - 1) * s.endothelium_act)
+                / p.MW_il6
+            ),
+            {"il6_p": 1},
+            "IL-6 made by endothelial cells into plasma, rising with activation",
+        ),
+        Flux(
+            "prod_il6_fibroblasts",
+            lambda s, p: (
+                p.switch_il6
+                * p.r_il6_fibroblast
+                * (
+                    1
+                    + (p.max_fold_il6_fibroblast - 1)
+                    * (
+                        hill(s.tnf_t, p.K_il6_induction_tnf)
+                        + hill(s.il1b_t, p.K_il6_induction_il1b)
+                    )
+                    / 2
+                )
+                / p.MW_il6
+            ),
+            {"il6_t": 1},
+            "IL-6 made by stromal fibroblasts, induced by TNF-α and IL-1β",
+        ),
         # ---- IL-10 and interferon -------------------------------------------------------
-        Flux("prod_il10_mac",
-             lambda s, p: p.switch_il10 * p.r_il10_mac_act * s.mac_act
-             * fold_activation(classic_signal_leukocytes(s, p), p.K_il10_induction_il6, p.max_fold_il10_il6)
-             * fold_activation(s.ifn_t, p.K_il10_induction_ifn, p.max_fold_il10_ifn),
-             {"il10_t": 1}, "IL-10 made by activated macrophages, induced by IL-6 and interferon"),
-        Flux("prod_il10_lymphocytes",
-             lambda s, p: p.switch_il10 * p.r_il10_tcell * p.tcells_site,
-             {"il10_t": 1}, "IL-10 made by regulatory lymphocytes at rest"),
-        Flux("prod_ifn_basal", lambda s, p: p.switch_ifn * p.r_ifn_basal, {"ifn_t": 1},
-             "basal type-I interferon (the virus block adds infected-cell production)"),
+        Flux(
+            "prod_il10_mac",
+            lambda s, p: (
+                p.switch_il10
+                * p.r_il10_mac_act
+                * s.mac_act
+                * fold_activation(
+                    classic_signal_leukocytes(s, p), p.K_il10_induction_il6, p.max_fold_il10_il6
+                )
+                * fold_activation(s.ifn_t, p.K_il10_induction_ifn, p.max_fold_il10_ifn)
+            ),
+            {"il10_t": 1},
+            "IL-10 made by activated macrophages, induced by IL-6 and interferon",
+        ),
+        Flux(
+            "prod_il10_lymphocytes",
+            lambda s, p: p.switch_il10 * p.r_il10_tcell * p.tcells_site,
+            {"il10_t": 1},
+            "IL-10 made by regulatory lymphocytes at rest",
+        ),
+        Flux(
+            "prod_ifn_basal",
+            lambda s, p: p.switch_ifn * p.r_ifn_basal,
+            {"ifn_t": 1},
+            "basal type-I interferon (the virus block adds infected-cell production)",
+        ),
         *_exchange_and_elimination("tnf"),
         *_exchange_and_elimination("il1b"),
         *_exchange_and_elimination("il10"),

@@ -25,7 +25,9 @@ BLOCK = Block(
     name="innate",
     states=(
         State("mac_rest", "cell/uL", "tissue", "resting macrophages at the site", 100.0),
-        State("mac_primed", "cell/uL", "tissue", "macrophages signalling towards activation", 0.001),
+        State(
+            "mac_primed", "cell/uL", "tissue", "macrophages signalling towards activation", 0.001
+        ),
         State("mac_act", "cell/uL", "tissue", "activated (cytokine-secreting) macrophages", 0.001),
         State("mac_tolerance", "dimensionless", "tissue", "macrophage endotoxin tolerance (0–1)"),
         State("neu_blood", "cell/nL", "plasma", "blood neutrophil count (10⁹/L)", 4.0),
@@ -33,70 +35,158 @@ BLOCK = Block(
         State("endothelium_act", "dimensionless", "plasma", "endothelial activation (0–1)"),
     ),
     fluxes=(
-        Flux("influx_mac", lambda s, p: p.k_mac_turnover * p.mac_resident, {"mac_rest": 1},
-             "replenishment of resident macrophages from monocytes"),
-        Flux("death_mac_rest", lambda s, p: p.k_mac_turnover * s.mac_rest, {"mac_rest": -1},
-             "turnover of resting macrophages"),
-        Flux("death_mac_act", lambda s, p: p.k_mac_turnover * s.mac_act, {"mac_act": -1},
-             "turnover of activated macrophages"),
-        Flux("death_mac_primed", lambda s, p: p.k_mac_turnover * s.mac_primed, {"mac_primed": -1},
-             "turnover of primed macrophages"),
+        Flux(
+            "influx_mac",
+            lambda s, p: p.k_mac_turnover * p.mac_resident,
+            {"mac_rest": 1},
+            "replenishment of resident macrophages from monocytes",
+        ),
+        Flux(
+            "death_mac_rest",
+            lambda s, p: p.k_mac_turnover * s.mac_rest,
+            {"mac_rest": -1},
+            "turnover of resting macrophages",
+        ),
+        Flux(
+            "death_mac_act",
+            lambda s, p: p.k_mac_turnover * s.mac_act,
+            {"mac_act": -1},
+            "turnover of activated macrophages",
+        ),
+        Flux(
+            "death_mac_primed",
+            lambda s, p: p.k_mac_turnover * s.mac_primed,
+            {"mac_primed": -1},
+            "turnover of primed macrophages",
+        ),
         Flux(
             "prime_mac",
-            lambda s, p: p.k_mac_act * s.mac_rest * (1 - s.mac_tolerance)
-            * (hill(danger_signal(s, p), p.K_mac_lps) + p.w_mac_tnf * hill(s.tnf_t, p.K_mac_tnf, 2)),
+            lambda s, p: (
+                p.k_mac_act
+                * s.mac_rest
+                * (1 - s.mac_tolerance)
+                * (
+                    hill(danger_signal(s, p), p.K_mac_lps)
+                    + p.w_mac_tnf * hill(s.tnf_t, p.K_mac_tnf, 2)
+                )
+            ),
             {"mac_rest": -1, "mac_primed": 1},
-            "priming of macrophages by danger signals and TNF-α (receptor signalling, transcription)",
+            "priming of macrophages by danger signals and TNF-α (signalling, transcription)",
         ),
-        Flux("activate_mac", lambda s, p: p.k_mac_mature * s.mac_primed, {"mac_primed": -1, "mac_act": 1},
-             "primed macrophages start secreting cytokines"),
-        Flux("unprime_mac", lambda s, p: p.k_mac_deact * s.mac_primed, {"mac_primed": -1, "mac_rest": 1},
-             "primed macrophages return to rest"),
+        Flux(
+            "activate_mac",
+            lambda s, p: p.k_mac_mature * s.mac_primed,
+            {"mac_primed": -1, "mac_act": 1},
+            "primed macrophages start secreting cytokines",
+        ),
+        Flux(
+            "unprime_mac",
+            lambda s, p: p.k_mac_deact * s.mac_primed,
+            {"mac_primed": -1, "mac_rest": 1},
+            "primed macrophages return to rest",
+        ),
         Flux(
             "deact_mac",
-            lambda s, p: p.k_mac_deact * s.mac_act * fold_activation(s.il10_t, p.K_mac_il10, p.max_fold_deact_il10),
+            lambda s, p: (
+                p.k_mac_deact
+                * s.mac_act
+                * fold_activation(s.il10_t, p.K_mac_il10, p.max_fold_deact_il10)
+            ),
             {"mac_act": -1, "mac_rest": 1},
             "return of activated macrophages to rest, accelerated by IL-10",
         ),
-        Flux("induce_tolerance", lambda s, p: p.k_tol_on * ratio(s.mac_act, s.mac_act + s.mac_primed + s.mac_rest) * (1 - s.mac_tolerance),
-             {"mac_tolerance": 1}, "endotoxin tolerance induced by activation"),
-        Flux("lose_tolerance", lambda s, p: p.k_tol_off * s.mac_tolerance, {"mac_tolerance": -1},
-             "loss of tolerance"),
+        Flux(
+            "induce_tolerance",
+            lambda s, p: (
+                p.k_tol_on
+                * ratio(s.mac_act, s.mac_act + s.mac_primed + s.mac_rest)
+                * (1 - s.mac_tolerance)
+            ),
+            {"mac_tolerance": 1},
+            "endotoxin tolerance induced by activation",
+        ),
+        Flux(
+            "lose_tolerance",
+            lambda s, p: p.k_tol_off * s.mac_tolerance,
+            {"mac_tolerance": -1},
+            "loss of tolerance",
+        ),
         Flux(
             "release_neu",
-            lambda s, p: p.k_neu_blood_out * p.neu_blood_baseline
-            * fold_activation(classic_signal_hepatocytes(s, p), p.K_neu_release_il6, p.max_fold_neu_release)
-            * (1 + p.w_neu_release_tnf * hill(s.tnf_p, p.K_neu_release_tnf)),
+            lambda s, p: (
+                p.k_neu_blood_out
+                * p.neu_blood_baseline
+                * fold_activation(
+                    classic_signal_hepatocytes(s, p), p.K_neu_release_il6, p.max_fold_neu_release
+                )
+                * (1 + p.w_neu_release_tnf * hill(s.tnf_p, p.K_neu_release_tnf))
+            ),
             {"neu_blood": 1},
             "release of neutrophils from marrow, increased by IL-6 and TNF-α",
         ),
-        Flux("death_neu_blood", lambda s, p: p.k_neu_blood_out * s.neu_blood, {"neu_blood": -1},
-             "removal of circulating neutrophils"),
+        Flux(
+            "death_neu_blood",
+            lambda s, p: p.k_neu_blood_out * s.neu_blood,
+            {"neu_blood": -1},
+            "removal of circulating neutrophils",
+        ),
         Flux(
             "recruit_neu",
-            lambda s, p: p.k_neu_recruit * s.neu_blood
-            * (p.neu_recruit_basal + s.endothelium_act + p.w_neu_recruit_mac * ratio(s.mac_act, s.mac_act + s.mac_primed + s.mac_rest)),
+            lambda s, p: (
+                p.k_neu_recruit
+                * s.neu_blood
+                * (
+                    p.neu_recruit_basal
+                    + s.endothelium_act
+                    + p.w_neu_recruit_mac * ratio(s.mac_act, s.mac_act + s.mac_primed + s.mac_rest)
+                )
+            ),
             {"neu_blood": -1, "neu_tissue": lambda p: p.V_plasma / p.V_tissue},
-            "recruitment of blood neutrophils into the site by endothelium and macrophage chemokines",
+            "recruitment of blood neutrophils by activated endothelium and macrophage chemokines",
         ),
-        Flux("death_neu_tissue", lambda s, p: p.k_neu_tissue_death * s.neu_tissue, {"neu_tissue": -1},
-             "apoptosis and clearance of tissue neutrophils"),
+        Flux(
+            "death_neu_tissue",
+            lambda s, p: p.k_neu_tissue_death * s.neu_tissue,
+            {"neu_tissue": -1},
+            "apoptosis and clearance of tissue neutrophils",
+        ),
         Flux(
             "act_endothelium",
-            lambda s, p: p.k_endo_act * (1 - s.endothelium_act)
-            * (hill(s.tnf_p, p.K_endo_tnf) + hill(s.il1b_p, p.K_endo_il1b) + hill(trans_signal(s, p), p.K_endo_trans)),
+            lambda s, p: (
+                p.k_endo_act
+                * (1 - s.endothelium_act)
+                * (
+                    hill(s.tnf_p, p.K_endo_tnf)
+                    + hill(s.il1b_p, p.K_endo_il1b)
+                    + hill(trans_signal(s, p), p.K_endo_trans)
+                )
+            ),
             {"endothelium_act": 1},
             "endothelial activation by TNF-α, IL-1β and IL-6 trans-signalling",
         ),
-        Flux("deact_endothelium", lambda s, p: p.k_endo_deact * s.endothelium_act, {"endothelium_act": -1},
-             "return of endothelium to rest"),
+        Flux(
+            "deact_endothelium",
+            lambda s, p: p.k_endo_deact * s.endothelium_act,
+            {"endothelium_act": -1},
+            "return of endothelium to rest",
+        ),
     ),
     outputs=(
-        Output("neutrophils", "cell/nL", lambda s, p: s.neu_blood, "blood neutrophil count (10⁹/L)"),
+        Output(
+            "neutrophils", "cell/nL", lambda s, p: s.neu_blood, "blood neutrophil count (10⁹/L)"
+        ),
         Output("neutrophils_site", "cell/uL", lambda s, p: s.neu_tissue, "neutrophils at the site"),
-        Output("macrophages_active", "percent", lambda s, p: ratio(s.mac_act, s.mac_act + s.mac_primed + s.mac_rest),
-               "activated fraction of site macrophages"),
-        Output("endothelial_activation", "percent", lambda s, p: s.endothelium_act,
-               "endothelial activation"),
+        Output(
+            "macrophages_active",
+            "percent",
+            lambda s, p: ratio(s.mac_act, s.mac_act + s.mac_primed + s.mac_rest),
+            "activated fraction of site macrophages",
+        ),
+        Output(
+            "endothelial_activation",
+            "percent",
+            lambda s, p: s.endothelium_act,
+            "endothelial activation",
+        ),
     ),
 )
