@@ -140,11 +140,11 @@ def simulate(
     failed = [s for s in result.status if s != "ok"]
     if failed:
         console.print(f"[yellow]warning:[/] {failed[0]}", highlight=False)
-    console.print(f"result saved to {out}", highlight=False)
+    typer.echo(f"result saved to {out}")
     if plot is not None:
         targets = loaded.load_targets()
         plot_result(result, list(loaded.outputs), plot, targets=targets)
-        console.print(f"plot saved to {plot}", highlight=False)
+        typer.echo(f"plot saved to {plot}")
 
 
 @app.command(epilog="Example: il6sim presets")
