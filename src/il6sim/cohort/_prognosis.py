@@ -56,6 +56,23 @@ def _single_thread():
     return threadpool_limits(limits=1, user_api="openmp")
 
 
+class _ZeroEmptyColumns(TransformerMixin, BaseEstimator):
+    """Replace columns without any value in the training data by zeros.
+
+    A lab absent from the training file carries no information; a constant keeps the column
+    count stable (gradient boosting cannot bin an all-missing column).
+    """
+
+    def fit(self, X, y=None):
+        self.empty_ = ~np.isfinite(np.asarray(X, dtype=float)).any(axis=0)
+        return self
+
+    def transform(self, X):
+        X = np.array(X, dtype=float)
+        X[:, self.empty_] = 0.0
+        return X
+
+
 class _LogSkewed(TransformerMixin, BaseEstimator):
     """``log(max(x, 0) + offset)`` on the columns flagged in ``log_columns`` (NaN kept)."""
 
@@ -145,15 +162,16 @@ class Il6Prognosis(ClassifierMixin, BaseEstimator):
         if self.method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}")
         logistic = make_pipeline(
+            _ZeroEmptyColumns(),
             _LogSkewed(log_columns),
             SimpleImputer(strategy="median", add_indicator=True),
             StandardScaler(),
             LogisticRegression(C=self.C, max_iter=5000),
         )
-        boosting = HistGradientBoostingClassifier(
+        boosting = make_pipeline(_ZeroEmptyColumns(), HistGradientBoostingClassifier(
             learning_rate=self.learning_rate, max_iter=self.n_trees, max_leaf_nodes=8,
             min_samples_leaf=10, l2_regularization=1.0, early_stopping=False,
-            random_state=self.random_state)
+            random_state=self.random_state))
         if self.method == "logistic":
             return logistic
         if self.method == "boosting":
@@ -195,7 +213,8 @@ class Il6Prognosis(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Most probable class."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        probability = self.predict_proba(X)
+        return self.classes_[np.argmax(probability, axis=1)]
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:

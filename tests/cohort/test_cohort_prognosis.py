@@ -1,0 +1,125 @@
+"""Il6Prognosis: scikit-learn compliance, missing values, persistence, grouped cross-validation."""
+
+from __future__ import annotations
+
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from il6sim.cohort import Il6Prognosis, cross_validate_prognosis, load_cohort
+from il6sim.errors import InputError
+
+
+# Every check applies: the estimator accepts numeric arrays as well as DataFrames.
+@parametrize_with_checks([Il6Prognosis(method="logistic"),
+                          Il6Prognosis(n_trees=20, random_state=0)])
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture
+def xy(cohort_csv):
+    X, y = load_cohort(cohort_csv).dataset(48)
+    X.loc[X.index[::2], "il6"] = np.nan          # IL-6 missing for half the patients
+    return X, y
+
+
+def test_fit_with_missing_values_on_named_labs(xy):
+    X, y = xy
+    model = Il6Prognosis(random_state=0).fit(X, y)
+    assert list(model.feature_names_in_) == list(X.columns)
+    logged = dict(zip(model.feature_names_in_, model.log_columns_, strict=True))
+    assert logged["il6"] and logged["crp"] and logged["ldh"]
+    assert not logged["age"] and not logged["male"] and not logged["albumin"]
+    p = model.predict_proba(X)
+    assert p.shape == (40, 2) and np.allclose(p.sum(axis=1), 1)
+    assert list(model.classes_) == [0, 1]
+    empty = pd.DataFrame(np.nan, index=[0], columns=X.columns)
+    assert np.isfinite(model.predict_proba(empty)).all()
+
+
+def test_missing_indicator_is_used(xy):
+    """IL-6 missing only in survivors: the logistic model must learn from missingness."""
+    X, y = xy
+    X = X[["age", "il6"]].copy()
+    X["age"] = 60.0
+    X["il6"] = np.where(y == 1, 50.0, np.nan)
+    model = Il6Prognosis(method="logistic", C=1.0).fit(X, y)
+    p = model.predict_proba(X)[:, 1]
+    assert p[y == 1].min() > 0.8 and p[y == 0].max() < 0.2
+
+
+def test_unknown_method_raises(xy):
+    with pytest.raises(ValueError, match="method must be one of"):
+        Il6Prognosis(method="forest").fit(*xy)
+
+
+def test_save_load_gives_identical_predictions(tmp_path, xy):
+    X, y = xy
+    model = Il6Prognosis(random_state=0).fit(X, y)
+    model.training_info_ = {"window_hours": 48}
+    path = model.save(tmp_path / "sub" / "model.joblib")
+    loaded = Il6Prognosis.load(path)
+    assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert loaded.training_info_ == {"window_hours": 48}
+    assert loaded.get_params() == model.get_params()
+
+
+def test_save_unfitted_raises(tmp_path):
+    with pytest.raises(NotFittedError):
+        Il6Prognosis().save(tmp_path / "m.joblib")
+
+
+def test_load_rejects_wrong_files(tmp_path, xy):
+    with pytest.raises(InputError, match="not found"):
+        Il6Prognosis.load(tmp_path / "missing.joblib")
+    (tmp_path / "text.joblib").write_text("PATIENT_ID,outcome\n1,0\n")
+    with pytest.raises(InputError, match="is not an il6sim prognosis model file"):
+        Il6Prognosis.load(tmp_path / "text.joblib")
+    joblib.dump({"something": 1}, tmp_path / "dict.joblib")
+    with pytest.raises(InputError, match="is not an il6sim prognosis model file"):
+        Il6Prognosis.load(tmp_path / "dict.joblib")
+    model = Il6Prognosis(method="logistic").fit(*xy)
+    payload = {"format": "il6sim-prognosis-model", "format_version": 99,
+               "sklearn_version": "0", "model": model}
+    joblib.dump(payload, tmp_path / "future.joblib")
+    with pytest.raises(InputError, match="format version 99, this il6sim reads version 1"):
+        Il6Prognosis.load(tmp_path / "future.joblib")
+    payload["format_version"] = 1
+    joblib.dump(payload, tmp_path / "old.joblib")
+    with pytest.warns(UserWarning, match="saved with scikit-learn 0"):
+        Il6Prognosis.load(tmp_path / "old.joblib")
+
+
+def test_cross_validation_is_grouped_by_patient():
+    """Two identical rows per patient and random outcomes: only a leak makes them predictable."""
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(80, 60))
+    outcome = rng.integers(0, 2, 80)
+    X = pd.DataFrame(np.repeat(features, 2, axis=0),
+                     index=pd.Index(np.repeat(np.arange(80), 2), name="patient_id"))
+    y = pd.Series(np.repeat(outcome, 2), index=X.index)
+    memoriser = Il6Prognosis(method="logistic", C=100.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        grouped = cross_validate_prognosis(X, y, estimator=memoriser, n_repeats=1, n_boot=0)
+        leaky = cross_validate_prognosis(X, y, groups=np.arange(160), estimator=memoriser,
+                                         n_repeats=1, n_boot=0)
+    assert grouped.auc < 0.7
+    assert leaky.auc > 0.85
+
+
+def test_cross_validation_on_shipped_cohort_reaches_target(shipped):
+    X, y = shipped.dataset(48)
+    cv = cross_validate_prognosis(X, y, n_repeats=1, n_boot=100, seed=0)
+    summary = cv.summary()
+    assert summary["n"] == 280 and summary["deaths"] == 137
+    assert cv.auc >= 0.95
+    assert cv.auc_low < cv.auc < cv.auc_high
+    assert cv.brier < 0.08
+    assert cv.probability.between(0, 1).all() and cv.probability.index.equals(X.index)
