@@ -107,7 +107,7 @@ def test_errors_are_one_line_with_exit_code_2(app, cohort_csv, rows, tmp_path):
 
 def test_biomarkers_on_shipped_cohort(app, tmp_path):
     out = tmp_path / "shipped"
-    result = run(app, "biomarkers", "--out", out, "--bootstrap", 50, "--cv-repeats", 1)
+    result = run(app, "biomarkers", "--out", out, "--bootstrap", 20, "--cv-repeats", 1)
     assert result.exit_code == 0, result.output
     assert "156 data problems" in result.output
     summary = pd.read_csv(out / "auc.csv").set_index("marker")
@@ -121,3 +121,23 @@ def test_biomarkers_on_shipped_cohort(app, tmp_path):
     model_same_patients = baselines.loc["Il6Prognosis (patients with IL-6, out-of-fold)", "auc"]
     assert model_same_patients > il6_alone
     assert re.search(r"IL-6 AUC \(95% CI\)\s+│ 0\.876 \(", result.output)
+
+
+def test_biomarkers_without_il6_column_skips_il6_sections(app, rows, tmp_path):
+    path = write_csv(tmp_path / "no_il6.csv", rows, [c for c in HEADER if c != "Interleukin 6"])
+    out = tmp_path / "report"
+    result = run(app, "biomarkers", path, "--out", out, "--bootstrap", 10, "--cv-repeats", 1)
+    assert result.exit_code == 0, result.output
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert "survival by IL-6 and IL-6 baselines skipped" in text
+    assert "## Survival by IL-6" not in text
+    assert not (out / "cohort_km_il6.png").exists()
+    assert "il6" not in set(pd.read_csv(out / "auc.csv")["marker"])
+
+
+def test_biomarkers_needs_both_outcomes(app, rows, tmp_path):
+    for row in rows:
+        row["outcome"] = "0" if int(row["PATIENT_ID"]) > 4 else row["outcome"]
+    path = write_csv(tmp_path / "few.csv", rows, HEADER)
+    assert_clean_error(run(app, "biomarkers", path, "--out", tmp_path / "r"),
+                       "needs at least 5 patients who died and 5 who survived")

@@ -264,3 +264,15 @@ def test_shipped_cohort_matches_its_readme(shipped):
     assert "duplicate row" not in kinds
     platelets = shipped.problems[shipped.problems["column"] == "Platelet count"]
     assert (platelets["value"] == "-1.0").all() and len(platelets) == 4
+
+
+def test_semicolon_separated_file_and_year_first_dates(tmp_path, rows):
+    rows[0]["RE_DATE"] = "2020/1/10 6:00"
+    path = write_csv(tmp_path / "c.csv", rows, HEADER)
+    text = path.read_text(encoding="utf-8").replace(",", ";")
+    (tmp_path / "semi.csv").write_text(text, encoding="utf-8")
+    cohort = load_cohort(tmp_path / "semi.csv")
+    assert cohort.problems.empty
+    assert cohort.samples.set_index("row").loc[2, "sample_time"] == pd.Timestamp(
+        "2020-01-10 06:00")
+    assert cohort.samples["il6"].notna().sum() == 120

@@ -11,7 +11,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from il6sim.cohort import Il6Prognosis, cross_validate_prognosis, load_cohort
+from il6sim.cohort import Il6Prognosis, compare_methods, cross_validate_prognosis, load_cohort
 from il6sim.errors import InputError
 
 
@@ -123,3 +123,13 @@ def test_cross_validation_on_shipped_cohort_reaches_target(shipped):
     assert cv.auc_low < cv.auc < cv.auc_high
     assert cv.brier < 0.08
     assert cv.probability.between(0, 1).all() and cv.probability.index.equals(X.index)
+
+
+def test_compare_methods_reports_each_variant(xy, cohort_csv):
+    X, y = xy
+    admission = load_cohort(cohort_csv).patient_info["admission_time"]
+    table = compare_methods(X, y, admission, n_repeats=1, seed=0)
+    assert table["method"].tolist() == ["ensemble", "logistic", "boosting"]
+    assert (table["temporal_n_test"] == 16).all()     # last 40% of 40 patients by admission
+    assert (table["cv_auc"] > 0.8).all() and (table["temporal_auc"] > 0.8).all()
+    assert table["cv_brier"].between(0, 0.25).all()

@@ -32,7 +32,7 @@ _EXPORTS: dict[str, str] = {
     "survival_data": "_survival",
     # prognostic model
     "Il6Prognosis": "_prognosis", "CrossValidation": "_prognosis",
-    "cross_validate_prognosis": "_prognosis",
+    "cross_validate_prognosis": "_prognosis", "compare_methods": "_prognosis",
     # report
     "BiomarkerReport": "_report", "calibration_table": "_report", "run_biomarkers": "_report",
 }
@@ -53,6 +53,7 @@ __all__ = [
     "auc_table",
     "bootstrap_auc",
     "calibration_table",
+    "compare_methods",
     "cox_model",
     "cross_validate_prognosis",
     "herold_rule",

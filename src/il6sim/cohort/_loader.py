@@ -183,6 +183,11 @@ def _read_csv(file: Path) -> pd.DataFrame:
             raw = pd.read_csv(file, encoding="utf-8-sig", **kwargs)
         except UnicodeDecodeError:
             raw = pd.read_csv(file, encoding="latin-1", **kwargs)
+        if raw.shape[1] == 1:  # a semicolon- or tab-separated export
+            header = str(raw.columns[0])
+            separator = ";" if ";" in header else "\t" if "\t" in header else None
+            if separator is not None:
+                raw = pd.read_csv(file, encoding="utf-8-sig", sep=separator, **kwargs)
     except pd.errors.EmptyDataError:
         raise InputError(f"{file.name} is empty; it needs a header row and one row per sample"
                          ) from None
@@ -273,6 +278,10 @@ def _parse_times(text: pd.Series, rows: pd.Series, problems: _Problems) -> pd.Se
     retry = present & strict.isna()
     if retry.any():
         strict[retry] = pd.to_datetime(text[retry].str.strip(), format="ISO8601", errors="coerce")
+    retry = present & strict.isna() & text.str.match(r"^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}")
+    for index in retry[retry].index:  # year first (unambiguous), e.g. 2020/1/31 1:09
+        strict[index] = pd.to_datetime(text[index].strip().replace("/", "-").replace(".", "-"),
+                                       errors="coerce")
     bad = present & strict.isna()
     problems.add_many(rows[bad], text.name, text[bad], "unparseable date",
                       [f"{v!r} is not a date-time" for v in text[bad]],

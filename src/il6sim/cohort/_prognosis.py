@@ -21,6 +21,7 @@ Pedregosa F. et al. (2011) Scikit-learn: machine learning in Python. JMLR 12:282
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import joblib
@@ -41,9 +42,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from ..errors import InputError
+from ._biomarkers import bootstrap_auc
 from ._markers import MARKER_BY_NAME
 
-__all__ = ["CrossValidation", "Il6Prognosis", "cross_validate_prognosis"]
+__all__ = ["CrossValidation", "Il6Prognosis", "compare_methods", "cross_validate_prognosis"]
 
 _FILE_FORMAT = "il6sim-prognosis-model"
 _FILE_VERSION = 1
@@ -274,16 +276,14 @@ class CrossValidation:
     auc, auc_low, auc_high : float
         AUC of the averaged out-of-fold probabilities and its bootstrap 95% CI.
     brier : float
-        Brier score of the averaged out-of-fold probabilities.
+        Brier score, mean over repeats (each repeat's out-of-fold probabilities).
     """
 
     def __init__(self, probability, y, repeat_auc, repeat_brier, n_boot, seed):
-        from ._biomarkers import bootstrap_auc
-
         self.probability, self.y = probability, y
         self.repeat_auc, self.repeat_brier = repeat_auc, repeat_brier
         self.auc, self.auc_low, self.auc_high = bootstrap_auc(y, probability, n_boot, seed)
-        self.brier = float(brier_score_loss(y, probability))
+        self.brier = float(np.mean(repeat_brier))
 
     def summary(self) -> dict[str, float]:
         return {"n": len(self.y), "deaths": int(self.y.sum()), "auc": self.auc,
@@ -328,3 +328,46 @@ def cross_validate_prognosis(X: pd.DataFrame, y: pd.Series, groups=None, *,
         total += oof
     probability = pd.Series(total / n_repeats, index=X.index, name="probability")
     return CrossValidation(probability, y, repeat_auc, repeat_brier, n_boot, seed)
+
+
+def compare_methods(X: pd.DataFrame, y: pd.Series, admission: pd.Series | None = None, *,
+                    n_repeats: int = 5, seed: int = 0, train_fraction: float = 0.6,
+                    done: Mapping[str, CrossValidation] | None = None) -> pd.DataFrame:
+    """Compare the ``method`` options of :class:`Il6Prognosis` at their default settings.
+
+    Two views, fixed in advance (no tuning): repeated grouped 5-fold cross-validation, and a
+    temporal split — fit on the first ``train_fraction`` of patients by admission time, test on
+    the later ones (a proxy for patients admitted after the model was built).
+
+    Parameters
+    ----------
+    done
+        Cross-validations already run with the same ``n_repeats`` and ``seed``, by method name
+        (reused instead of being run again).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``method``, ``cv_auc`` (mean over repeats), ``cv_auc_min``, ``cv_auc_max``, ``cv_brier``,
+        ``temporal_auc``, ``temporal_brier``, ``temporal_n_test``.
+    """
+    done = dict(done or {})
+    rows = []
+    order = X.index if admission is None else admission.reindex(X.index).sort_values().index
+    cut = int(len(order) * train_fraction)
+    train, test = order[:cut], order[cut:]
+    for method in _METHODS:
+        estimator = Il6Prognosis(method=method, random_state=seed)
+        cv = done.get(method) or cross_validate_prognosis(
+            X, y, estimator=estimator, n_repeats=n_repeats, seed=seed, n_boot=0)
+        row = {"method": method, "cv_auc": float(np.mean(cv.repeat_auc)),
+               "cv_auc_min": min(cv.repeat_auc), "cv_auc_max": max(cv.repeat_auc),
+               "cv_brier": cv.brier, "temporal_auc": np.nan, "temporal_brier": np.nan,
+               "temporal_n_test": len(test)}
+        if y.loc[train].nunique() == 2 and y.loc[test].nunique() == 2:
+            model = clone(estimator).fit(X.loc[train], y.loc[train])
+            p = model.predict_proba(X.loc[test])[:, 1]
+            row.update(temporal_auc=float(roc_auc_score(y.loc[test], p)),
+                       temporal_brier=float(brier_score_loss(y.loc[test], p)))
+        rows.append(row)
+    return pd.DataFrame(rows)

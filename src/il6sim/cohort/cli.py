@@ -122,7 +122,7 @@ def biomarkers(
                       f"{s['cox_hr_log2_il6_high']:.2f})")
     table.add_row("Il6Prognosis grouped-CV AUC (95% CI)",
                   f"{s['model_auc']:.3f} ({s['model_auc_low']:.3f}–{s['model_auc_high']:.3f})")
-    table.add_row("Il6Prognosis grouped-CV Brier score", f"{s['model_brier_mean_repeat']:.3f}")
+    table.add_row("Il6Prognosis grouped-CV Brier score", f"{s['model_brier']:.3f}")
     console.print(table)
     console.print(f"Report: {report.markdown} and {report.html}")
 
@@ -161,7 +161,7 @@ def fit(
         info.update(cv.summary())
         console.print(f"Grouped CV ({cv_repeats}×5-fold, by patient): AUC {cv.auc:.3f} "
                       f"(95% CI {cv.auc_low:.3f}–{cv.auc_high:.3f}), Brier score "
-                      f"{sum(cv.repeat_brier) / len(cv.repeat_brier):.3f}")
+                      f"{cv.brier:.3f}")
     with console.status("fitting on all patients"):
         model.fit(X, y)
     model.training_info_ = info
