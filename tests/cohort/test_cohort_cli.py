@@ -47,7 +47,7 @@ def test_every_command_help_shows_an_example(app, command):
 
 def test_biomarkers_on_synthetic_file(app, cohort_csv, tmp_path):
     out = tmp_path / "report"
-    result = run(app, "biomarkers", cohort_csv, "--out", out, "--bootstrap", 30,
+    result = run(app, "biomarkers", cohort_csv, "--out", out, "--bootstrap", 10,
                  "--cv-repeats", 1)
     assert result.exit_code == 0, result.output
     assert "No data problems found." in result.output
@@ -107,7 +107,7 @@ def test_errors_are_one_line_with_exit_code_2(app, cohort_csv, rows, tmp_path):
 
 def test_biomarkers_on_shipped_cohort(app, tmp_path):
     out = tmp_path / "shipped"
-    result = run(app, "biomarkers", "--out", out, "--bootstrap", 20, "--cv-repeats", 1)
+    result = run(app, "biomarkers", "--out", out, "--bootstrap", 10, "--cv-repeats", 1)
     assert result.exit_code == 0, result.output
     assert "156 data problems" in result.output
     summary = pd.read_csv(out / "auc.csv").set_index("marker")
