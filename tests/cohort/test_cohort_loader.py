@@ -242,6 +242,9 @@ def test_unreadable_files(tmp_path):
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(InputError, match="is empty"):
         load_cohort(tmp_path / "empty.csv")
+    (tmp_path / "header.csv").write_text(",".join(HEADER) + "\n")
+    with pytest.raises(InputError, match="has a header but no data rows"):
+        load_cohort(tmp_path / "header.csv")
     (tmp_path / "sheet.xlsx").write_bytes(b"PK")
     with pytest.raises(InputError, match="save it as CSV"):
         load_cohort(tmp_path / "sheet.xlsx")

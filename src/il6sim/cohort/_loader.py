@@ -194,6 +194,9 @@ def _read_csv(file: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError) as exc:
         raise InputError(f"{file.name} is not a readable CSV file ({exc}); save it as "
                          "comma-separated text") from None
+    if raw.empty:
+        raise InputError(f"{file.name} has a header but no data rows; it needs one row per "
+                         "blood sample")
     return raw
 
 
