@@ -20,6 +20,7 @@ from ..errors import InputError
 from ..model import Model, default_model
 from ..model.units import ureg
 from .doses import Dose, dose_table
+from .fast import backend_settings, equilibrate_batch, resolve_backend, simulate_batch
 from .reference import integrate_patient, steady_state_patient
 from .results import SimulationResult
 
@@ -66,16 +67,24 @@ class Equilibrium:
 
 
 def equilibrate(
-    params: ParameterInput = None, *, model: Model | None = None, t_relax: float = 20_000.0
+    params: ParameterInput = None,
+    *,
+    model: Model | None = None,
+    t_relax: float = 20_000.0,
+    backend: str = "reference",
 ) -> Equilibrium:
     """Find each patient's healthy steady state (no input), with a convergence check.
 
     The state is relaxed by integrating for ``t_relax`` hours and then polished with a
     Newton-type root finder on the exact Jacobian; ``converged`` says whether every rate fell
-    below :data:`STEADY_STATE_TOLERANCE` relative to the state's size.
+    below :data:`STEADY_STATE_TOLERANCE` relative to the state's size. ``backend`` is
+    ``"reference"`` (SciPy) or ``"fast"`` (compiled, :mod:`il6sim.engine.fast`).
     """
     model = model or default_model()
     matrix = parameter_matrix(model, params)
+    if resolve_backend(backend, model) == "fast":
+        states, residual = equilibrate_batch(model, matrix, t_relax=t_relax)
+        return Equilibrium(states, residual, residual < STEADY_STATE_TOLERANCE)
     states = np.empty((len(matrix), len(model.states)))
     residual = np.empty(len(matrix))
     for i, p in enumerate(matrix):
@@ -118,6 +127,7 @@ def simulate(
     method: str = "LSODA",
     seed: int | None = None,
     settings: Mapping[str, Any] | None = None,
+    backend: str = "reference",
 ) -> SimulationResult:
     """Simulate a batch of patients from rest (or ``initial_states``) with dose events.
 
@@ -130,6 +140,10 @@ def simulate(
     initial_states : ``(N, S)`` states at time 0; by default each patient is equilibrated first.
     rtol, method : tolerance and :func:`scipy.integrate.solve_ivp` method of the reference solver.
     seed : stored with the result (the population that produced ``params`` used it).
+    backend : ``"reference"`` (SciPy, per patient) or ``"fast"`` (generated C code and SUNDIALS
+        CVODE, patients in parallel; :mod:`il6sim.engine.fast`). ``method`` applies to the
+        reference only; the fast backend falls back to the reference, with a warning, when it
+        cannot be built here.
 
     Returns
     -------
@@ -139,6 +153,7 @@ def simulate(
     model = model or default_model()
     matrix = parameter_matrix(model, params)
     table = dose_table(doses)
+    backend = resolve_backend(backend, model)
     if t_eval is None:
         if not (t_end > 0 and dt > 0):
             raise InputError(
@@ -147,7 +162,7 @@ def simulate(
         t_eval = np.round(np.arange(0.0, t_end + dt / 2, dt), 10)
     t_eval = np.asarray(t_eval, float)
     if initial_states is None:
-        rest = equilibrate(matrix, model=model)
+        rest = equilibrate(matrix, model=model, backend=backend)
         initial_states = rest.states
         status = [
             "ok" if c else f"failed: no steady state (residual {r:.2g}/h)"
@@ -157,20 +172,27 @@ def simulate(
         initial_states = np.atleast_2d(initial_states)
         status = ["ok"] * len(matrix)
 
-    n, s, o = len(matrix), len(model.states), len(model.outputs)
-    states = np.full((n, len(t_eval), s), np.nan)
-    outputs = np.full((n, len(t_eval), o), np.nan)
-    for i, p in enumerate(matrix):
-        jumps = _dose_jumps(model, table, i, p)
-        try:
-            states[i] = integrate_patient(
-                model, initial_states[i], p, t_eval, jumps, rtol=rtol, method=method
-            )
-        except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
-            status[i] = f"failed: {exc}"
-            continue
-        values = model.output_values(states[i].T, p[:, None])
-        outputs[i] = np.column_stack([values[name] for name in model.output_names])
+    if backend == "fast":
+        solver = backend_settings(model)
+        states, outputs, status = simulate_batch(
+            model, matrix, table, t_eval, initial_states, status, rtol=rtol
+        )
+    else:
+        solver = {"backend": "reference-scipy", "method": method}
+        n, s, o = len(matrix), len(model.states), len(model.outputs)
+        states = np.full((n, len(t_eval), s), np.nan)
+        outputs = np.full((n, len(t_eval), o), np.nan)
+        for i, p in enumerate(matrix):
+            jumps = _dose_jumps(model, table, i, p)
+            try:
+                states[i] = integrate_patient(
+                    model, initial_states[i], p, t_eval, jumps, rtol=rtol, method=method
+                )
+            except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
+                status[i] = f"failed: {exc}"
+                continue
+            values = model.output_values(states[i].T, p[:, None])
+            outputs[i] = np.column_stack([values[name] for name in model.output_names])
 
     return SimulationResult(
         time=t_eval,
@@ -185,8 +207,7 @@ def simulate(
         doses=table,
         seed=seed,
         settings={
-            "backend": "reference-scipy",
-            "method": method,
+            **solver,
             "rtol": rtol,
             "il6sim_version": version("il6sim"),
             **(settings or {}),

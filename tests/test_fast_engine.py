@@ -1,0 +1,187 @@
+"""The fast backend (generated C + SUNDIALS CVODE) against the reference SciPy backend.
+
+Agreement rule, for every output and state at every output time:
+``|fast - reference| <= RTOL * |reference| + FLOOR * scale``, where ``scale`` is the largest
+magnitude that quantity reaches in the endotoxemia reference run (so a quantity that is zero in
+one scenario, such as LPS in health, is judged against its size when it matters). Both backends
+run at the default ``rtol = 1e-6``; their difference is dominated by the reference's own error.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from helpers import lps
+from il6sim.engine import Dose, dose_table, equilibrate, simulate
+from il6sim.engine import fast as fast_module
+from il6sim.engine.api import _dose_jumps
+from il6sim.model.units import ureg
+from il6sim.scenario import load_scenario
+
+RTOL = 1e-3
+FLOOR = 1e-6
+
+
+
+@pytest.fixture(scope="module")
+def scales(model):
+    """Largest |value| of each output and state in the 2 ng/kg endotoxemia reference run."""
+    ref = load_scenario("endotoxemia-2ngkg").run(model=model)
+    return np.nanmax(np.abs(ref.outputs), axis=(0, 1)), np.nanmax(np.abs(ref.states), axis=(0, 1))
+
+
+def assert_agree(fast, ref, scales):
+    """Every output and state of ``fast`` within the stated tolerance of ``ref``."""
+    assert fast.status == ref.status
+    for name, a, b, scale in (
+        ("output", fast.outputs, ref.outputs, scales[0]),
+        ("state", fast.states, ref.states, scales[1]),
+    ):
+        ok = np.array(ref.status) == "ok"
+        bound = RTOL * np.abs(b[ok]) + FLOOR * np.maximum(scale, 1e-300)
+        excess = np.abs(a[ok] - b[ok]) / bound
+        worst = np.unravel_index(np.argmax(excess), excess.shape)
+        names = fast.output_names if name == "output" else fast.state_names
+        assert excess.max() <= 1.0, (
+            f"{name} {names[worst[2]]} at t = {fast.time[worst[1]]} h differs by "
+            f"{excess.max():.3g}x the tolerance"
+        )
+
+
+def rate_parameters(model):
+    """Indices of the parameters with a unit of 1/time (rate constants)."""
+    return [
+        i
+        for i, p in enumerate(model.parameters)
+        if ureg.Unit(p.unit).dimensionality.get("[time]", 0) == -1
+    ]
+
+
+def test_generated_code_matches_the_model_functions(model):
+    engine = fast_module.compile_model(model)
+    rng = np.random.default_rng(1)
+    rest = equilibrate(model=model).states[0]
+    p = model.default_parameters()
+    for _ in range(5):
+        y = rest * np.exp(rng.normal(0.0, 0.5, rest.shape)) + rng.uniform(0, 1e-3, rest.shape)
+        assert np.allclose(engine.rhs(y, p), model.rhs(0.0, y, p), rtol=1e-12, atol=1e-12)
+        assert np.allclose(engine.jacobian(y, p), model.jacobian(0.0, y, p), rtol=1e-12,
+                           atol=1e-12)
+
+
+def test_equilibrium_matches_reference(model):
+    params = [{}, {"body_weight": 90.0}]
+    ref, fast = equilibrate(params, model=model), equilibrate(params, model=model, backend="fast")
+    assert fast.converged.all()
+    assert np.allclose(fast.states, ref.states, rtol=1e-9, atol=1e-14)
+
+
+@pytest.mark.parametrize("preset", ["healthy", "endotoxemia-2ngkg"])
+def test_presets_match_reference(model, scales, preset):
+    scenario = load_scenario(preset)
+    ref = scenario.run(model=model)
+    fast = scenario.run(model=model, backend="fast")
+    assert fast.settings["backend"] == "fast-cvode"
+    assert fast.settings["scenario"] == preset
+    assert_agree(fast, ref, scales)
+
+
+def test_perturbed_population_matches_reference(model, scales):
+    rng = np.random.default_rng(20240601)
+    matrix = np.tile(model.default_parameters(), (50, 1))
+    rates = rate_parameters(model)
+    assert len(rates) > 10
+    matrix[:, rates] *= np.exp(rng.normal(0.0, 0.25, (50, len(rates))))
+    kwargs = {"doses": lps(2.0), "t_end": 72.0, "dt": 0.5, "model": model}
+    ref = simulate(matrix, **kwargs)
+    fast = simulate(matrix, backend="fast", **kwargs)
+    assert sum(s == "ok" for s in ref.status) >= 45
+    assert_agree(fast, ref, scales)
+
+
+def test_later_and_repeated_doses_match_reference(model, scales):
+    doses = [Dose(10.0, "lps", 2.0, unit="ng/kg"), Dose(30.0, "lps", 1.0, unit="ng/kg"),
+             Dose(30.0, "lps", 1.0, unit="ng/kg", patient=1)]
+    kwargs = {"doses": doses, "t_end": 60.0, "dt": 0.5, "model": model}
+    params = [{}, {"body_weight": 80.0}]
+    ref, fast = simulate(params, **kwargs), simulate(params, backend="fast", **kwargs)
+    assert_agree(fast, ref, scales)
+    lps_level = fast.output("lps")
+    assert np.all(lps_level[:, fast.time < 10.0] < 1e-12)
+    at_dose = np.flatnonzero(fast.time == 30.0)[0]
+    assert np.all(lps_level[:, at_dose] > lps_level[:, at_dose - 1])  # post-dose value at 30 h
+    assert lps_level[1, at_dose] > lps_level[0, at_dose]  # patient 1 got a second extra dose
+
+
+def test_dose_events_equal_the_reference_jumps(model):
+    matrix = np.stack([model.default_parameters()] * 3)
+    matrix[1, model.param_index["body_weight"]] = 55.0
+    table = dose_table([Dose(0.0, "lps", 2.0, unit="ng/kg"), Dose(5.0, "lps", 1.0, patient=2)])
+    events = fast_module.dose_events(model, table, matrix)
+    for i, p in enumerate(matrix):
+        assert events[i] == _dose_jumps(model, table, i, p)
+
+
+def test_results_do_not_depend_on_batch_chunks_or_workers(model):
+    rng = np.random.default_rng(7)
+    matrix = np.tile(model.default_parameters(), (12, 1))
+    matrix *= np.exp(rng.normal(0.0, 0.2, matrix.shape))
+    y0, _ = fast_module.equilibrate_batch(model, matrix)
+    t_eval = np.arange(0.0, 96.5, 0.5)
+    events = fast_module.dose_events(model, dose_table(lps(2.0)), matrix)
+    runs = [
+        fast_module.integrate(model, matrix, y0, t_eval, events, workers=w, chunk=c).states
+        for w, c in [(1, 1), (2, 5), (2, 64)]
+    ]
+    alone = fast_module.integrate(model, matrix[7:8], y0[7:8], t_eval, events[7:8]).states
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])
+    assert np.max(np.abs(alone[0] - runs[0][7])) <= 1e-12 * np.max(np.abs(runs[0][7]))
+
+
+def test_a_patient_with_a_nan_parameter_fails_alone(model):
+    matrix = np.stack([model.default_parameters()] * 3)
+    matrix[1, model.param_index["k_deg_tnf"]] = np.nan
+    result = simulate(matrix, doses=lps(2.0), t_end=24.0, model=model, backend="fast")
+    assert result.status[0] == result.status[2] == "ok"
+    assert result.status[1].startswith("failed")
+    assert np.isnan(result.outputs[1]).all() and np.isnan(result.states[1]).all()
+    assert np.isfinite(result.outputs[[0, 2]]).all()
+
+
+def test_too_much_work_is_a_per_patient_failure(model):
+    matrix = model.default_parameters()[None]
+    y0, _ = fast_module.equilibrate_batch(model, matrix)
+    events = fast_module.dose_events(model, dose_table(lps(2.0)), matrix)
+    run = fast_module.integrate(model, matrix, y0, np.array([0.0, 48.0]), events, max_steps=5)
+    assert run.flag[0] == -1 and np.isnan(run.states[0, 1]).all()
+    assert "max_steps" in fast_module.flag_message(int(run.flag[0]))
+
+
+def test_tolerance_is_a_parameter(model):
+    kwargs = {"doses": lps(2.0), "t_end": 24.0, "model": model, "backend": "fast"}
+    loose, tight = simulate(rtol=1e-4, **kwargs), simulate(rtol=1e-9, **kwargs)
+    assert loose.settings["rtol"] == 1e-4
+    error = np.abs(loose.output("il6") - tight.output("il6")).max()
+    assert 0 < error < 1e-2 * tight.output("il6").max()
+
+
+def test_unknown_backend_is_an_input_error(model):
+    from il6sim.errors import InputError
+
+    with pytest.raises(InputError, match="unknown backend"):
+        simulate(model=model, t_end=1.0, backend="gpu")
+
+
+def test_falls_back_to_reference_with_a_warning(model, monkeypatch):
+    def unavailable(_model):
+        raise fast_module.FastEngineUnavailableError("no C compiler found")
+
+    monkeypatch.setattr(fast_module, "compile_model", unavailable)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = simulate(model=model, t_end=2.0, backend="fast")
+    assert result.settings["backend"] == "reference-scipy"
+    assert any("using the reference backend" in str(w.message) for w in caught)
