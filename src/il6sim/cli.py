@@ -234,3 +234,12 @@ except ModuleNotFoundError as _exc:
         raise
 else:
     _register_cohort(app)
+
+# The SBML export lives with the interop package; the app works without it.
+try:
+    from .interop.cli import register as _register_interop
+except ModuleNotFoundError as _exc:
+    if _exc.name not in ("il6sim.interop", "il6sim.interop.cli"):
+        raise
+else:
+    _register_interop(app)
