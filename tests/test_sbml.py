@@ -275,3 +275,29 @@ def test_cli_reports_errors_as_one_line_with_exit_code_2(tmp_path):
     assert result.exit_code == 2 and "fix: end it in .xml" in result.output
     help_text = runner.invoke(app, ["export-sbml", "--help"]).output
     assert "Example: il6sim export-sbml" in help_text
+
+
+def test_copasi_reproduces_reference_engine_when_installed(model, tmp_path):
+    """A second independent simulator (COPASI, ``pip install python-copasi``); skipped without."""
+    copasi = pytest.importorskip("COPASI")
+    scenario = load_scenario("endotoxemia-2ngkg", model=model)
+    path = tmp_path / "endotoxemia.xml"
+    export_scenario_sbml(scenario, path, model=model)
+    reference = scenario.run(model=model, rtol=1e-10)
+    data_model = copasi.CRootContainer.addDatamodel()
+    assert data_model.importSBML(str(path))
+    task = data_model.getTask("Time-Course")
+    problem = task.getProblem()
+    problem.setStepNumber(len(reference.time) - 1)
+    problem.setDuration(float(reference.time[-1]))
+    problem.setTimeSeriesRequested(True)
+    task.getMethod().getParameter("Relative Tolerance").setDblValue(1e-9)
+    task.getMethod().getParameter("Absolute Tolerance").setDblValue(1e-14)
+    assert task.process(True)
+    series = task.getTimeSeries()
+    columns = {series.getTitle(i): i for i in range(series.getNumVariables())}
+    for name in READOUTS:  # COPASI titles global quantities by their SBML name
+        column = columns[f"Values[{name}]"]
+        values = np.array([series.getConcentrationData(k, column)
+                           for k in range(series.getRecordedSteps())])
+        assert deviation(values, reference.output(name)[0]) <= 1.0, name

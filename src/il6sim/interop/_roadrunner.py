@@ -57,6 +57,11 @@ def simulate_sbml_roadrunner(
         An output time equal to a dose time gives the value just after the dose, as in
         :func:`il6sim.simulate`.
 
+    Notes
+    -----
+    Each call builds and discards its own ``RoadRunner`` (these objects cannot be pickled), so
+    the function can run in worker processes; roadrunner's log is limited to errors.
+
     Raises
     ------
     ModelError

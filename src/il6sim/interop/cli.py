@@ -35,7 +35,14 @@ def export_sbml_command(
     """Export a scenario as SBML Level 3 Version 2 (patient, resting state, doses as events)."""
     from ..cli import _parse_sets
     from ..scenario import load_scenario
-    from .sbml import check_sbml, export_scenario_sbml
+
+    try:
+        from .sbml import check_sbml, export_scenario_sbml
+    except ModuleNotFoundError as exc:
+        raise InputError(
+            f"the SBML export needs the package '{exc.name}'; "
+            "fix: pip install python-libsbml libroadrunner"
+        ) from None
 
     if out.suffix.lower() not in (".xml", ".sbml"):
         raise InputError(f"--out '{out}' has no known suffix; fix: end it in .xml or .sbml")

@@ -153,6 +153,7 @@ class _Builder:
         ensure_ok(sbml.setId(_sid(model_id, "model id")), "model id")
         sbml.setName(name)
         ensure_ok(sbml.setTimeUnits(self.units(TIME_UNIT)), "time units")
+        ensure_ok(sbml.setVolumeUnits(self.units("L")), "volume units")
         blocks = ", ".join(self.model.blocks)
         describe(sbml, [
             ("Model", f"{name}. {description}".strip()),
