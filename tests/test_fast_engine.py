@@ -1,9 +1,10 @@
 """The fast backend (generated C + SUNDIALS CVODE) against the reference SciPy backend.
 
 Agreement rule, for every output and state at every output time:
-``|fast - reference| <= RTOL * |reference| + FLOOR * scale``, where ``scale`` is the largest
-magnitude that quantity reaches in the endotoxemia reference run (so a quantity that is zero in
-one scenario, such as LPS in health, is judged against its size when it matters). Both backends
+``|fast - reference| <= RTOL * |reference| + FLOOR * scale + ABS_FLOOR``, where ``scale`` is
+the largest magnitude that quantity reaches in the endotoxemia reference run (so a quantity that
+is zero in one scenario, such as LPS in health, is judged against its size when it matters), and
+``ABS_FLOOR`` absorbs round-off in quantities that stay at zero (1e-26 against 0). Both backends
 run at the default ``rtol = 1e-6``; their difference is dominated by the reference's own error.
 """
 
@@ -23,6 +24,7 @@ from il6sim.scenario import load_scenario
 
 RTOL = 1e-3
 FLOOR = 1e-6
+ABS_FLOOR = 1e-12
 
 
 
@@ -41,7 +43,7 @@ def assert_agree(fast, ref, scales):
         ("state", fast.states, ref.states, scales[1]),
     ):
         ok = np.array(ref.status) == "ok"
-        bound = RTOL * np.abs(b[ok]) + FLOOR * np.maximum(scale, 1e-300)
+        bound = RTOL * np.abs(b[ok]) + FLOOR * scale + ABS_FLOOR
         excess = np.abs(a[ok] - b[ok]) / bound
         worst = np.unravel_index(np.argmax(excess), excess.shape)
         names = fast.output_names if name == "output" else fast.state_names
@@ -70,6 +72,9 @@ def test_generated_code_matches_the_model_functions(model):
         assert np.allclose(engine.rhs(y, p), model.rhs(0.0, y, p), rtol=1e-12, atol=1e-12)
         assert np.allclose(engine.jacobian(y, p), model.jacobian(0.0, y, p), rtol=1e-12,
                            atol=1e-12)
+        expected = model.output_values(y, p)
+        assert np.allclose(engine.outputs(y, p), [expected[k] for k in model.output_names],
+                           rtol=1e-12, atol=1e-12)
 
 
 def test_equilibrium_matches_reference(model):
@@ -90,15 +95,21 @@ def test_presets_match_reference(model, scales, preset):
 
 
 def test_perturbed_population_matches_reference(model, scales):
+    """50 patients, every rate constant log-normally perturbed (seeded). Parameter sets without
+    a healthy rest state (e.g. a pathogen that outgrows its clearance) are screened out first:
+    the comparison is about integration, and both backends flag those patients anyway."""
     rng = np.random.default_rng(20240601)
-    matrix = np.tile(model.default_parameters(), (50, 1))
+    matrix = np.tile(model.default_parameters(), (80, 1))
     rates = rate_parameters(model)
     assert len(rates) > 10
-    matrix[:, rates] *= np.exp(rng.normal(0.0, 0.25, (50, len(rates))))
+    matrix[:, rates] *= np.exp(rng.normal(0.0, 0.2, (80, len(rates))))
+    healthy = equilibrate(matrix, model=model, backend="fast").converged
+    assert healthy.sum() >= 50
+    matrix = matrix[healthy][:50]
     kwargs = {"doses": lps(2.0), "t_end": 72.0, "dt": 0.5, "model": model}
     ref = simulate(matrix, **kwargs)
     fast = simulate(matrix, backend="fast", **kwargs)
-    assert sum(s == "ok" for s in ref.status) >= 45
+    assert ref.status == ["ok"] * 50
     assert_agree(fast, ref, scales)
 
 

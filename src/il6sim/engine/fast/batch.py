@@ -31,6 +31,12 @@ from .codegen import generate_c
 DEFAULT_CHUNK = 16
 #: CVODE's limit on internal steps between two output times.
 DEFAULT_MAX_STEPS = 100_000
+#: CVODE's limit on internal steps for the whole relaxation to rest (a healthy patient needs a
+#: few hundred; one without a healthy rest state, e.g. unchecked growth, is stopped here).
+EQUILIBRATE_MAX_STEPS = 20_000
+#: Smallest state size in the equilibrium residual ``max |f(y)| / max(|y|, floor)``, as in
+#: :func:`il6sim.engine.reference.steady_state_patient` (truly zero states carry round-off only).
+RESIDUAL_SCALE_FLOOR = 1e-6
 
 _CVODE_FLAGS = {
     -1: "too much work (max_steps reached)", -2: "too much accuracy requested",
@@ -67,6 +73,7 @@ class FastEngine:
     n_params: int
     n_stats: int
     sundials_major: int
+    n_outputs: int
     sundials_version: str
 
 
@@ -85,6 +92,14 @@ class FastEngine:
         self.lib.il6_eval_jac(_ptr(y, ctypes.c_double), _ptr(p, ctypes.c_double),
                               _ptr(J, ctypes.c_double))
         return J.T.copy()
+
+    def outputs(self, y: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """The compiled read-outs for one patient, in :attr:`Model.output_names` order."""
+        y, p = np.ascontiguousarray(y, float), np.ascontiguousarray(p, float)
+        o = np.empty(self.n_outputs)
+        self.lib.il6_eval_outputs(_ptr(y, ctypes.c_double), _ptr(p, ctypes.c_double),
+                                  _ptr(o, ctypes.c_double))
+        return o
 
 
 _ENGINES: dict[int, tuple[weakref.ref, FastEngine]] = {}
@@ -105,11 +120,12 @@ def compile_model(model: Model) -> FastEngine:
         generated = generate_c(model)
         path = build_library(generated, toolchain)
         lib = load_library(path)
-        sizes = (ctypes.c_int * 4)()
+        sizes = (ctypes.c_int * 5)()
         lib.il6_sizes(sizes)
-        engine = FastEngine(path, lib, sizes[0], sizes[1], sizes[2], sizes[3],
-                            toolchain.sundials_version)
-        if (engine.n_states, engine.n_params) != (len(model.states), len(model.parameters)):
+        engine = FastEngine(path, lib, *sizes, toolchain.sundials_version)
+        if (engine.n_states, engine.n_params, engine.n_outputs) != (
+            len(model.states), len(model.parameters), len(model.outputs)
+        ):
             raise RuntimeError(f"compiled library {path} does not match the model's sizes")
         _ENGINES[id(model)] = (weakref.ref(model), engine)
         return engine
@@ -175,9 +191,11 @@ def _run_chunks(n: int, chunk: int, workers: int, work: Callable[[int, int], Non
 
 @dataclass
 class BatchIntegration:
-    """Raw driver results: states (N, T, S), flag (N), t_fail (N), stats (N, 4)."""
+    """Driver results: states (N, T, S), read-outs (N, T, O; ``None`` unless asked for),
+    flag (N, 0 = ok), t_fail (N, where a failed patient stopped) and solver stats (N, 4)."""
 
     states: np.ndarray
+    outputs: np.ndarray | None
     flag: np.ndarray
     t_fail: np.ndarray
     stats: np.ndarray
@@ -197,12 +215,13 @@ def integrate(
     max_steps: int = DEFAULT_MAX_STEPS,
     workers: int | None = None,
     chunk: int = DEFAULT_CHUNK,
-    on_chunk: Callable[[int, int, np.ndarray, np.ndarray], None] | None = None,
+    outputs: bool = False,
 ) -> BatchIntegration:
     """Integrate every patient from ``initial_states`` over ``t_eval`` with its dose ``events``.
 
     ``atol`` defaults to the reference's rule, ``max(rtol·1e-2·|y0|, 1e-12)`` per state;
-    ``on_chunk(a, b, states, flags)`` runs in the worker right after patients ``a:b`` are done.
+    ``outputs`` also evaluates the read-outs (compiled) at every output time. Failed patients
+    (``flag != 0``) have NaN rows.
     """
     engine = compile_model(model)
     t_eval = np.ascontiguousarray(t_eval, dtype=float)
@@ -216,6 +235,7 @@ def integrate(
     A = np.ascontiguousarray(np.broadcast_to(atol, Y0.shape), dtype=float)
     ptr, jt, ji, jd = _csr(events, float(t_eval[0]), float(t_eval[-1]))
     out = np.full((n, T, s), np.nan)
+    read = np.full((n, T, engine.n_outputs), np.nan) if outputs else None
     flag = np.zeros(n, dtype=np.intc)
     t_fail = np.zeros(n)
     stats = np.zeros((n, engine.n_stats))
@@ -226,15 +246,18 @@ def integrate(
             _ptr(A[a:b], ctypes.c_double), T, _ptr(t_eval, ctypes.c_double),
             _ptr(ptr[a:], ctypes.c_long), _ptr(jt, ctypes.c_double), _ptr(ji, ctypes.c_long),
             _ptr(jd, ctypes.c_double), float(rtol), int(max_steps),
-            _ptr(out[a:b], ctypes.c_double), _ptr(flag[a:b], ctypes.c_int),
+            _ptr(out[a:b], ctypes.c_double),
+            _ptr(read[a:b], ctypes.c_double) if read is not None else None,
+            _ptr(flag[a:b], ctypes.c_int),
             _ptr(t_fail[a:b], ctypes.c_double), _ptr(stats[a:b], ctypes.c_double),
         )
-        out[a:b][flag[a:b] != 0] = np.nan
-        if on_chunk is not None:
-            on_chunk(a, b, out[a:b], flag[a:b])
+        failed = flag[a:b] != 0
+        out[a:b][failed] = np.nan
+        if read is not None:
+            read[a:b][failed] = np.nan
 
     _run_chunks(n, chunk, workers or default_workers(), work)
-    return BatchIntegration(out, flag, t_fail, stats)
+    return BatchIntegration(out, read, flag, t_fail, stats)
 
 
 def equilibrate_batch(
@@ -245,7 +268,8 @@ def equilibrate_batch(
     t_relax: float = 20_000.0,
     rtol: float = 1e-8,
     xtol: float = 1e-13,
-    max_steps: int = DEFAULT_MAX_STEPS,
+    scale_floor: float = RESIDUAL_SCALE_FLOOR,
+    max_steps: int = EQUILIBRATE_MAX_STEPS,
     workers: int | None = None,
     chunk: int = DEFAULT_CHUNK,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -268,7 +292,7 @@ def equilibrate_batch(
     def work(a: int, b: int) -> None:
         engine.lib.il6_equilibrate(
             b - a, _ptr(P[a:b], ctypes.c_double), _ptr(G[a:b], ctypes.c_double),
-            float(t_relax), float(rtol), int(max_steps), float(xtol),
+            float(t_relax), float(rtol), int(max_steps), float(xtol), float(scale_floor),
             _ptr(states[a:b], ctypes.c_double), _ptr(residual[a:b], ctypes.c_double),
             _ptr(flag[a:b], ctypes.c_int),
         )
@@ -297,21 +321,11 @@ def simulate_batch(
     events = dose_events(model, doses, matrix)
     shape = (len(matrix), len(model.states))
     initial_states = np.broadcast_to(np.atleast_2d(initial_states), shape)
-    outputs = np.full((len(matrix), len(t_eval), len(model.outputs)), np.nan)
-
-    def read_outs(a: int, b: int, states: np.ndarray, flags: np.ndarray) -> None:
-        ok = np.flatnonzero(flags == 0)
-        if len(ok):
-            values = model.output_values(
-                np.moveaxis(states[ok], 2, 0), matrix[a + ok].T[:, :, None]
-            )
-            outputs[a + ok] = np.stack([values[name] for name in model.output_names], axis=-1)
-
     result = integrate(
         model, matrix, initial_states, t_eval, events, rtol=rtol, workers=workers, chunk=chunk,
-        on_chunk=read_outs,
+        outputs=True,
     )
     status = list(status)
     for i in np.flatnonzero(result.flag):
         status[i] = f"failed: {flag_message(int(result.flag[i]))} at t = {result.t_fail[i]:.4g} h"
-    return result.states, outputs, status
+    return result.states, result.outputs, status

@@ -12,7 +12,10 @@ The generated translation unit defines
     ``dy = f(y; p)`` in state units per hour;
 ``il6_jac(y, p, J)``
     the exact Jacobian ``df/dy`` written into a column-major ``IL6_NS × IL6_NS`` array that the
-    caller has zeroed (only the structural non-zeros are written).
+    caller has zeroed (only the structural non-zeros are written);
+``IL6_NO``, ``il6_outputs(y, p, o)``
+    the number of read-outs and all read-outs in their clinical units
+    (:attr:`Model.output_expressions`, in :attr:`Model.output_names` order).
 
 Common subexpressions are shared within each function (sympy's ``cse``, Meurer A et al. 2017
 PeerJ Comput Sci 3:e103), and the source is printed with sympy's C99 printer.
@@ -86,6 +89,7 @@ def generate_c(model: Model) -> GeneratedModel:
         if an expression uses a function that has no C equivalent.
     """
     n, m = len(model.state_symbols), len(model.param_symbols)
+    outputs = [sp.sympify(model.output_expressions[name]) for name in model.output_names]
     names = {s: f"y[{i}]" for i, s in enumerate(model.state_symbols)}
     names.update({s: f"p[{j}]" for j, s in enumerate(model.param_symbols)})
     entries = jacobian_entries(model)
@@ -94,6 +98,7 @@ def generate_c(model: Model) -> GeneratedModel:
         f"#define IL6_NS {n}",
         f"#define IL6_NP {m}",
         f"#define IL6_NNZ {len(entries)}",
+        f"#define IL6_NO {len(outputs)}",
         "",
     ]
     try:
@@ -109,12 +114,18 @@ def generate_c(model: Model) -> GeneratedModel:
             [e for _, _, e in entries],
             [f"J[{j * n + i}]" for i, j, _ in entries],
         )
+        out = _function(
+            _IndexedPrinter(dict(names)),
+            "il6_outputs(const double *restrict y, const double *restrict p, double *restrict o)",
+            outputs,
+            [f"o[{k}]" for k in range(len(outputs))],
+        )
     except (ValueError, TypeError, NotImplementedError) as exc:  # the printer's "not supported"
         raise ModelError(
             f"the model has an expression the C code generator cannot print ({exc}); "
             "fix: use functions with a C99 equivalent, or run with backend='reference'"
         ) from None
-    source = "\n".join([*header, rhs, jac])
+    source = "\n".join([*header, rhs, jac, out])
     pattern = np.array([(i, j) for i, j, _ in entries], dtype=int).reshape(-1, 2)
     digest = hashlib.sha256(source.encode()).hexdigest()
     return GeneratedModel(source, n, m, pattern, digest)

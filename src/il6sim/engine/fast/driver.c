@@ -1,8 +1,8 @@
 /*
  * il6sim fast engine: a batch driver around SUNDIALS CVODE (BDF, Newton, dense LU, exact Jacobian).
  *
- * This file is appended to the generated model code (IL6_NS, IL6_NP, il6_rhs, il6_jac; see
- * codegen.py) and compiled into one shared library. Each patient is integrated on its own, with
+ * This file is appended to the generated model code (IL6_NS, IL6_NP, IL6_NO, il6_rhs, il6_jac,
+ * il6_outputs; see codegen.py) and compiled into one shared library. Each patient is integrated on its own, with
  * CVODE's own step-size and order control (Hindmarsh AC et al. 2005 ACM TOMS 31:363;
  * Gardner DJ et al. 2022 ACM TOMS 48:31). The integration is split at dose times exactly like
  * the reference backend: the solver is restarted after each jump, and an output time that
@@ -120,6 +120,7 @@ static int il6_work_init(il6_work *w, double rtol, long max_steps)
     flag = flag ? flag : CVodeSetLinearSolver(w->cvode, w->LS, w->A);
     flag = flag ? flag : CVodeSetJacFn(w->cvode, il6_cv_jac);
     flag = flag ? flag : CVodeSetMaxNumSteps(w->cvode, max_steps);
+    flag = flag ? flag : CVodeSetMaxHnilWarns(w->cvode, -1); /* no "t + h = t" warnings */
     return flag;
 }
 
@@ -155,7 +156,8 @@ static void il6_add_stats(il6_work *w, double *stats)
  */
 static int il6_patient(il6_work *w, const double *p, const double *y0, const double *atol,
                        long n_t, const double *te, long n_j, const double *jt, const long *ji,
-                       const double *jd, double rtol, double *out, double *t_fail, double *stats)
+                       const double *jd, double rtol, double *out, double *outo, double *t_fail,
+                       double *stats)
 {
     double *y = N_VGetArrayPointer(w->y);
     double t = te[0], t_end = te[n_t - 1], t_ret = te[0];
@@ -177,6 +179,7 @@ static int il6_patient(il6_work *w, const double *p, const double *y0, const dou
             if (te[o] > t_ret && (flag = CVode(w->cvode, te[o], w->y, &t_ret, CV_NORMAL)) < 0)
                 break;
             memcpy(out + o * IL6_NS, y, sizeof(double) * IL6_NS);
+            if (outo) il6_outputs(y, p, outo + o * IL6_NO);
         }
         if (flag >= 0 && !last && t_ret < stop)
             flag = CVode(w->cvode, stop, w->y, &t_ret, CV_NORMAL);
@@ -191,13 +194,14 @@ static int il6_patient(il6_work *w, const double *p, const double *y0, const dou
 
 /*
  * Simulate patients [0, n): P (n, IL6_NP), Y0 and ATOL (n, IL6_NS), jumps in CSR form
- * (jump_ptr has n + 1 entries). Writes OUT (n, n_t, IL6_NS), FLAG (n), T_FAIL (n) and
- * STATS (n, IL6_N_STATS: steps, rhs evaluations, Jacobian evaluations, error-test failures).
+ * (jump_ptr has n + 1 entries). Writes OUT (n, n_t, IL6_NS), the read-outs OUTO (n, n_t,
+ * IL6_NO; skipped when NULL), FLAG (n), T_FAIL (n) and STATS (n, IL6_N_STATS: steps, rhs
+ * evaluations, Jacobian evaluations, error-test failures).
  */
 int il6_simulate(long n, const double *P, const double *Y0, const double *ATOL, long n_t,
                  const double *te, const long *jump_ptr, const double *jt, const long *ji,
-                 const double *jd, double rtol, long max_steps, double *OUT, int *FLAG,
-                 double *T_FAIL, double *STATS)
+                 const double *jd, double rtol, long max_steps, double *OUT, double *OUTO,
+                 int *FLAG, double *T_FAIL, double *STATS)
 {
     il6_work w;
     int flag = il6_work_init(&w, rtol, max_steps);
@@ -207,7 +211,8 @@ int il6_simulate(long n, const double *P, const double *Y0, const double *ATOL, 
         FLAG[i] = flag ? flag
                        : il6_patient(&w, P + i * IL6_NP, Y0 + i * IL6_NS, ATOL + i * IL6_NS, n_t,
                                      te, b - a, jt + a, ji + a, jd + a, rtol,
-                                     OUT + i * n_t * IL6_NS, T_FAIL + i, STATS + i * IL6_N_STATS);
+                                     OUT + i * n_t * IL6_NS, OUTO ? OUTO + i * n_t * IL6_NO : NULL,
+                                     T_FAIL + i, STATS + i * IL6_N_STATS);
     }
     il6_work_free(&w);
     return flag;
@@ -241,10 +246,11 @@ static int il6_newton(il6_work *w, double *x, double xtol, int max_iter)
 /*
  * Rest states: relax each guess for t_relax hours (rtol, atol = max(rtol 1e-2 |guess|, 1e-12)
  * with |guess| floored at 1e-6), then polish with Newton's method. Mirrors the reference's
- * steady_state_patient: Y (n, IL6_NS) = max(y, 0), RESIDUAL (n) = max |f(y)| / max(|y|, 1e-9).
+ * steady_state_patient: Y (n, IL6_NS) = max(y, 0), RESIDUAL (n) = max |f(y)| / max(|y|, scale_floor).
  */
 int il6_equilibrate(long n, const double *P, const double *GUESS, double t_relax, double rtol,
-                    long max_steps, double xtol, double *Y, double *RESIDUAL, int *FLAG)
+                    long max_steps, double xtol, double scale_floor, double *Y, double *RESIDUAL,
+                    int *FLAG)
 {
     il6_work w;
     int flag = il6_work_init(&w, rtol, max_steps);
@@ -276,7 +282,7 @@ int il6_equilibrate(long n, const double *P, const double *GUESS, double t_relax
         il6_rhs(y, p, f);
         double residual = 0.0;
         for (int s = 0; s < IL6_NS; s++) {
-            double r = fabs(f[s]) / fmax(fabs(y[s]), 1e-9);
+            double r = fabs(f[s]) / fmax(fabs(y[s]), scale_floor);
             residual = (r > residual || isnan(r)) ? r : residual;
             out[s] = fmax(y[s], 0.0);
             if (isnan(y[s])) out[s] = NAN;
@@ -293,6 +299,7 @@ int il6_sizes(int *sizes)
     sizes[1] = IL6_NP;
     sizes[2] = IL6_N_STATS;
     sizes[3] = SUNDIALS_VERSION_MAJOR;
+    sizes[4] = IL6_NO;
     return 0;
 }
 
@@ -300,6 +307,12 @@ int il6_sizes(int *sizes)
 int il6_eval_rhs(const double *y, const double *p, double *dy)
 {
     il6_rhs(y, p, dy);
+    return 0;
+}
+
+int il6_eval_outputs(const double *y, const double *p, double *o)
+{
+    il6_outputs(y, p, o);
     return 0;
 }
 

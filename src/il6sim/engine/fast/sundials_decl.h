@@ -56,6 +56,7 @@ int CVodeSetLinearSolver(void *mem, SUNLinearSolver LS, SUNMatrix A);
 int CVodeSetJacFn(void *mem, CVLsJacFn jac);
 int CVodeSetMaxNumSteps(void *mem, long int mxsteps);
 int CVodeSetStopTime(void *mem, sunrealtype tstop);
+int CVodeSetMaxHnilWarns(void *mem, int mxhnil);
 int CVode(void *mem, sunrealtype tout, N_Vector yout, sunrealtype *tret, int itask);
 int CVodeGetNumSteps(void *mem, long int *nsteps);
 int CVodeGetNumRhsEvals(void *mem, long int *nfevals);
