@@ -20,6 +20,9 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/pytest -n 2 -q
 
+bench: $(STAMP)
+	$(BIN)/python benchmarks/engine_backends.py --n 2000 --workers 2
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks
 
