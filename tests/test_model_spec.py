@@ -24,7 +24,7 @@ def test_every_parameter_has_unit_description_and_source():
 def test_calibrated_parameters_name_targets_that_exist():
     from il6sim.calibration import load_targets
 
-    ids = {t.id for t in load_targets("endotoxemia")}
+    ids = {t.id for name in ("endotoxemia", "infection") for t in load_targets(name)}
     for p in declared_parameters():
         for target in p.calibrated_to:
             assert target in ids, f"{p.name} names unknown target {target}"

@@ -21,6 +21,8 @@ STATISTICS = (
     "rest",
     "peak",
     "time_of_peak",
+    "trough",
+    "time_of_trough",
     "value_at",
     "fraction_of_peak_at",
     "fold_over_rest_at",
@@ -54,6 +56,7 @@ class Target:
     verified: bool
     time_h: float | None = None
     knockout: str | None = None
+    control: str | None = None
 
     @property
     def run_key(self) -> str:
@@ -73,8 +76,13 @@ class Target:
             return float(y[0])
         if self.statistic == "peak":
             return float(np.max(y))
+        if self.statistic == "trough":
+            return float(np.min(y))
+        if self.statistic == "time_of_trough":
+            return float(t[np.argmin(y)])
         if self.statistic == "peak_fold_over_control":
-            return float(np.max(y) / np.max(results[self.scenario].output(self.output)[0]))
+            control = results[self.control or self.scenario].output(self.output)[0]
+            return float(np.max(y) / np.max(control))
         if self.statistic == "time_of_peak":
             return float(t[np.argmax(y)])
         value = float(np.interp(self.time_h, t, y))
@@ -103,6 +111,10 @@ def load_targets(name: str = "endotoxemia") -> list[Target]:
     return targets
 
 
+def _is_preset(scenario: str) -> bool:
+    return scenario.startswith("preset:")
+
+
 def _scenario_doses(scenario: str) -> list[Dose]:
     if scenario == "rest":
         return []
@@ -123,7 +135,18 @@ def run_target_scenarios(
     matrix = parameter_matrix(model, params)
     rest = equilibrate(matrix, model=model)
     results = {}
-    for scenario in sorted({t.scenario for t in targets}):
+    scenarios = {t.scenario for t in targets} | {t.control for t in targets if t.control}
+    for scenario in sorted(s for s in scenarios if _is_preset(s)):
+        from ..scenario import load_scenario
+
+        preset = load_scenario(scenario.removeprefix("preset:"))
+        overrides = preset.parameter_overrides(model)
+        patient = matrix.copy()
+        for name, value in overrides.items():
+            patient[:, model.param_index[name]] = value
+        results[scenario] = simulate(patient, preset.dose_table(model), t_end=preset.duration_h,
+                                     dt=preset.sampling_h, model=model)
+    for scenario in sorted(s for s in scenarios if not _is_preset(s)):
         results[scenario] = simulate(
             matrix,
             _scenario_doses(scenario),

@@ -1,8 +1,9 @@
 """The unit registry shared by the whole model, and named conversion constants.
 
 Every state and parameter carries a unit string parsed by :mod:`pint`. Model time is hours.
-Two units beyond pint's defaults are declared here: ``cell`` (a count of cells) and ``IU``
-is deliberately *not* defined: activity units have no fixed conversion and are not used.
+Units beyond pint's defaults are declared here: ``cell`` (a count of cells), ``CFU`` (viable
+bacteria) and ``virion`` (viral genome copies). Activity units (IU) have no fixed conversion and
+are not used.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import pint
 
 ureg = pint.UnitRegistry()
 ureg.define("cell = [cell_count] = cells")
+ureg.define("CFU = [colony_forming_unit]")  # viable bacteria
+ureg.define("virion = [virion_count] = copies")  # viral genomes / infectious units
 
 Quantity = ureg.Quantity
 

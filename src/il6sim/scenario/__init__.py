@@ -21,9 +21,11 @@ message names the file, the field and the fix.
 """
 
 from ._load import SETTABLE_KEYS, Scenario, list_presets, load_scenario, read_yaml
+from ._pathogens import list_pathogens, pathogen_parameters
 from ._schema import DEFAULT_OUTPUTS, DoseSpec, ScenarioSpec, knockout_switches
 
 __all__ = [
     "DEFAULT_OUTPUTS", "SETTABLE_KEYS", "DoseSpec", "Scenario", "ScenarioSpec",
-    "knockout_switches", "list_presets", "load_scenario", "read_yaml",
+    "knockout_switches", "list_pathogens", "list_presets", "load_scenario",
+    "pathogen_parameters", "read_yaml",
 ]

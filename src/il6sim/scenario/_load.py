@@ -130,7 +130,13 @@ class Scenario(ScenarioSpec):
     def parameter_overrides(self, model: Model | None = None) -> dict[str, float]:
         """Patient overrides in declared units, with each knockout's switch set to 0."""
         model = model or default_model()
-        values = {name: model.convert_parameter(name, v) for name, v in self.patient.items()}
+        values = {}
+        if self.pathogen is not None:
+            from ._pathogens import pathogen_parameters
+
+            values.update({name: model.convert_parameter(name, v)
+                           for name, v in pathogen_parameters(self.pathogen).items()})
+        values.update({name: model.convert_parameter(name, v) for name, v in self.patient.items()})
         for i, name in enumerate(self.knockouts):
             try:
                 values[resolve_knockout(model, name, f"knockouts[{i}]")] = 0.0

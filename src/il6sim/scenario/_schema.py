@@ -133,6 +133,7 @@ class ScenarioSpec(BaseModel):
     name: str = Field(description="short identifier, e.g. 'endotoxemia-2ngkg'")
     description: str = Field("", description="one sentence: what the scenario represents")
     knockouts: list[str] = Field(default_factory=list, description="mediators/pathways set to 0")
+    pathogen: str | None = Field(None, description="pathogen profile in data/pathogens")
     patient: dict[str, Number | str] = Field(default_factory=dict,
                                              description="parameter overrides")
     doses: list[DoseSpec] = Field(default_factory=list, description="dose events")
@@ -240,6 +241,15 @@ def check_against_model(spec: ScenarioSpec, model: Model) -> None:
     ScenarioFieldError
         naming the field (``patient.body_wieght``, ``doses[0].amount``, ...) and the fix.
     """
+    if spec.pathogen is not None:
+        from ._pathogens import pathogen_parameters
+
+        try:
+            profile = pathogen_parameters(spec.pathogen)
+        except Exception as exc:
+            raise ScenarioFieldError("pathogen", str(exc)) from None
+        for name, value in profile.items():
+            model.convert_parameter(name, value)
     for name, value in spec.patient.items():
         field = f"patient.{name}"
         if name not in model.param_index:

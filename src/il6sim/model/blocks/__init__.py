@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from . import acute_phase, cytokines, endotoxin, il6_receptors, innate
+from . import (
+    acute_phase,
+    adaptive,
+    bacteria,
+    cytokines,
+    damage,
+    endotoxin,
+    il6_receptors,
+    innate,
+    virus,
+)
 
 CORE_BLOCKS = (
     endotoxin.BLOCK,
@@ -10,4 +20,8 @@ CORE_BLOCKS = (
     cytokines.BLOCK,
     il6_receptors.BLOCK,
     acute_phase.BLOCK,
+    bacteria.BLOCK,
+    virus.BLOCK,
+    adaptive.BLOCK,
+    damage.BLOCK,
 )

@@ -26,5 +26,24 @@ def trans_signal(s, p):
 
 
 def danger_signal(s, p):
-    """Pathogen patterns sensed by macrophages at the site (pg/mL LPS-equivalent)."""
-    return s.lps_t
+    """Pathogen and damage patterns sensed by the innate pool (pg/mL LPS-equivalent).
+
+    Endotoxin at the site, bacteria (at the site and in blood, sensed by tissue macrophages and
+    blood monocytes alike), infected cells (viral RNA) and injured lung (damage-associated
+    patterns such as HMGB1 and histones, which sustain inflammation after the pathogen wanes:
+    Chen GY, Nunez G 2010 Nat Rev Immunol 10:826).
+    """
+    return (
+        s.lps_t
+        + p.pamp_per_cfu * (s.bac_t + s.bac_b)
+        + p.pamp_per_infected_cell * (s.vir_eclipse + s.vir_infected)
+        + p.damp_per_lung_injury * s.lung_injury
+    )
+
+
+def antigen_load(s, p):
+    """Antigen available to lymphocytes at the site, in units of its half-maximal load."""
+    return (
+        s.bac_t / p.K_antigen_bacteria
+        + (s.vir_eclipse + s.vir_infected) / p.K_antigen_infected_cells
+    ).to("dimensionless")

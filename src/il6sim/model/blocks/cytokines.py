@@ -54,10 +54,19 @@ def _exchange_and_elimination(name: str) -> tuple[Flux, ...]:
     )
 
 
+def _inflammaging(p):
+    """Resting macrophage output relative to a 40-year-old (serum IL-6 rises with age:
+    +0.05 pg/mL per year, Said EA 2021 J Med Virol 93:2127)."""
+    return 1 + p.age_inflammatory_slope * (p.age - p.reference_age)
+
+
 def _leukocyte_restraint(s, p):
-    """Suppression of macrophage cytokine synthesis by IL-10 and by IL-6 classic signalling."""
-    return inhibition(s.il10_t, p.K_inh_il10) * inhibition(
-        classic_signal_leukocytes(s, p), p.K_inh_il6_classic
+    """Suppression of macrophage cytokine synthesis by IL-10, by IL-6 classic signalling and by
+    innate exhaustion (immunoparalysis)."""
+    return (
+        (1 - s.immunoparalysis)
+        * inhibition(s.il10_t, p.K_inh_il10)
+        * inhibition(classic_signal_leukocytes(s, p), p.K_inh_il6_classic)
     )
 
 
@@ -78,7 +87,7 @@ BLOCK = Block(
         Flux(
             "prod_tnf_mac",
             lambda s, p: (
-                (p.r_tnf_mac_rest * s.mac_rest + p.r_tnf_mac_act * s.mac_act)
+                (p.r_tnf_mac_rest * _inflammaging(p) * s.mac_rest + p.r_tnf_mac_act * s.mac_act)
                 * p.switch_tnf
                 * _leukocyte_restraint(s, p)
             ),
@@ -101,7 +110,7 @@ BLOCK = Block(
             "prod_il6_macrophages",
             lambda s, p: (
                 p.switch_il6
-                * (p.r_il6_mac_rest * s.mac_rest + p.r_il6_mac_act * s.mac_act)
+                * (p.r_il6_mac_rest * _inflammaging(p) * s.mac_rest + p.r_il6_mac_act * s.mac_act)
                 * inhibition(s.il10_t, p.K_inh_il10)
                 / p.MW_il6
             ),
@@ -113,7 +122,7 @@ BLOCK = Block(
             lambda s, p: (
                 p.switch_il6
                 * p.r_il6_tcell
-                * p.tcells_site
+                * (p.tcells_site + p.w_il6_activated_lymphocytes * (s.cd4_act + s.th17))
                 * fold_activation(s.il1b_t, p.K_il6_induction_il1b, p.max_fold_il6_lymphocyte)
                 * inhibition(s.il10_t, p.K_inh_il10)
                 / p.MW_il6
@@ -126,7 +135,7 @@ BLOCK = Block(
             lambda s, p: (
                 p.switch_il6
                 * p.r_il6_bcell
-                * p.bcells_site
+                * (p.bcells_site + p.w_il6_activated_lymphocytes * (s.b_act + s.plasma_cells))
                 * fold_activation(danger_signal(s, p), p.K_mac_lps, p.max_fold_il6_lymphocyte)
                 * inhibition(s.il10_t, p.K_inh_il10)
                 / p.MW_il6
@@ -181,9 +190,13 @@ BLOCK = Block(
         ),
         Flux(
             "prod_il10_lymphocytes",
-            lambda s, p: p.switch_il10 * p.r_il10_tcell * p.tcells_site,
+            lambda s, p: (
+                p.switch_il10
+                * p.r_il10_tcell
+                * (p.tcells_site + p.w_il10_treg * (s.treg + s.cd4_act))
+            ),
             {"il10_t": 1},
-            "IL-10 made by regulatory lymphocytes at rest",
+            "IL-10 made by lymphocytes, mostly regulatory and activated T cells",
         ),
         Flux(
             "prod_ifn_basal",

@@ -9,10 +9,16 @@ after a signalling/transcription delay (TNF-α appears 30 min after IV LPS and p
 Eur J Intern Med 2000;11:89; Copeland 2005 Clin Diagn Lab Immunol 12:60) and return to rest,
 faster under IL-10 (Moore KW 2001 Annu Rev Immunol 19:683). Activation induces a transient
 tolerance that limits re-activation (ex vivo hyporesponsiveness maximal at 6 h, gone by 12 h:
-Dillingh 2014 J Inflamm 11:28). Blood neutrophils are released from marrow (increased by IL-6
-and TNF-α), circulate with a half-life of hours (Summers C 2010 Trends Immunol 31:318) and are
-recruited into the tissue by activated endothelium and macrophage chemokines. Endothelium is
-activated by TNF-α, IL-1β and IL-6 trans-signalling (Rose-John S 2012 Int J Biol Sci 8:1237).
+Dillingh 2014 J Inflamm 11:28); sustained systemic IL-10 builds a slow exhaustion
+(immunoparalysis) that ends a storm over days and leaves the host less able to fight a new
+infection (Hotchkiss RS 2013 Nat Rev Immunol 13:862). Blood neutrophils are released from marrow
+(increased by IL-6 and TNF-α), circulate with a half-life of hours (Summers C 2010 Trends
+Immunol 31:318) and are recruited into the tissue by activated endothelium and macrophage
+chemokines. Inflammatory monocytes are recruited over days by IL-6 trans-signalling (CCL2; a
+switch from neutrophil to mononuclear recruitment: Hurst SM 2001 Immunity 14:705) and activated
+endothelium, and become macrophages at the site (the monocyte-derived macrophages of severe
+COVID-19 lungs: Liao M 2020 Nat Med 26:842). Endothelium is activated by TNF-α, IL-1β and IL-6
+trans-signalling (Rose-John S 2012 Int J Biol Sci 8:1237).
 """
 
 from __future__ import annotations
@@ -30,6 +36,12 @@ BLOCK = Block(
         ),
         State("mac_act", "cell/uL", "tissue", "activated (cytokine-secreting) macrophages", 0.001),
         State("mac_tolerance", "dimensionless", "tissue", "macrophage endotoxin tolerance (0–1)"),
+        State(
+            "immunoparalysis",
+            "dimensionless",
+            "tissue",
+            "slow innate exhaustion after sustained activation (0–1)",
+        ),
         State("neu_blood", "cell/nL", "plasma", "blood neutrophil count (10⁹/L)", 4.0),
         State("neu_tissue", "cell/uL", "tissue", "neutrophils at the site", 1.0),
         State("endothelium_act", "dimensionless", "plasma", "endothelial activation (0–1)"),
@@ -37,9 +49,22 @@ BLOCK = Block(
     fluxes=(
         Flux(
             "influx_mac",
-            lambda s, p: p.k_mac_turnover * p.mac_resident,
+            lambda s, p: (
+                p.k_mac_turnover
+                * p.mac_resident
+                * (
+                    1
+                    + p.max_fold_monocyte_recruitment
+                    * (
+                        hill(trans_signal(s, p), p.K_monocyte_trans, 4)
+                        + hill(s.endothelium_act, p.K_monocyte_endothelium, 4)
+                    )
+                    / 2
+                )
+            ),
             {"mac_rest": 1},
-            "replenishment of resident macrophages from monocytes",
+            "monocyte influx: resident replenishment, and recruitment of inflammatory monocytes "
+            "by IL-6 trans-signalling and activated endothelium",
         ),
         Flux(
             "death_mac_rest",
@@ -65,6 +90,7 @@ BLOCK = Block(
                 p.k_mac_act
                 * s.mac_rest
                 * (1 - s.mac_tolerance)
+                * (1 - s.immunoparalysis)
                 * (
                     hill(danger_signal(s, p), p.K_mac_lps)
                     + p.w_mac_tnf * hill(s.tnf_t, p.K_mac_tnf, 2)
@@ -94,6 +120,20 @@ BLOCK = Block(
             ),
             {"mac_act": -1, "mac_rest": 1},
             "return of activated macrophages to rest, accelerated by IL-10",
+        ),
+        Flux(
+            "induce_immunoparalysis",
+            lambda s, p: (
+                p.k_paralysis_on * hill(s.il10_p, p.K_paralysis_il10, 2) * (1 - s.immunoparalysis)
+            ),
+            {"immunoparalysis": 1},
+            "innate exhaustion (monocyte deactivation) builds up under sustained systemic IL-10",
+        ),
+        Flux(
+            "resolve_immunoparalysis",
+            lambda s, p: p.k_paralysis_off * s.immunoparalysis,
+            {"immunoparalysis": -1},
+            "recovery from innate exhaustion over days",
         ),
         Flux(
             "induce_tolerance",
@@ -139,6 +179,7 @@ BLOCK = Block(
                     p.neu_recruit_basal
                     + s.endothelium_act
                     + p.w_neu_recruit_mac * ratio(s.mac_act, s.mac_act + s.mac_primed + s.mac_rest)
+                    + ratio(s.th17, p.K_th17_neutrophil_recruitment)
                 )
             ),
             {"neu_blood": -1, "neu_tissue": lambda p: p.V_plasma / p.V_tissue},

@@ -1,0 +1,234 @@
+"""Organ damage and the physiology behind the clinical read-outs.
+
+States: ``lung_injury`` (0–1), ``vascular_leak`` (0–1), ``kidney_injury`` (0–1), ``creatinine``
+(µmol/L), ``liver_injury`` (0–1), ``bilirubin`` (µmol/L), ``platelets`` (10⁹/L), ``ldh``
+(U/L), ``ferritin`` (µg/L).
+
+- Lung injury comes from the pathogen (death of infected epithelium for respiratory viruses,
+  bacterial toxins) and from inflammation (neutrophil proteases and oxidants, TNF-α), and is
+  repaired over days (Matthay MA 2019 Nat Rev Dis Primers 5:18). Oxygenation (PaO2/FiO2) falls
+  with lung injury and with leak (pulmonary oedema).
+- Vascular leak follows endothelial activation (TNF-α, IL-1β, IL-6 trans-signalling); it lowers
+  mean arterial pressure (shock) and, with inflammation, injures kidney and liver (Lelubre C,
+  Vincent JL 2018 Nat Rev Nephrol 14:417).
+- Creatinine and bilirubin are made at constant rates and cleared by kidney and liver, so their
+  levels rise as the organs fail; platelets are made in marrow (IL-6 raises thrombopoiesis:
+  Kaser A 2001 Blood 98:2720) and consumed by activated endothelium.
+- LDH is released by injured tissue and cleared over about a day; ferritin is an acute-phase
+  reactant (hepatic IL-6/STAT3) and a marker of macrophage activation.
+The thresholds that turn these values into SOFA points, ARDS, sepsis and death live in
+:mod:`il6sim.clinical`.
+"""
+
+from __future__ import annotations
+
+from ..motifs import hill, ratio
+from ..spec import Block, Flux, Output, State
+from ._signals import classic_signal_hepatocytes
+
+
+def _epithelial_death(s, p):
+    """Fraction of the respiratory epithelium dying per hour from infection."""
+    dying = p.delta_infected * s.vir_infected + p.k_cd8_kill * s.cd8_eff * s.vir_infected
+    return p.lung_tropism * dying / p.target_capacity
+
+
+def _shock(s, p):
+    return hill(s.vascular_leak, p.K_organ_leak, 3)
+
+
+def _pf_ratio(s, p):
+    return p.pf_healthy * (1 - s.lung_injury) * (1 - p.w_leak_lung * s.vascular_leak)
+
+
+def _map(s, p):
+    return p.map_healthy * (1 - p.w_leak_map * s.vascular_leak)
+
+
+BLOCK = Block(
+    name="damage",
+    states=(
+        State("lung_injury", "dimensionless", "tissue", "lung injury (0–1)"),
+        State("vascular_leak", "dimensionless", "plasma", "capillary leak (0–1)"),
+        State("kidney_injury", "dimensionless", "plasma", "acute kidney injury (0–1)"),
+        State("creatinine", "umol/L", "plasma", "serum creatinine", 80.0),
+        State("liver_injury", "dimensionless", "plasma", "hepatic dysfunction (0–1)"),
+        State("bilirubin", "umol/L", "plasma", "serum bilirubin", 10.0),
+        State("platelets", "cell/nL", "plasma", "platelet count (10⁹/L)", 250.0),
+        State("ldh", "U/L", "plasma", "lactate dehydrogenase", 180.0),
+        State("ferritin", "ug/L", "plasma", "ferritin", 100.0),
+    ),
+    fluxes=(
+        Flux(
+            "injure_lung",
+            lambda s, p: (
+                (1 - s.lung_injury)
+                * (
+                    p.w_injury_virus * _epithelial_death(s, p)
+                    + p.k_injury_bacteria * hill(s.bac_t, p.K_injury_bacteria)
+                    + p.k_injury_inflammation
+                    * hill(s.neu_tissue, p.K_injury_neutrophils, 2)
+                    * hill(s.tnf_t, p.K_injury_tnf, 2)
+                )
+            ),
+            {"lung_injury": 1},
+            "lung injury by the pathogen and by neutrophils with TNF-α",
+        ),
+        Flux(
+            "repair_lung",
+            lambda s, p: p.k_lung_repair * s.lung_injury,
+            {"lung_injury": -1},
+            "repair of the lung",
+        ),
+        Flux(
+            "open_leak",
+            lambda s, p: (
+                p.k_leak * (1 - s.vascular_leak) * hill(s.endothelium_act, p.K_leak_endo, 3)
+            ),
+            {"vascular_leak": 1},
+            "capillary leak from activated endothelium",
+        ),
+        Flux(
+            "close_leak",
+            lambda s, p: p.k_leak_recovery * s.vascular_leak,
+            {"vascular_leak": -1},
+            "restoration of the endothelial barrier",
+        ),
+        Flux(
+            "injure_kidney",
+            lambda s, p: p.k_organ_injury * (1 - s.kidney_injury) * _shock(s, p),
+            {"kidney_injury": 1},
+            "kidney injury from hypoperfusion and inflammation",
+        ),
+        Flux(
+            "repair_kidney",
+            lambda s, p: p.k_organ_repair * s.kidney_injury,
+            {"kidney_injury": -1},
+            "recovery of kidney function",
+        ),
+        Flux(
+            "make_creatinine",
+            lambda s, p: p.k_creatinine_clearance * p.creatinine_baseline,
+            {"creatinine": 1},
+            "creatinine production by muscle",
+        ),
+        Flux(
+            "clear_creatinine",
+            lambda s, p: p.k_creatinine_clearance * (1 - s.kidney_injury) * s.creatinine,
+            {"creatinine": -1},
+            "renal creatinine clearance",
+        ),
+        Flux(
+            "injure_liver",
+            lambda s, p: p.k_organ_injury * p.w_liver_injury * (1 - s.liver_injury) * _shock(s, p),
+            {"liver_injury": 1},
+            "hepatic dysfunction from hypoperfusion and inflammation",
+        ),
+        Flux(
+            "repair_liver",
+            lambda s, p: p.k_organ_repair * s.liver_injury,
+            {"liver_injury": -1},
+            "recovery of liver function",
+        ),
+        Flux(
+            "make_bilirubin",
+            lambda s, p: p.k_bilirubin_clearance * p.bilirubin_baseline,
+            {"bilirubin": 1},
+            "bilirubin production from haem",
+        ),
+        Flux(
+            "clear_bilirubin",
+            lambda s, p: p.k_bilirubin_clearance * (1 - s.liver_injury) * s.bilirubin,
+            {"bilirubin": -1},
+            "hepatic bilirubin clearance",
+        ),
+        Flux(
+            "make_platelets",
+            lambda s, p: (
+                p.k_platelet_turnover
+                * p.platelets_baseline
+                * (
+                    1
+                    + p.w_platelets_il6 * hill(classic_signal_hepatocytes(s, p), p.K_platelets_il6)
+                )
+            ),
+            {"platelets": 1},
+            "thrombopoiesis, raised by IL-6",
+        ),
+        Flux(
+            "clear_platelets",
+            lambda s, p: (
+                (
+                    p.k_platelet_turnover
+                    + p.k_platelet_consumption * hill(s.endothelium_act, p.K_leak_endo, 3)
+                )
+                * s.platelets
+            ),
+            {"platelets": -1},
+            "platelet senescence and consumption by activated endothelium",
+        ),
+        Flux(
+            "release_ldh",
+            lambda s, p: (
+                p.k_ldh_clearance * p.ldh_baseline
+                + p.r_ldh_injury * (s.lung_injury + s.liver_injury + s.kidney_injury)
+                + p.r_ldh_cell_death * _epithelial_death(s, p)
+            ),
+            {"ldh": 1},
+            "LDH from normal turnover and from injured tissue",
+        ),
+        Flux("clear_ldh", lambda s, p: p.k_ldh_clearance * s.ldh, {"ldh": -1}, "LDH clearance"),
+        Flux(
+            "make_ferritin",
+            lambda s, p: (
+                p.k_ferritin_clearance
+                * p.ferritin_baseline
+                * (
+                    1
+                    + p.max_fold_ferritin
+                    * (
+                        hill(s.apr_drive, p.K_apr_crp)
+                        + ratio(s.mac_act, s.mac_act + s.mac_rest + s.mac_primed)
+                    )
+                )
+            ),
+            {"ferritin": 1},
+            "ferritin synthesis, raised by IL-6/STAT3 and macrophage activation",
+        ),
+        Flux(
+            "clear_ferritin",
+            lambda s, p: p.k_ferritin_clearance * s.ferritin,
+            {"ferritin": -1},
+            "ferritin clearance",
+        ),
+    ),
+    outputs=(
+        Output("pf_ratio", "mmHg", _pf_ratio, "PaO2/FiO2 ratio"),
+        Output(
+            "sf_ratio",
+            "dimensionless",
+            lambda s, p: 64 + 0.84 * _pf_ratio(s, p) / p.mmHg_unit,
+            "SpO2/FiO2 ratio (Rice TW 2007 Chest 132:410: S/F = 64 + 0.84 P/F)",
+        ),
+        Output("map", "mmHg", _map, "mean arterial pressure without vasopressors"),
+        Output("creatinine_level", "umol/L", lambda s, p: s.creatinine, "serum creatinine"),
+        Output("bilirubin_level", "umol/L", lambda s, p: s.bilirubin, "serum bilirubin"),
+        Output("platelet_count", "cell/nL", lambda s, p: s.platelets, "platelets (10⁹/L)"),
+        Output(
+            "gcs",
+            "dimensionless",
+            lambda s, p: (
+                15
+                - 9
+                * _shock(s, p)
+                * (hill(s.tnf_p, p.K_encephalopathy_tnf) + hill(s.il1b_p, p.K_encephalopathy_il1b))
+                / 2
+            ),
+            "Glasgow coma scale (septic encephalopathy from shock and cytokines)",
+        ),
+        Output("ldh_level", "U/L", lambda s, p: s.ldh, "lactate dehydrogenase"),
+        Output("ferritin_level", "ug/L", lambda s, p: s.ferritin, "ferritin"),
+        Output("lung_injury_fraction", "percent", lambda s, p: s.lung_injury, "lung injury"),
+        Output("leak", "percent", lambda s, p: s.vascular_leak, "capillary leak"),
+    ),
+)

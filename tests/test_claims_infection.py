@@ -1,0 +1,175 @@
+"""The founding article's statements about infection, shown by running the model.
+
+C04 T-cell activation, C05 plasma cells, C06 Th17/Treg, C08 bacterial clearance, C09 sepsis,
+C10 IL-6 as a severity marker, C11 viral IL-6 time courses, C12 severe COVID-19, C17 network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+from sklearn.metrics import roc_auc_score
+
+from il6sim.clinical import outcomes, sofa_components
+from il6sim.engine import Dose, simulate
+from il6sim.scenario import load_scenario
+
+DAY = 24.0
+
+
+def _run(preset, overrides=None, *, days=None, dt=None, doses=None):
+    scenario = load_scenario(preset)
+    return simulate(
+        scenario.parameter_overrides() | (overrides or {}),
+        scenario.dose_table() if doses is None else doses,
+        t_end=(days * DAY) if days else scenario.duration_h,
+        dt=dt or scenario.sampling_h,
+    )
+
+
+@pytest.fixture(scope="module")
+def covid_mild():
+    return _run("covid19-mild")
+
+
+@pytest.fixture(scope="module")
+def covid_mild_no_il6():
+    return _run("covid19-mild", {"switch_il6": 0})
+
+
+def test_claim_C04_il6_promotes_t_cell_activation(covid_mild, covid_mild_no_il6):
+    with_il6 = covid_mild.output("cd4_activated")[0].max()
+    without = covid_mild_no_il6.output("cd4_activated")[0].max()
+    assert without < 0.8 * with_il6, (with_il6, without)
+
+
+def test_claim_C05_il6_drives_plasma_cells_and_antibody(covid_mild, covid_mild_no_il6):
+    for read_out in ("plasma_cell_count", "antibody_titre"):
+        with_il6 = covid_mild.output(read_out)[0].max()
+        without = covid_mild_no_il6.output(read_out)[0].max()
+        assert without < 0.8 * with_il6, (read_out, with_il6, without)
+
+
+def test_claim_C06_il6_with_tgfb_tilts_th17_over_treg_and_the_seed_reading_is_a_switch(
+    covid_mild, covid_mild_no_il6
+):
+    ratio_with = covid_mild.output("th17_treg_ratio")[0].max()
+    ratio_without = covid_mild_no_il6.output("th17_treg_ratio")[0].max()
+    assert ratio_with > 1.5 * ratio_without  # literature: IL-6 favours Th17, restrains Treg
+    literature = covid_mild.state("treg")[0].max()
+    seed_reading = _run("covid19-mild", {"il6_promotes_treg": 1}).state("treg")[0].max()
+    assert seed_reading > literature  # the article's reading: IL-6 promotes Treg
+
+
+def test_claim_C08_il6_recruits_neutrophils_and_speeds_bacterial_clearance():
+    scenario = load_scenario("bacterial-pneumonia")
+    doses = scenario.dose_table()
+    host_defence_only = doses[doses.agent == "bacteria"]  # no antibiotic
+    runs = {
+        ko: _run("bacterial-pneumonia", {"switch_il6": ko}, days=4, dt=1.0, doses=host_defence_only)
+        for ko in (1, 0)
+    }
+    bacteria = {ko: r.output("bacteria_site")[0] for ko, r in runs.items()}
+    cleared = {ko: r.time[np.argmax(bacteria[ko] < 1.0)] for ko, r in runs.items()}
+    assert runs[1].output("il6")[0].max() > 50 * runs[1].output("il6")[0][0]  # IL-6 rises
+    assert runs[0].output("neutrophils_site")[0].max() < runs[1].output("neutrophils_site")[0].max()
+    assert bacteria[0].max() > bacteria[1].max()
+    assert cleared[0] > cleared[1]
+
+
+def test_claim_C09_overwhelming_infection_reaches_sepsis_with_il6_far_above_the_mild_course():
+    mild_doses = load_scenario("bacterial-pneumonia").dose_table()
+    mild_doses.loc[mild_doses.agent == "bacteria", "amount"] = 1e5
+    mild = outcomes(_run("bacterial-pneumonia", doses=mild_doses)).iloc[0]
+    septic = outcomes(_run("bacterial-sepsis")).iloc[0]
+    assert not mild.sepsis and septic.sepsis
+    assert septic.sofa_rise >= 2
+    assert septic.peak_il6 > 10 * mild.peak_il6
+
+
+def test_claim_C10_il6_tracks_organ_dysfunction_and_predicts_death_in_a_population():
+    """A seeded virtual population with varied age, interferon capacity and inoculum."""
+    rng = np.random.default_rng(2024)
+    n = 24
+    hosts = [
+        {"age": rng.uniform(30, 90), "ifn_capacity": 10 ** rng.uniform(-1, 0.2)} for _ in range(n)
+    ]
+    scenario = load_scenario("covid19-mild")
+    doses = [
+        Dose(0.0, "virus", 10 ** rng.uniform(2, 5), route="inoculation", patient=i)
+        for i in range(n)
+    ]
+    base = scenario.parameter_overrides()
+    result = simulate([base | h for h in hosts], doses, t_end=28 * DAY, dt=12.0)
+    table = outcomes(result, seed=7)
+    died = table.death_time_h.notna().to_numpy()
+    rho = spearmanr(table.peak_il6, table.peak_sofa).statistic
+    assert rho > 0.6, rho
+    assert 0 < died.sum() < n, "the population needs deaths and survivors"
+    auc = roc_auc_score(died, table.peak_il6)
+    print(f"C10: Spearman(IL-6 peak, SOFA peak) = {rho:.2f}; AUC(IL-6 peak → death) = {auc:.2f}")
+    assert auc > 0.7, auc
+
+
+def test_claim_C11_each_virus_raises_il6_with_its_own_time_course():
+    flu = _run("influenza")
+    covid = _run("covid19-mild")
+    hiv = _run("hiv-chronic")
+    for result in (flu, covid):
+        il6 = result.output("il6")[0]
+        assert il6.max() > 3 * il6[0]
+    t_flu = flu.time[np.argmax(flu.output("il6")[0])]
+    t_covid = covid.time[np.argmax(covid.output("il6")[0])]
+    assert t_flu <= 4 * DAY < t_covid <= 10 * DAY  # influenza peaks first
+    il6_flu = flu.output("il6")[0]
+    assert il6_flu[np.searchsorted(flu.time, 10 * DAY)] < 1.3 * il6_flu[0]  # acute, resolved
+    il6_hiv = hiv.output("il6")[0]
+    late = il6_hiv[hiv.time >= 120 * DAY]
+    assert late.min() > 1.2 * il6_hiv[0]  # chronic low-grade elevation
+    assert late.max() < 10 * il6_hiv[0]
+
+
+def test_claim_C12_severe_covid_has_late_hyperinflammation_ards_and_multi_organ_dysfunction(
+    covid_mild,
+):
+    severe = _run("covid19-severe")
+    day = severe.time / DAY
+    il6_severe, il6_mild = severe.output("il6")[0], covid_mild.output("il6")[0]
+    week2 = (day >= 9) & (day <= 14)
+    assert il6_severe[week2].min() > 5 * il6_mild[week2].max()  # late surge ...
+    assert day[np.argmax(il6_severe)] > day[np.argmax(il6_mild)]  # ... after the mild peak
+    assert severe.output("crp")[0].max() > 5 * covid_mild.output("crp")[0].max()
+    assert severe.output("pf_ratio")[0].min() < 200 < 300 < covid_mild.output("pf_ratio")[0].min()
+    failing = [organ for organ, points in sofa_components(severe).items() if points.max() >= 2]
+    assert len(failing) >= 2, failing
+    assert severe.output("lymphocytes")[0].min() < 1.0 < covid_mild.output("lymphocytes")[0].min()
+
+
+# A TNF-alpha knock-out changes the other cytokines by < 5 % in this model version (known gap:
+# anti-TNF blunts IL-6 and IL-1b in bacteraemia, Fong Y 1989 J Exp Med 170:1627); it is left out
+# here until the TNF -> macrophage IL-6/IL-1 link is calibrated.
+@pytest.mark.parametrize(
+    ("knockout", "preset"),
+    [
+        ("switch_il10", "endotoxemia-2ngkg"),
+        ("switch_il6", "endotoxemia-2ngkg"),
+        ("switch_trans_signalling", "covid19-severe"),
+        ("switch_ifn", "covid19-mild"),
+    ],
+)
+def test_claim_C17_each_knockout_changes_the_other_cytokines(knockout, preset):
+    """Each mediator knocked out under the stimulus that calls it up changes at least two of the
+    other cytokines' peaks by more than 10 %."""
+    cytokines = ["il6", "tnf", "il1b", "il10", "ifn"]
+    days = 2 if preset.startswith("endotoxemia") else 14
+    control = _run(preset, days=days, dt=0.5)
+    knocked = _run(preset, {knockout: 0}, days=days, dt=0.5)
+    own = knockout.removeprefix("switch_")  # (trans-signalling is not a cytokine: all count)
+    changed = [
+        c
+        for c in cytokines
+        if c != own
+        and not np.isclose(knocked.output(c)[0].max(), control.output(c)[0].max(), rtol=0.1)
+    ]
+    assert len(changed) >= 2, (knockout, changed)
