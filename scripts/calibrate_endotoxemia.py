@@ -81,9 +81,12 @@ def main() -> None:
         "--write", action="store_true", help="store fitted values in the TOML files"
     )
     parser.add_argument("--max-nfev", type=int, default=120)
+    parser.add_argument("--only", nargs="*", help="fit only these parameters (default: all)")
     args = parser.parse_args()
     model = default_model()
     targets = load_targets("endotoxemia")
+    if args.only:
+        FITTED[:] = args.only
     start = np.log10([model.parameter(n).value for n in FITTED])
     fit = least_squares(
         residuals,

@@ -146,12 +146,10 @@ def test_claim_C12_severe_covid_has_late_hyperinflammation_ards_and_multi_organ_
     assert severe.output("lymphocytes")[0].min() < 1.0 < covid_mild.output("lymphocytes")[0].min()
 
 
-# A TNF-alpha knock-out changes the other cytokines by < 5 % in this model version (known gap:
-# anti-TNF blunts IL-6 and IL-1b in bacteraemia, Fong Y 1989 J Exp Med 170:1627); it is left out
-# here until the TNF -> macrophage IL-6/IL-1 link is calibrated.
 @pytest.mark.parametrize(
     ("knockout", "preset"),
     [
+        ("switch_tnf", "endotoxemia-2ngkg"),
         ("switch_il10", "endotoxemia-2ngkg"),
         ("switch_il6", "endotoxemia-2ngkg"),
         ("switch_trans_signalling", "covid19-severe"),

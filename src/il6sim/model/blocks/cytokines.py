@@ -4,9 +4,10 @@ States (pg/mL; ``_t`` at the site, ``_p`` in plasma): ``tnf``, ``il1b``, ``il10`
 IL-6 itself is in the receptor block (pM) because it binds its receptors.
 
 Network (each arrow a named flux or a factor inside one):
-- activated macrophages make TNF-α and IL-1β; IL-10 suppresses them (Fiorentino DF 1991
-  J Immunol 147:3815) and IL-6 classic signalling restrains them (Schindler R 1990 Blood 75:40:
-  IL-6 suppresses TNF synthesis; Tilg H 1994 Blood 83:113) — claims C07, C17;
+- activated macrophages make TNF-α and IL-1β (TNF-α amplifies their IL-6 and IL-1β: Fong Y 1989
+  J Exp Med 170:1627); IL-10 suppresses them (Fiorentino DF 1991 J Immunol 147:3815) and IL-6
+  classic signalling restrains them (Schindler R 1990 Blood 75:40: IL-6 suppresses TNF
+  synthesis; Tilg H 1994 Blood 83:113) — claims C07, C17;
 - IL-6 comes from five sources (claim C01): macrophages, T cells, B cells, endothelial cells
   (into plasma) and fibroblasts; TNF-α and IL-1β induce it in endothelium and fibroblasts;
 - IL-6 classic signalling induces IL-10 in macrophages (Steensberg A 2003 Am J Physiol
@@ -60,6 +61,12 @@ def _inflammaging(p):
     return 1 + p.age_inflammatory_slope * (p.age - p.reference_age)
 
 
+def _tnf_amplification(s, p):
+    """Autocrine/paracrine TNF-α raises IL-6 and IL-1β output of activated macrophages (anti-TNF
+    blunts both in bacteraemia: Fong Y 1989 J Exp Med 170:1627)."""
+    return fold_activation(s.tnf_t, p.K_tnf_amplification, p.max_fold_tnf_amplification)
+
+
 def _leukocyte_restraint(s, p):
     """Suppression of macrophage cytokine synthesis by IL-10, by IL-6 classic signalling and by
     innate exhaustion (immunoparalysis)."""
@@ -97,7 +104,10 @@ BLOCK = Block(
         Flux(
             "prod_il1b_mac",
             lambda s, p: (
-                (p.r_il1b_mac_rest * s.mac_rest + p.r_il1b_mac_act * s.mac_act)
+                (
+                    p.r_il1b_mac_rest * s.mac_rest
+                    + p.r_il1b_mac_act * s.mac_act * _tnf_amplification(s, p)
+                )
                 * p.switch_il1b
                 * _leukocyte_restraint(s, p)
                 * inhibition(s.ifn_t, p.K_inh_ifn_il1b)
@@ -110,7 +120,10 @@ BLOCK = Block(
             "prod_il6_macrophages",
             lambda s, p: (
                 p.switch_il6
-                * (p.r_il6_mac_rest * _inflammaging(p) * s.mac_rest + p.r_il6_mac_act * s.mac_act)
+                * (
+                    p.r_il6_mac_rest * _inflammaging(p) * s.mac_rest
+                    + p.r_il6_mac_act * s.mac_act * _tnf_amplification(s, p)
+                )
                 * inhibition(s.il10_t, p.K_inh_il10)
                 / p.MW_il6
             ),
