@@ -14,12 +14,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pint
 
 from ..errors import InputError
 from ..model import Model, default_model
-from ..model.units import ureg
-from .doses import Dose, dose_table
+from .doses import Dose, amount_in_route_unit, dose_table
 from .fast import backend_settings, equilibrate_batch, resolve_backend, simulate_batch
 from .reference import integrate_patient, steady_state_patient
 from .results import SimulationResult
@@ -99,16 +97,7 @@ def _dose_jumps(model: Model, doses: pd.DataFrame, patient: int, p: np.ndarray):
     for row in doses.itertuples():
         if row.patient not in (-1, patient):
             continue
-        route = model.route(row.agent, row.route)
-        amount = row.amount
-        if row.unit and row.unit != route.dose_unit:
-            try:
-                amount = ureg.Quantity(amount, row.unit).to(route.dose_unit).magnitude
-            except pint.errors.PintError:
-                raise InputError(
-                    f"dose of {row.agent} is in '{row.unit}', which cannot be converted to "
-                    f"'{route.dose_unit}'; fix: give the amount in {route.dose_unit}"
-                ) from None
+        amount = amount_in_route_unit(model, row)
         index, delta = model.dose_jump(row.agent, row.route, amount, p)
         jumps.append((float(row.time_h), index, float(delta)))
     return jumps

@@ -11,8 +11,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+import pint
 
 from ..errors import InputError
+from ..model.units import ureg
 
 DOSE_COLUMNS = ["patient", "time_h", "agent", "route", "amount", "unit"]
 
@@ -67,3 +69,17 @@ def dose_table(doses: pd.DataFrame | Iterable[Dose | Mapping] | None) -> pd.Data
     if (table.time_h < 0).any():
         raise InputError("a dose has a negative time; fix: give dose times of 0 h or later")
     return table.sort_values("time_h", kind="stable").reset_index(drop=True)
+
+
+def amount_in_route_unit(model, row) -> float:
+    """A dose row's amount in its route's dose unit (an empty ``row.unit`` means already in it)."""
+    route = model.route(row.agent, row.route)
+    if not row.unit or row.unit == route.dose_unit:
+        return float(row.amount)
+    try:
+        return float(ureg.Quantity(row.amount, row.unit).to(route.dose_unit).magnitude)
+    except pint.errors.PintError:
+        raise InputError(
+            f"dose of {row.agent} is in '{row.unit}', which cannot be converted to "
+            f"'{route.dose_unit}'; fix: give the amount in {route.dose_unit}"
+        ) from None

@@ -188,6 +188,16 @@ class SimulationResult:
         return path
 
     @classmethod
+    def _from_arrays(cls, meta, time, outputs, states, parameters) -> SimulationResult:
+        return cls(
+            time=time, outputs=outputs, states=states, parameters=parameters,
+            output_names=meta["output_names"], output_units=meta["output_units"],
+            state_names=meta["state_names"], param_names=meta["param_names"],
+            status=meta["status"], doses=pd.DataFrame(meta["doses"]), seed=meta["seed"],
+            settings=meta["settings"],
+        )
+
+    @classmethod
     def load(cls, path: str | Path) -> SimulationResult:
         """Read a result written by :meth:`save`."""
         path = Path(path)
@@ -207,38 +217,18 @@ class SimulationResult:
             states = (
                 frame[[_STATE_PREFIX + s for s in meta["state_names"]]].to_numpy().reshape(n, t, -1)
             )
-            return cls(
-                time=np.asarray(meta["time"], float),
-                outputs=outputs,
-                states=states,
-                parameters=np.asarray(meta["parameters"], float).reshape(n, -1),
-                output_names=meta["output_names"],
-                output_units=meta["output_units"],
-                state_names=meta["state_names"],
-                param_names=meta["param_names"],
-                status=meta["status"],
-                doses=pd.DataFrame(meta["doses"]),
-                seed=meta["seed"],
-                settings=meta["settings"],
+            return cls._from_arrays(
+                meta, np.asarray(meta["time"], float), outputs, states,
+                np.asarray(meta["parameters"], float).reshape(n, -1),
             )
         if path.suffix in (".nc", ".netcdf"):
             import xarray as xr
 
             with xr.open_dataset(path) as ds:
                 meta = json.loads(ds.attrs["il6sim"])
-                return cls(
-                    time=ds["time"].values.astype(float),
-                    outputs=ds["outputs"].values,
-                    states=ds["states"].values,
-                    parameters=ds["parameters"].values,
-                    output_names=meta["output_names"],
-                    output_units=meta["output_units"],
-                    state_names=meta["state_names"],
-                    param_names=meta["param_names"],
-                    status=meta["status"],
-                    doses=pd.DataFrame(meta["doses"]),
-                    seed=meta["seed"],
-                    settings=meta["settings"],
+                return cls._from_arrays(
+                    meta, ds["time"].values.astype(float), ds["outputs"].values,
+                    ds["states"].values, ds["parameters"].values,
                 )
         raise InputError(
             f"cannot read results from '{path.suffix}'; fix: give a .parquet or .nc file"

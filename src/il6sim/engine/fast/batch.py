@@ -19,11 +19,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pint
 
 from ...errors import InputError
 from ...model.spec import Model
-from ...model.units import ureg
+from ..doses import amount_in_route_unit
 from .build import build_library, find_toolchain, load_library
 from .codegen import generate_c
 
@@ -146,16 +145,7 @@ def dose_events(
     n = len(matrix)
     events: list[list[tuple[float, int, float]]] = [[] for _ in range(n)]
     for row in doses.itertuples():
-        route = model.route(row.agent, row.route)
-        amount = row.amount
-        if row.unit and row.unit != route.dose_unit:
-            try:
-                amount = ureg.Quantity(amount, row.unit).to(route.dose_unit).magnitude
-            except pint.errors.PintError:
-                raise InputError(
-                    f"dose of {row.agent} is in '{row.unit}', which cannot be converted to "
-                    f"'{route.dose_unit}'; fix: give the amount in {route.dose_unit}"
-                ) from None
+        amount = amount_in_route_unit(model, row)
         who = range(n) if row.patient == -1 else [row.patient] if 0 <= row.patient < n else []
         if not who:
             continue
