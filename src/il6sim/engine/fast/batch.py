@@ -255,6 +255,29 @@ def equilibrate_batch(
     matrix: np.ndarray,
     guess: np.ndarray | None = None,
     *,
+    tol: float = 1e-8,
+    rounds: int = 3,
+    **options: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rest states and residuals of every patient, relaxing again (from where the last round
+    ended, up to ``rounds`` times) any patient whose residual is still above ``tol`` — as the
+    reference backend does for slow pools such as target-cell regeneration."""
+    states, residual = _equilibrate_once(model, matrix, guess, **options)
+    for _ in range(rounds - 1):
+        redo = np.isfinite(states).all(axis=1) & ~(residual < tol)
+        if not redo.any():
+            break
+        states[redo], residual[redo] = _equilibrate_once(
+            model, matrix[redo], states[redo], **options
+        )
+    return states, residual
+
+
+def _equilibrate_once(
+    model: Model,
+    matrix: np.ndarray,
+    guess: np.ndarray | None = None,
+    *,
     t_relax: float = 20_000.0,
     rtol: float = 1e-8,
     xtol: float = 1e-13,
