@@ -1,0 +1,96 @@
+"""Dosing regimens: label regimens by name and custom schedules, expanded into dose events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pint
+
+from ..errors import InputError
+from ..model.units import ureg
+from ._drugs import list_drugs, load_drug
+
+
+@dataclass(frozen=True)
+class Regimen:
+    """``amount`` (``"8 mg/kg"`` or ``"162 mg"``) of ``drug`` by ``route`` every ``interval``
+    (``None`` for a single dose), ``doses`` times (``None``: until the end), capped at ``cap``."""
+
+    drug: str
+    amount: str
+    route: str
+    interval: str | None = None
+    doses: int | None = None
+    cap: str | None = None
+
+
+def label_regimens() -> dict[str, Regimen]:
+    """Every shipped label regimen, by name (e.g. ``"tocilizumab-8mgkg-iv-q4w"``)."""
+    out = {}
+    for drug_name in list_drugs():
+        for name, spec in load_drug(drug_name).regimens.items():
+            out[name] = Regimen(
+                drug_name, spec.amount, spec.route, spec.interval, spec.doses, spec.cap
+            )
+    return out
+
+
+def _quantity(text: str, field: str) -> pint.Quantity:
+    try:
+        return ureg.Quantity(text)
+    except (pint.errors.PintError, ValueError, TypeError):
+        raise InputError(
+            f"regimen field '{field}': cannot read {text!r}; fix: e.g. '8 mg/kg'"
+        ) from None
+
+
+def expand_regimen(
+    regimen: str | Regimen,
+    *,
+    weight_kg: float = 70.0,
+    start_h: float = 0.0,
+    until_h: float | None = None,
+) -> pd.DataFrame:
+    """Dose events (``time_h, agent, route, amount, unit``; amounts in mg) of a regimen.
+
+    A weight-based amount (mg/kg) is multiplied by ``weight_kg`` and capped at ``cap``; repeated
+    regimens run every ``interval`` from ``start_h`` for ``doses`` doses or until ``until_h``.
+    """
+    if isinstance(regimen, str):
+        known = label_regimens()
+        if regimen not in known:
+            from ..scenario._schema import suggest
+
+            raise InputError(f"unknown regimen '{regimen}'; fix: {suggest(regimen, known)}")
+        regimen = known[regimen]
+    drug = load_drug(regimen.drug)
+    drug.check_route(regimen.route)
+    amount = _quantity(regimen.amount, "amount")
+    if amount.magnitude < 0:
+        raise InputError(f"regimen amount {regimen.amount} is negative; fix: give 0 or more")
+    if weight_kg <= 0:
+        raise InputError(f"body weight {weight_kg} kg; fix: give a weight above 0 kg")
+    if amount.check("[mass] / [mass]"):
+        amount = amount * ureg.Quantity(weight_kg, "kg")
+    if not amount.check("[mass]"):
+        raise InputError(f"regimen amount {regimen.amount!r} is not a dose; fix: give mg or mg/kg")
+    mg = float(amount.to("mg").magnitude)
+    if regimen.cap is not None:
+        mg = min(mg, float(_quantity(regimen.cap, "cap").to("mg").magnitude))
+    if regimen.interval is None:
+        times = np.array([start_h])[: regimen.doses or 1]
+    else:
+        step = float(_quantity(regimen.interval, "interval").to("hour").magnitude)
+        if step <= 0:
+            raise InputError(f"regimen interval {regimen.interval}; fix: give a positive interval")
+        if regimen.doses is not None:
+            times = start_h + step * np.arange(regimen.doses)
+        elif until_h is not None:
+            times = np.arange(start_h, until_h + 1e-9, step)
+        else:
+            raise InputError("a repeated regimen needs 'doses' or until_h; fix: give one of them")
+    return pd.DataFrame(
+        {"time_h": times, "agent": regimen.drug, "route": regimen.route, "amount": mg, "unit": "mg"}
+    )
