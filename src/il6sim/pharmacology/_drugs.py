@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
 import pint
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from .._datafiles import list_datafiles, read_datafile
 from ..errors import InputError
 from ..model.units import ureg
 
@@ -65,18 +64,9 @@ class Drug(BaseModel):
         return self.routes[route]
 
 
-def _folder():
-    return files("il6sim") / "data" / "drugs"
-
-
 def list_drugs() -> dict[str, str]:
     """Shipped drug definitions: name → description."""
-    out = {}
-    for entry in sorted(_folder().iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".yaml"):
-            data = yaml.safe_load(entry.read_text())
-            out[data["name"]] = data.get("description", "")
-    return out
+    return list_datafiles("drugs")
 
 
 def _validate(data: Any, source: str) -> Drug:
@@ -108,9 +98,4 @@ def _validate(data: Any, source: str) -> Drug:
 @cache
 def load_drug(name: str) -> Drug:
     """The drug called ``name`` (e.g. ``"tocilizumab"``)."""
-    resource = _folder() / f"{name}.yaml"
-    if not resource.is_file():
-        from ..scenario._schema import suggest
-
-        raise InputError(f"unknown drug '{name}'; fix: {suggest(name, list_drugs())}")
-    return _validate(yaml.safe_load(resource.read_text()), resource.name)
+    return _validate(*read_datafile("drugs", name, "drug"))

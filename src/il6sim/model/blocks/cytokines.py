@@ -21,38 +21,9 @@ from __future__ import annotations
 from ..motifs import fold_activation, hill, inhibition
 from ..spec import Block, Flux, Output, State
 from ._signals import classic_signal_leukocytes, danger_signal
+from ._transport import site_plasma_exchange
 
 IL6_SITE = "il6_t"
-
-
-def _exchange_and_elimination(name: str) -> tuple[Flux, ...]:
-    site, plasma, k_deg = f"{name}_t", f"{name}_p", f"k_deg_{name}"
-    return (
-        Flux(
-            f"tr_{name}_tp",
-            lambda s, p: p.k_cytokine_tp * getattr(s, site),
-            {site: -1, plasma: lambda p: p.V_tissue / p.V_plasma},
-            f"transfer of {name} from the site to plasma",
-        ),
-        Flux(
-            f"tr_{name}_pt",
-            lambda s, p: p.k_cytokine_pt * getattr(s, plasma),
-            {plasma: -1, site: lambda p: p.V_plasma / p.V_tissue},
-            f"transfer of {name} from plasma to the site",
-        ),
-        Flux(
-            f"deg_{name}_t",
-            lambda s, p: getattr(p, k_deg) * getattr(s, site),
-            {site: -1},
-            f"elimination of {name} at the site",
-        ),
-        Flux(
-            f"deg_{name}_p",
-            lambda s, p: getattr(p, k_deg) * getattr(s, plasma),
-            {plasma: -1},
-            f"elimination of {name} from plasma",
-        ),
-    )
 
 
 def _inflammaging(p):
@@ -217,10 +188,14 @@ BLOCK = Block(
             {"ifn_t": 1},
             "basal type-I interferon (the virus block adds infected-cell production)",
         ),
-        *_exchange_and_elimination("tnf"),
-        *_exchange_and_elimination("il1b"),
-        *_exchange_and_elimination("il10"),
-        *_exchange_and_elimination("ifn"),
+        *site_plasma_exchange("tnf", "tnf_t", "tnf_p", to_plasma="k_cytokine_tp",
+                              to_site="k_cytokine_pt", elimination="k_deg_tnf"),
+        *site_plasma_exchange("il1b", "il1b_t", "il1b_p", to_plasma="k_cytokine_tp",
+                              to_site="k_cytokine_pt", elimination="k_deg_il1b"),
+        *site_plasma_exchange("il10", "il10_t", "il10_p", to_plasma="k_cytokine_tp",
+                              to_site="k_cytokine_pt", elimination="k_deg_il10"),
+        *site_plasma_exchange("ifn", "ifn_t", "ifn_p", to_plasma="k_cytokine_tp",
+                              to_site="k_cytokine_pt", elimination="k_deg_ifn"),
     ),
     outputs=(
         Output("tnf", "pg/mL", lambda s, p: s.tnf_p, "plasma TNF-α"),

@@ -8,7 +8,8 @@ dissolves in the plasma volume. Human experimental endotoxemia uses 0.5–4 ng/k
 
 from __future__ import annotations
 
-from ..spec import Block, DoseRoute, Flux, Output, State
+from ..spec import Block, DoseRoute, Output, State
+from ._transport import site_plasma_exchange
 
 BLOCK = Block(
     name="endotoxin",
@@ -17,30 +18,8 @@ BLOCK = Block(
         State("lps_t", "pg/mL", "tissue", "endotoxin (LPS) at the site"),
     ),
     fluxes=(
-        Flux(
-            "tr_lps_pt",
-            lambda s, p: p.k_lps_pt * s.lps_p,
-            {"lps_p": -1, "lps_t": lambda p: p.V_plasma / p.V_tissue},
-            "distribution of LPS from plasma to the site",
-        ),
-        Flux(
-            "tr_lps_tp",
-            lambda s, p: p.k_lps_tp * s.lps_t,
-            {"lps_t": -1, "lps_p": lambda p: p.V_tissue / p.V_plasma},
-            "return of LPS from the site to plasma",
-        ),
-        Flux(
-            "deg_lps_p",
-            lambda s, p: p.k_clear_lps * s.lps_p,
-            {"lps_p": -1},
-            "hepatic/plasma clearance of LPS",
-        ),
-        Flux(
-            "deg_lps_t",
-            lambda s, p: p.k_clear_lps * s.lps_t,
-            {"lps_t": -1},
-            "local inactivation of LPS",
-        ),
+        *site_plasma_exchange("lps", "lps_t", "lps_p", to_plasma="k_lps_tp", to_site="k_lps_pt",
+                              elimination="k_clear_lps"),
     ),
     routes=(
         DoseRoute(

@@ -23,6 +23,7 @@ from __future__ import annotations
 from ..motifs import mass_action_binding
 from ..spec import Block, Flux, Output, State
 from ._signals import classic_signal_hepatocytes, classic_signal_leukocytes, trans_signal
+from ._transport import site_plasma_exchange
 
 
 def _turnover(receptor: str, synthesis: str, elimination: str, where: str) -> tuple[Flux, ...]:
@@ -89,30 +90,8 @@ BLOCK = Block(
     ),
     fluxes=(
         # ---- free IL-6 transport and non-receptor elimination ------------------------------
-        Flux(
-            "tr_il6_tp",
-            lambda s, p: p.k_cytokine_tp * s.il6_t,
-            {"il6_t": -1, "il6_p": lambda p: p.V_tissue / p.V_plasma},
-            "IL-6 from the site to plasma",
-        ),
-        Flux(
-            "tr_il6_pt",
-            lambda s, p: p.k_cytokine_pt * s.il6_p,
-            {"il6_p": -1, "il6_t": lambda p: p.V_plasma / p.V_tissue},
-            "IL-6 from plasma to the site",
-        ),
-        Flux(
-            "deg_il6_p",
-            lambda s, p: p.k_renal_il6 * s.il6_p,
-            {"il6_p": -1},
-            "renal and non-receptor clearance of free IL-6",
-        ),
-        Flux(
-            "deg_il6_t",
-            lambda s, p: p.k_renal_il6 * s.il6_t,
-            {"il6_t": -1},
-            "non-receptor elimination of free IL-6 at the site",
-        ),
+        *site_plasma_exchange("il6", "il6_t", "il6_p", to_plasma="k_cytokine_tp",
+                              to_site="k_cytokine_pt", elimination="k_renal_il6"),
         # ---- soluble receptors -----------------------------------------------------------
         *_turnover("sil6r_p", "k_syn_sil6r", "k_el_sil6r", "soluble IL-6R (shedding)"),
         *_turnover("sgp130_p", "k_syn_sgp130", "k_el_sgp130", "soluble gp130"),
