@@ -103,6 +103,13 @@ def _dose_jumps(model: Model, doses: pd.DataFrame, patient: int, p: np.ndarray):
     return jumps
 
 
+def _route_drug_doses(model: Model, matrix: np.ndarray, table: pd.DataFrame):
+    """Doses naming a drug (``tocilizumab``) set the model's drug slot for their patients."""
+    from ..pharmacology import apply_drug_doses
+
+    return apply_drug_doses(model, matrix, table)
+
+
 def simulate(
     params: ParameterInput = None,
     doses: pd.DataFrame | Sequence[Dose | Mapping] | None = None,
@@ -124,7 +131,9 @@ def simulate(
     ----------
     params : parameter sets, see :func:`parameter_matrix`.
     doses : dose events (:class:`~il6sim.engine.doses.Dose` or a table), applied to every patient
-        (``patient = -1``) or to one patient index.
+        (``patient = -1``) or to one patient index. An agent may be a drug's name
+        (``tocilizumab``, see :mod:`il6sim.pharmacology`): the drug file then sets the model's
+        drug parameters for the patients who receive it.
     t_end, dt : simulate ``[0, t_end]`` hours, reporting every ``dt`` hours (or at ``t_eval``).
     initial_states : ``(N, S)`` states at time 0; by default each patient is equilibrated first.
     rtol, method : tolerance and :func:`scipy.integrate.solve_ivp` method of the reference solver.
@@ -142,6 +151,7 @@ def simulate(
     model = model or default_model()
     matrix = parameter_matrix(model, params)
     table = dose_table(doses)
+    matrix, routed = _route_drug_doses(model, matrix, table)
     backend = resolve_backend(backend, model)
     if t_eval is None:
         if not (t_end > 0 and dt > 0):
@@ -164,7 +174,7 @@ def simulate(
     if backend == "fast":
         solver = backend_settings(model)
         states, outputs, status = simulate_batch(
-            model, matrix, table, t_eval, initial_states, status, rtol=rtol
+            model, matrix, routed, t_eval, initial_states, status, rtol=rtol
         )
     else:
         solver = {"backend": "reference-scipy", "method": method}
@@ -172,7 +182,7 @@ def simulate(
         states = np.full((n, len(t_eval), s), np.nan)
         outputs = np.full((n, len(t_eval), o), np.nan)
         for i, p in enumerate(matrix):
-            jumps = _dose_jumps(model, table, i, p)
+            jumps = _dose_jumps(model, routed, i, p)
             try:
                 states[i] = integrate_patient(
                     model, initial_states[i], p, t_eval, jumps, rtol=rtol, method=method

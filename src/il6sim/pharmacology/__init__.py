@@ -6,12 +6,24 @@ absorption, covariates, label regimens, each value with its source). Adding an a
 file, not new code. :func:`expand_regimen` turns a named label regimen or a custom schedule into
 dose events (a table the engine reads).
 
-The PK/PD blocks that let these doses act in the model (drug binding to membrane and soluble
-IL-6R, or to IL-6) are the next step of the IL-6 blockade work; today a regimen expands to a
-validated dose table.
+A dose table may name the drug (``agent: tocilizumab``): the engine calls
+:func:`apply_drug_doses`, which sets the model's drug slot (:mod:`il6sim.model.blocks.drug`)
+from the drug file for every patient who receives it (:func:`drug_parameters`).
 """
 
-from ._drugs import Drug, list_drugs, load_drug
+from ._binding import apply_drug_doses, association_rate, drug_parameters
+from ._drugs import TARGETS, Drug, list_drugs, load_drug
 from ._regimens import Regimen, expand_regimen, label_regimens
 
-__all__ = ["Drug", "Regimen", "expand_regimen", "label_regimens", "list_drugs", "load_drug"]
+__all__ = [
+    "TARGETS",
+    "Drug",
+    "Regimen",
+    "apply_drug_doses",
+    "association_rate",
+    "drug_parameters",
+    "expand_regimen",
+    "label_regimens",
+    "list_drugs",
+    "load_drug",
+]

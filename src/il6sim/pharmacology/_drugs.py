@@ -12,6 +12,9 @@ from .._datafiles import list_datafiles, read_datafile
 from ..errors import InputError
 from ..model.units import ureg
 
+#: What an antibody can bind: IL-6R (membrane and soluble), the IL-6 ligand, or IL-6:sIL-6R.
+TARGETS = ("il6r", "il6", "il6_sil6r")
+
 
 class SourcedValue(BaseModel):
     """A value with a unit (``"3.5 L"``) and where it comes from."""
@@ -54,6 +57,14 @@ class Drug(BaseModel):
     routes: dict[str, Route]
     covariates: dict[str, SourcedValue] = {}
     regimens: dict[str, RegimenSpec] = {}
+    default_regimen: str | None = None
+
+    def molar_mass(self) -> float:
+        """Molecular weight in g/mol (the file may say ``148 kDa`` or ``148000 g/mol``)."""
+        weight = self.molecular_weight.quantity()
+        if weight.check("[mass]"):
+            return float(weight.to("Da").magnitude)
+        return float(weight.to("g/mol").magnitude)
 
     def check_route(self, route: str) -> Route:
         """The route's definition, or a one-line error naming the routes this drug has."""
@@ -76,8 +87,23 @@ def _validate(data: Any, source: str) -> Drug:
         error = exc.errors()[0]
         field = ".".join(str(part) for part in error["loc"])
         raise InputError(f"drug file '{source}', field '{field}': {error['msg']}") from None
-    if drug.target not in ("il6r", "il6"):
-        raise InputError(f"drug file '{source}', field 'target': '{drug.target}'; fix: il6r or il6")
+    if drug.target not in TARGETS:
+        raise InputError(
+            f"drug file '{source}', field 'target': '{drug.target}'; "
+            f"fix: one of {', '.join(TARGETS)}"
+        )
+    if "KD" not in drug.binding:
+        raise InputError(f"drug file '{source}', field 'binding.KD' is missing; fix: give it")
+    if "kon" not in drug.binding and "Km" not in drug.pk:
+        raise InputError(
+            f"drug file '{source}', field 'binding.kon': missing, and no 'pk.Km' to derive it "
+            "from; fix: give binding.kon (e.g. '3.6 1/nM/h')"
+        )
+    if drug.default_regimen is not None and drug.default_regimen not in drug.regimens:
+        raise InputError(
+            f"drug file '{source}', field 'default_regimen': '{drug.default_regimen}' is not one "
+            f"of its regimens; fix: one of {', '.join(drug.regimens)}"
+        )
     for group in (
         drug.pk,
         drug.binding,

@@ -8,6 +8,7 @@ from . import (
     bacteria,
     cytokines,
     damage,
+    drug,
     endotoxin,
     il6_receptors,
     innate,
@@ -24,4 +25,5 @@ CORE_BLOCKS = (
     virus.BLOCK,
     adaptive.BLOCK,
     damage.BLOCK,
+    drug.BLOCK,
 )

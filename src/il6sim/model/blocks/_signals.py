@@ -11,13 +11,15 @@ from ..motifs import ratio
 
 
 def classic_signal_hepatocytes(s, p):
-    """Fraction of hepatocyte membrane IL-6R bound by IL-6 (classic signalling, liver)."""
-    return ratio(s.il6_mil6r_hep, s.mil6r_hep + s.il6_mil6r_hep)
+    """Fraction of hepatocyte membrane IL-6R bound by IL-6 (classic signalling, liver); receptors
+    held by an anti-IL-6R drug count in the total but cannot signal."""
+    return ratio(s.il6_mil6r_hep, s.mil6r_hep + s.il6_mil6r_hep + s.drug_mil6r_hep)
 
 
 def classic_signal_leukocytes(s, p):
-    """Fraction of leukocyte membrane IL-6R at the site bound by IL-6 (classic signalling)."""
-    return ratio(s.il6_mil6r_leu, s.mil6r_leu + s.il6_mil6r_leu)
+    """Fraction of leukocyte membrane IL-6R at the site bound by IL-6 (classic signalling);
+    drug-held receptors count in the total."""
+    return ratio(s.il6_mil6r_leu, s.mil6r_leu + s.il6_mil6r_leu + s.drug_mil6r_leu)
 
 
 def trans_signal(s, p):

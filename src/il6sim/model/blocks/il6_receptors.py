@@ -24,6 +24,7 @@ from ..motifs import mass_action_binding
 from ..spec import Block, Flux, Output, State
 from ._signals import classic_signal_hepatocytes, classic_signal_leukocytes, trans_signal
 from ._transport import site_plasma_exchange
+from .drug import soluble_receptor_total
 
 
 def _turnover(receptor: str, synthesis: str, elimination: str, where: str) -> tuple[Flux, ...]:
@@ -161,8 +162,8 @@ BLOCK = Block(
         Output(
             "sil6r_total",
             "ng/mL",
-            lambda s, p: (s.sil6r_p + s.il6_sil6r_p + s.il6_sil6r_sgp130_p) * p.MW_sil6r,
-            "total soluble IL-6R",
+            lambda s, p: soluble_receptor_total(s) * p.MW_sil6r,
+            "total soluble IL-6R (free, with IL-6, sgp130 or a drug)",
         ),
         Output(
             "sgp130_total",
