@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.results import SimulationResult
+from ..errors import InputError
 
 # ---- SOFA (Vincent JL 1996 Intensive Care Med 22:707; Singer M 2016 JAMA 315:801 Table 1) ----
 #: P/F (mmHg) cut-points for 1..4 points; 3 and 4 assume respiratory support, which the model's
@@ -135,17 +136,32 @@ def _cumulative(result: SimulationResult, rate: np.ndarray) -> np.ndarray:
     return np.cumsum(rate * dt, axis=1)
 
 
-def death_time(result: SimulationResult, seed: int = 0) -> np.ndarray:
+def _patient_ids(result: SimulationResult, patients: np.ndarray | None) -> np.ndarray:
+    if patients is None:
+        return np.arange(result.n_patients)
+    ids = np.asarray(patients)
+    if ids.shape != (result.n_patients,) or not np.issubdtype(ids.dtype, np.integer):
+        raise InputError(
+            f"patients has shape {ids.shape} (dtype {ids.dtype}) but the result has "
+            f"{result.n_patients} patients; fix: give one integer index per patient"
+        )
+    return ids
+
+
+def death_time(
+    result: SimulationResult, seed: int = 0, *, patients: np.ndarray | None = None
+) -> np.ndarray:
     """Time of death (h) per patient, or NaN for survivors.
 
-    Each patient draws one unit-exponential threshold from ``seed`` and their index; death occurs
-    when the cumulative hazard crosses it. The same patient index and seed give the same draw in
-    every arm of a trial (common random numbers).
+    Each patient draws one unit-exponential threshold from ``default_rng([seed, index])``; death
+    occurs when the cumulative hazard crosses it. ``index`` is the patient's position in
+    ``result`` or, when given, its entry in ``patients`` (the patient's index in a whole
+    population simulated in pieces, so the draw does not depend on the piece). The same index
+    and seed give the same draw in every arm of a trial (common random numbers).
     """
     cumulative = _cumulative(result, death_hazard(result))
-    thresholds = np.array(
-        [np.random.default_rng([seed, i]).exponential() for i in range(result.n_patients)]
-    )
+    ids = _patient_ids(result, patients)
+    thresholds = np.array([np.random.default_rng([seed, int(i)]).exponential() for i in ids])
     crossed = cumulative >= thresholds[:, None]
     first = np.argmax(crossed, axis=1)
     return np.where(crossed.any(axis=1), result.time[first], np.nan)
@@ -167,16 +183,24 @@ def recovery_time(result: SimulationResult, *, window_h: float = 24.0) -> np.nda
     return out
 
 
-def outcomes(result: SimulationResult, seed: int = 0) -> pd.DataFrame:
+def outcomes(
+    result: SimulationResult, seed: int = 0, *, patients: np.ndarray | None = None
+) -> pd.DataFrame:
     """One row per patient: peak IL-6, peak SOFA, sepsis, ARDS, storm hours, ventilation,
-    probability and time of death, and recovery time."""
+    probability and time of death, and recovery time.
+
+    ``patients`` (optional) gives each patient's index in a larger population; it fills the
+    ``patient`` column and seeds the death draw (:func:`death_time`), so a patient's outcomes do
+    not depend on which batch it was simulated in.
+    """
+    ids = _patient_ids(result, patients)
     dt = np.diff(result.time, prepend=result.time[0])
     score = sofa(result)
     cumulative = _cumulative(result, death_hazard(result))
     ventilation = needs_ventilation(result)
     return pd.DataFrame(
         {
-            "patient": np.arange(result.n_patients),
+            "patient": ids,
             "status": result.status,
             "peak_il6": np.nanmax(result.output("il6"), axis=1),
             "peak_crp": np.nanmax(result.output("crp"), axis=1),
@@ -188,7 +212,7 @@ def outcomes(result: SimulationResult, seed: int = 0) -> pd.DataFrame:
             "storm_hours": (cytokine_storm(result) * dt).sum(axis=1),
             "ventilated": ventilation.any(axis=1),
             "death_probability": 1.0 - np.exp(-cumulative[:, -1]),
-            "death_time_h": death_time(result, seed),
+            "death_time_h": death_time(result, seed, patients=ids),
             "recovery_time_h": recovery_time(result),
         }
     )
