@@ -197,6 +197,19 @@ def test_population_task_checks_its_inputs():
         PopulationTask(table, duration_h=0)
     with pytest.raises(InputError, match=r"indices must lie in 0\.\.1"):
         PopulationTask(table, duration_h=24)(np.array([2]))
+    with pytest.raises(InputError, match="tocilizumab has no 'im' route"):
+        PopulationTask(table, [Dose(0.0, "tocilizumab", 560.0, route="im", unit="mg")],
+                       duration_h=24)
+
+
+def test_a_drug_arm_changes_the_configuration_and_the_outcomes():
+    table = pd.DataFrame({"age": [85.0], "ifn_capacity": [0.1]})
+    toci = [Dose(168.0, "tocilizumab", 560.0, route="iv", unit="mg", patient=0)]
+    control = PopulationTask.from_scenario("covid19-severe", table)
+    treated = PopulationTask.from_scenario("covid19-severe", table, doses=toci)
+    assert "tocilizumab" in treated.config()["drugs"] and not control.config()["drugs"]
+    a, b = control(np.array([0])).iloc[0], treated(np.array([0])).iloc[0]
+    assert b.min_pf > a.min_pf + 10 and b.peak_crp < a.peak_crp  # IL-6R blockade in week 2
 
 
 # ---- Dask ---------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ..engine import dose_table, simulate
 from ..engine.results import SimulationResult
 from ..errors import InputError
 from ..model import default_model
+from ..pharmacology import drug_parameters, list_drugs, load_drug
 from ..scenario import Scenario, load_scenario
 from ._fingerprint import model_fingerprint
 from ._seeding import _check_seed
@@ -64,7 +65,8 @@ class PopulationTask:
         parameters, numbers in each parameter's declared unit (``il6sim model`` lists them). A
         table with no columns gives identical patients.
     doses : dose events over the whole population (see :func:`il6sim.engine.dose_table`):
-        ``patient = -1`` for everyone or a population index.
+        ``patient = -1`` for everyone or a population index. An agent may name a drug
+        (``tocilizumab``; :func:`il6sim.pharmacology.expand_regimen` makes such tables).
     duration_h, sampling_h : simulate ``[0, duration_h]`` hours, read out every ``sampling_h``.
     seed : seeds each patient's death draw with ``(seed, population index)``.
     base : overrides for every patient (any unit), under the table's columns.
@@ -148,6 +150,8 @@ class PopulationTask:
             "readouts": {k: list(v) for k, v in self.readouts.items()},
             "backend": self.backend,
             "rtol": self.rtol,
+            "drugs": {name: drug_parameters(name, default_model())
+                      for name in sorted(set(self.doses.agent) & set(list_drugs()))},
         }
 
     def patient_table(self, indices: np.ndarray) -> pd.DataFrame:
@@ -214,8 +218,12 @@ def _check_doses(model, table: pd.DataFrame, n: int) -> pd.DataFrame:
             f"a dose targets patient {int(bad.patient.iloc[0])} but the population has {n} "
             f"patients; fix: give patient indices 0..{n - 1}, or -1 for everyone"
         )
+    drugs = set(list_drugs())
     for agent, route in table[["agent", "route"]].drop_duplicates().itertuples(index=False):
-        model.route(agent, route)
+        if agent in drugs:
+            load_drug(agent).check_route(route)
+        else:
+            model.route(agent, route)
     return table
 
 
