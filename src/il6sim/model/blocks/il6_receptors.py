@@ -9,7 +9,9 @@ States (pM; membrane receptors as pM of the compartment volume):
 - site: ``il6_t`` free IL-6; ``mil6r_leu`` / ``il6_mil6r_leu`` leukocyte membrane IL-6R free /
   bound (classic signalling on immune cells).
 
-Mechanism (claim C02): classic signalling needs membrane IL-6R (hepatocytes, leukocytes);
+Mechanism (claim C02): classic signalling needs membrane IL-6R (hepatocytes, leukocytes), which
+binds IL-6 with high affinity together with gp130 (KD ~10 pM, against ~1 nM for IL-6R alone:
+Taga T 1989 Cell 58:573), so most IL-6 bound on cells is internalised;
 trans-signalling uses IL-6 bound to soluble IL-6R on any gp130-bearing cell, and soluble gp130
 buffers it (Rose-John S 2012 Int J Biol Sci 8:1237; Jostock T 2001 Eur J Biochem 268:160).
 Bound membrane receptors are internalised with their IL-6, so receptor-mediated uptake clears
@@ -52,7 +54,7 @@ def _classic_binding(site: str, ligand: str, receptor: str, complex_: str) -> tu
                 p.switch_classic_signalling * p.kon_il6_il6r,
                 getattr(s, ligand),
                 getattr(s, receptor),
-                p.koff_il6_il6r,
+                p.koff_il6_mil6r,
                 getattr(s, complex_),
             ),
             {ligand: -1, receptor: -1, complex_: 1},
