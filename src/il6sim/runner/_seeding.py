@@ -2,7 +2,7 @@
 
 A patient's generator is derived from the run's ``seed``, a named ``stream`` and the patient's
 index in the whole population only, with NumPy's :class:`~numpy.random.SeedSequence` (spawn keys;
-O'Neill ME 2015, PCG, HMC-CS-2014-0905), so patient 41 draws the same numbers whether it is
+O'Neill ME 2014, PCG, HMC-CS-2014-0905), so patient 41 draws the same numbers whether it is
 simulated alone, in a chunk of 7 or on another Dask worker.
 """
 
