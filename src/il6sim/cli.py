@@ -110,7 +110,8 @@ def _summary_table(result: Any, outputs: list[str]) -> Table:
 
 @app.command(
     epilog="Example: il6sim simulate endotoxemia-2ngkg --out result.parquet --plot result.png "
-    "--set body_weight=90kg --set duration=72h",
+    "--set body_weight=90kg --set duration=72h; il6sim simulate covid19-severe --treat "
+    "tocilizumab --at-day 8 --out treated.parquet --plot f.png",
 )
 def simulate(
     scenario: Annotated[str, typer.Argument(help="A scenario YAML file or a preset name "
@@ -121,6 +122,11 @@ def simulate(
     set_: Annotated[list[str] | None, typer.Option(
         "--set", "-s", help="Override name=value: a parameter (body_weight=80kg), "
         "duration, sampling, name, or knockouts=il6,tnf. Repeatable.")] = None,
+    treat: Annotated[str | None, typer.Option(
+        "--treat", help="Add IL-6 blockade: a drug (its default regimen) or a label regimen; "
+        "the untreated run is saved and plotted beside it.")] = None,
+    at_day: Annotated[float, typer.Option(
+        "--at-day", help="Day of the first dose of --treat.")] = 0.0,
 ) -> None:
     """Simulate a scenario (file or preset) and save the result; print peak and final values."""
     from .plotting import plot_result
@@ -132,6 +138,9 @@ def simulate(
     sets = _parse_sets(set_)
     if sets:
         loaded = loaded.with_overrides(sets)
+    if treat is not None:
+        _simulate_treated(loaded, treat, at_day, out, plot)
+        return
     result = loaded.run()
     out.parent.mkdir(parents=True, exist_ok=True)
     result.save(out)
@@ -144,6 +153,40 @@ def simulate(
     if plot is not None:
         targets = loaded.load_targets()
         plot_result(result, list(loaded.outputs), plot, targets=targets)
+        typer.echo(f"plot saved to {plot}")
+
+
+def _simulate_treated(loaded: Any, treat: str, at_day: float, out: Path, plot: Path | None):
+    """Run the scenario untreated and treated; save both, compare outcomes, plot both."""
+    from .clinical import outcomes
+    from .plotting import plot_comparison
+
+    if at_day < 0:
+        raise InputError(f"--at-day {at_day:g} is before the start; fix: give a day of 0 or later")
+    treated_scenario = loaded.with_treatment(treat, f"{at_day} d")
+    runs = {"untreated": loaded.with_treatment(None).run(), treat: treated_scenario.run()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    untreated_path = out.with_name(f"{out.stem}-untreated{out.suffix}")
+    runs[treat].save(out)
+    runs["untreated"].save(untreated_path)
+    console = Console()
+    console.print(_summary_table(runs[treat], list(loaded.outputs)))
+    table = Table(title=f"outcomes: untreated vs {treat} from day {at_day:g}",
+                  title_justify="left")
+    columns = ["peak_il6", "peak_crp", "min_pf", "peak_sofa", "storm_hours", "ventilated",
+               "death_probability"]
+    table.add_column("run")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for label, result in runs.items():
+        row = outcomes(result).iloc[0]
+        table.add_row(label, *[f"{row[c]:.3g}" if not isinstance(row[c], (bool, np.bool_))
+                               else str(bool(row[c])) for c in columns])
+    console.print(table)
+    typer.echo(f"results saved to {out} (treated) and {untreated_path} (untreated)")
+    if plot is not None:
+        shown = list(dict.fromkeys([*loaded.outputs, "drug_conc", "sil6r_total"]))
+        plot_comparison(runs, shown, plot, title=f"{loaded.name}: {treat} from day {at_day:g}")
         typer.echo(f"plot saved to {plot}")
 
 
@@ -243,3 +286,12 @@ except ModuleNotFoundError as _exc:
         raise
 else:
     _register_interop(app)
+
+# The digital twin lives with the twin package; the app works without it.
+try:
+    from .twin.cli import register as _register_twin
+except ModuleNotFoundError as _exc:
+    if _exc.name not in ("il6sim.twin", "il6sim.twin.cli"):
+        raise
+else:
+    _register_twin(app)

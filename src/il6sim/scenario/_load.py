@@ -152,7 +152,26 @@ class Scenario(ScenarioSpec):
             amount, unit = dose_amount(model, dose, f"doses[{i}]")
             rows.append({"time_h": dose.time_h, "agent": dose.agent, "route": dose.route,
                          "amount": amount, "unit": unit})
-        return pd.DataFrame(rows, columns=["time_h", "agent", "route", "amount", "unit"])
+        table = pd.DataFrame(rows, columns=["time_h", "agent", "route", "amount", "unit"])
+        if self.treatment is None:
+            return table
+        from ..pharmacology import expand_regimen
+
+        weight = self.parameter_overrides(model).get(
+            "body_weight", model.parameter("body_weight").value
+        )
+        treatment = expand_regimen(
+            self.treatment.regimen_or_schedule(), weight_kg=weight,
+            start_h=self.treatment.start_h, until_h=self.duration_h,
+        )
+        return pd.concat([table, treatment[table.columns]], ignore_index=True)
+
+    def with_treatment(self, regimen: str | None, start: str | float = "0 h") -> Scenario:
+        """A copy treated with ``regimen`` (a label regimen or a drug's name) from ``start``;
+        ``regimen=None`` gives the untreated copy."""
+        data = self.to_dict()
+        data["treatment"] = None if regimen is None else {"regimen": regimen, "start": start}
+        return type(self).from_dict(data, source=self.source)
 
     def run(self, model: Model | None = None, **kwargs: Any):
         """Simulate the scenario for one patient.

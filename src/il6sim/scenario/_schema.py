@@ -125,6 +125,58 @@ class DoseSpec(BaseModel):
         return parse_time(self.time, what="dose time")
 
 
+class TreatmentSpec(BaseModel):
+    """IL-6 blockade added to a scenario: a label regimen (or a drug's default regimen), or a
+    custom schedule of one drug, starting at ``start``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    regimen: str | None = Field(None, description="label regimen or drug name, e.g. "
+                                "'tocilizumab-covid-8mgkg' or 'tocilizumab'")
+    drug: str | None = Field(None, description="drug of a custom schedule, e.g. 'sarilumab'")
+    amount: str | None = Field(None, description="custom dose, e.g. '200 mg' or '8 mg/kg'")
+    route: str = Field("iv", description="custom route: 'iv' or 'sc'")
+    interval: str | None = Field(None, description="custom interval, e.g. '14 d' (none: once)")
+    doses: int | None = Field(None, description="number of custom doses (none: until the end)")
+    start: Number | str = Field("0 h", description="time of the first dose, e.g. '8 d'")
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, value: Any) -> Any:
+        if parse_time(value, what="treatment start") < 0:
+            raise _fail(f"treatment start {value!r} is before time 0; fix: give 0 h or later")
+        return value
+
+    @property
+    def start_h(self) -> float:
+        return parse_time(self.start, what="treatment start")
+
+    def regimen_or_schedule(self):
+        """The :class:`~il6sim.pharmacology.Regimen` (custom) or label regimen name."""
+        from ..pharmacology import Regimen, list_drugs, load_drug
+
+        if (self.regimen is None) == (self.drug is None):
+            raise ScenarioFieldError(
+                "treatment", "give either 'regimen' (a label regimen or drug name) or 'drug' "
+                "with 'amount'; fix: e.g. 'regimen: tocilizumab-covid-8mgkg'",
+            )
+        if self.regimen is not None:
+            if self.regimen in list_drugs():
+                default = load_drug(self.regimen).default_regimen
+                if default is None:
+                    raise ScenarioFieldError(
+                        "treatment.regimen", f"drug '{self.regimen}' has no default regimen; "
+                        "fix: name a label regimen (see `il6sim pk`)",
+                    )
+                return default
+            return self.regimen
+        if self.amount is None:
+            raise ScenarioFieldError(
+                "treatment.amount", "a custom schedule needs an amount; fix: e.g. '200 mg'"
+            )
+        return Regimen(self.drug, self.amount, self.route, self.interval, self.doses)
+
+
 class ScenarioSpec(BaseModel):
     """The contents of a scenario YAML file (see the module docstring of :mod:`il6sim.scenario`)."""
 
@@ -137,6 +189,7 @@ class ScenarioSpec(BaseModel):
     patient: dict[str, Number | str] = Field(default_factory=dict,
                                              description="parameter overrides")
     doses: list[DoseSpec] = Field(default_factory=list, description="dose events")
+    treatment: TreatmentSpec | None = Field(None, description="IL-6 blockade (regimen, start)")
     duration: Number | str = Field("48 h", description="simulated time, e.g. '48 h' or '28 d'")
     sampling: Number | str = Field("0.25 h", description="reporting interval, e.g. '15 min'")
     outputs: list[str] = Field(default_factory=lambda: list(DEFAULT_OUTPUTS),
@@ -201,8 +254,31 @@ def resolve_knockout(model: Model, name: str, field: str = "knockouts") -> str:
     )
 
 
+def _drug_dose_amount(dose: DoseSpec, field: str) -> tuple[float, str]:
+    """A dose naming a drug (``agent: tocilizumab``): mg by one of the drug's routes."""
+    from ..errors import InputError
+    from ..pharmacology import load_drug
+
+    try:
+        load_drug(dose.agent).check_route(dose.route)
+    except InputError as exc:
+        raise ScenarioFieldError(f"{field}.route", str(exc)) from None
+    magnitude, unit = parse_quantity(dose.amount)
+    try:
+        return float(ureg.Quantity(magnitude, unit or "mg").to("mg").magnitude), "mg"
+    except pint.errors.PintError:
+        raise ScenarioFieldError(
+            f"{field}.amount", f"'{dose.amount}' is not a drug amount; fix: give it in mg "
+            "(weight-based doses go in 'treatment:')",
+        ) from None
+
+
 def dose_amount(model: Model, dose: DoseSpec, field: str) -> tuple[float, str]:
     """The amount of one dose in its route's dose unit, and that unit."""
+    from ..pharmacology import list_drugs
+
+    if dose.agent in list_drugs():
+        return _drug_dose_amount(dose, field)
     try:
         route = model.route(dose.agent, dose.route)
     except Exception:
@@ -269,6 +345,14 @@ def check_against_model(spec: ScenarioSpec, model: Model) -> None:
         resolve_knockout(model, name, f"knockouts[{i}]")
     for i, dose in enumerate(spec.doses):
         dose_amount(model, dose, f"doses[{i}]")
+    if spec.treatment is not None:
+        from ..errors import InputError
+        from ..pharmacology import expand_regimen
+
+        try:
+            expand_regimen(spec.treatment.regimen_or_schedule(), until_h=spec.duration_h)
+        except InputError as exc:
+            raise ScenarioFieldError("treatment", str(exc)) from None
     for i, name in enumerate(spec.outputs):
         if name not in model.output_index:
             raise ScenarioFieldError(

@@ -1,0 +1,98 @@
+"""PK/PD of each label regimen against published steady-state values (``il6sim pk``).
+
+The targets are data (``il6sim/data/targets/pharmacology.yaml``: regimen, metric, mean ± SD or a
+lower bound, source). Every regimen is simulated in one batch for a 70-kg adult at rest for 24
+weeks of dosing, and each metric is read over one dosing interval (the last, i.e. steady state,
+unless the target names another).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from .._datafiles import read_datafile
+from ..model import Model, default_model
+from ..model.units import ureg
+from ._regimens import expand_regimen, label_regimens
+
+#: Weeks of dosing simulated to reach steady state (Cmin of tocilizumab 8 mg/kg: week 20).
+STEADY_STATE_WEEKS = 24
+METRICS = ("cmax", "cmin", "auc", "sil6r", "sil6r_occupancy")
+
+
+class PkTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    regimen: str
+    metric: str
+    mean: float | None = None
+    sd: float | None = None
+    at_least: float | None = None
+    interval: int | None = None
+    source: str
+
+
+def load_pk_targets() -> list[PkTarget]:
+    """The shipped PK/PD targets."""
+    data, _ = read_datafile("targets", "pharmacology", "target")
+    return [PkTarget.model_validate(row) for row in data]
+
+
+def _interval_h(regimen_name: str) -> float:
+    interval = label_regimens()[regimen_name].interval
+    return float(ureg.Quantity(interval).to("hour").magnitude) if interval else 24.0 * 28
+
+
+def pk_table(model: Model | None = None, weight_kg: float = 70.0) -> pd.DataFrame:
+    """Model value of every PK/PD target next to the published one, with ``passed``."""
+    from ..engine import simulate
+
+    model = model or default_model()
+    targets = load_pk_targets()
+    regimens = list(dict.fromkeys(t.regimen for t in targets))
+    end_h = 24.0 * 7 * STEADY_STATE_WEEKS
+    doses = []
+    for patient, name in enumerate(regimens):
+        table = expand_regimen(name, weight_kg=weight_kg, until_h=end_h - 1e-6)
+        doses.append(table.assign(patient=patient))
+    t_end = max(end_h, max(_interval_h(r) for r in regimens) * 1.0) + 24 * 28
+    result = simulate(
+        [{"body_weight": weight_kg}] * len(regimens), pd.concat(doses, ignore_index=True),
+        t_end=t_end, dt=1.0, model=model, backend="fast",
+    )
+    rows = []
+    for target in targets:
+        patient = regimens.index(target.regimen)
+        tau = _interval_h(target.regimen)
+        n_doses = int(np.ceil(end_h / tau))
+        k = target.interval or n_doses
+        window = (result.time >= (k - 1) * tau) & (result.time <= k * tau)
+        value = _metric(result, patient, window, target.metric)
+        if target.at_least is not None:
+            passed, published = value >= target.at_least, f">= {target.at_least:g}"
+        else:
+            passed = abs(value - target.mean) <= target.sd
+            published = f"{target.mean:g} ± {target.sd:g}"
+        rows.append({
+            "regimen": target.regimen, "metric": target.metric, "interval": k,
+            "model": value, "published": published, "passed": bool(passed),
+            "source": target.source,
+        })
+    return pd.DataFrame(rows)
+
+
+def _metric(result, patient: int, window: np.ndarray, metric: str) -> float:
+    time = result.time[window]
+    conc = result.output("drug_conc")[patient][window]
+    if metric == "cmax":
+        return float(conc.max())
+    if metric == "cmin":
+        return float(conc[-1])
+    if metric == "auc":
+        return float(np.trapezoid(conc, time))
+    if metric == "sil6r":
+        return float(result.output("sil6r_total")[patient][window].mean())
+    if metric == "sil6r_occupancy":
+        return float(result.output("drug_occupancy_sil6r")[patient][window][-1])
+    raise ValueError(f"unknown PK metric '{metric}'; fix: one of {', '.join(METRICS)}")
