@@ -295,3 +295,12 @@ except ModuleNotFoundError as _exc:
         raise
 else:
     _register_twin(app)
+
+# The timing x selection study lives with the studies package; the app works without it.
+try:
+    from .studies.cli import register as _register_studies
+except ModuleNotFoundError as _exc:
+    if _exc.name not in ("il6sim.studies", "il6sim.studies.cli"):
+        raise
+else:
+    _register_studies(app)
