@@ -1,0 +1,158 @@
+"""Forecasts of a fitted twin: lab bands and the probability of death, untreated and treated.
+
+Posterior draws (Laplace) are simulated in one batch from admission to the horizon. A lab's
+forecast interval is the posterior predictive one: each draw's trajectory with the log-normal
+measurement error of :data:`~il6sim.twin.LAB_MARKERS` added (Monte Carlo), so it can be compared
+with a future measurement. The probability of death over the horizon, given alive now, is
+``1 - mean_i exp(-integral of h_i)`` with ``h_i`` the SOFA-based death hazard of draw ``i``
+(:func:`il6sim.clinical.death_hazard`) integrated from now to the horizon.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..clinical import death_hazard
+from ..engine.results import SimulationResult
+from ._priors import LAB_MARKERS
+
+__all__ = ["ArmForecast", "Forecast", "simulate_forecast"]
+
+#: Measurement-error samples per posterior draw in predictive intervals.
+NOISE_SAMPLES = 40
+
+
+@dataclass
+class ArmForecast:
+    """One arm: ``labs`` ``{marker: (draws, times)}``, per-draw risk of death over the horizon,
+    the regimen (``None`` untreated) and which draws integrated."""
+
+    name: str
+    regimen: str | None
+    labs: dict[str, np.ndarray]
+    risk: np.ndarray
+    ok: np.ndarray
+
+
+@dataclass
+class Forecast:
+    """Forecast of one patient's twin (see :meth:`~il6sim.twin.DigitalTwin.forecast`).
+
+    ``days`` are days since admission; ``now_days`` is where the forecast starts.
+    """
+
+    patient_id: str
+    age: float
+    outcome: int | None
+    days: np.ndarray
+    now_days: float
+    horizon_days: float
+    draws: np.ndarray
+    arms: dict[str, ArmForecast]
+    observations: pd.DataFrame
+    fit_days: float | None
+    seed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ bands
+    def band(self, marker: str, arm: str = "untreated", level: float = 0.9, *,
+             noise: bool = True) -> pd.DataFrame:
+        """``days``, ``low``, ``median``, ``high`` of ``marker``: the central ``level`` interval
+        of the posterior predictive (``noise=True``: a new measurement) or of the model curve."""
+        labs = self.arms[arm].labs[marker]
+        log = np.log(np.maximum(labs[self.arms[arm].ok], 1e-12))
+        if noise:
+            rng = np.random.default_rng([self.seed, 7])
+            eps = rng.standard_normal((log.shape[0], NOISE_SAMPLES)) * LAB_MARKERS[marker].sigma
+            log = (log[:, None, :] + eps[:, :, None]).reshape(-1, log.shape[1])
+        q = np.quantile(log, [0.5 - level / 2, 0.5, 0.5 + level / 2], axis=0)
+        return pd.DataFrame({"days": self.days, "low": np.exp(q[0]), "median": np.exp(q[1]),
+                             "high": np.exp(q[2])})
+
+    def coverage(self, level: float = 0.9, arm: str = "untreated") -> pd.DataFrame:
+        """The patient's labs after ``now_days`` (within the horizon) against the forecast.
+
+        Columns: ``time_days``, ``days_ahead``, ``marker``, ``value``, ``censored``, ``low``,
+        ``high``, ``covered`` (a censored value counts as covered when the interval reaches its
+        side of the limit).
+        """
+        later = self.observations
+        later = later[(later["time_days"] > self.now_days)
+                      & (later["time_days"] <= self.now_days + self.horizon_days)]
+        rows = []
+        for marker, group in later.groupby("marker", sort=False):
+            band = self.band(marker, arm, level)
+            low = np.interp(group["time_days"], band["days"], band["low"])
+            high = np.interp(group["time_days"], band["days"], band["high"])
+            value = group["value"].to_numpy(float)
+            censored = group["censored"].fillna("").to_numpy(str)
+            covered = np.where(censored == "left", low <= value,
+                               np.where(censored == "right", high >= value,
+                                        (low <= value) & (value <= high)))
+            rows.append(group.assign(days_ahead=group["time_days"] - self.now_days, low=low,
+                                     high=high, covered=covered))
+        columns = ["time_days", "days_ahead", "marker", "value", "censored", "low", "high",
+                   "covered"]
+        if not rows:
+            return pd.DataFrame(columns=columns)
+        return pd.concat(rows, ignore_index=True)[columns]
+
+    # ------------------------------------------------------------------ death
+    def death_probability(self, level: float = 0.9) -> pd.DataFrame:
+        """Per arm: ``probability`` of death within the horizon given alive now (posterior
+        mean), the central ``level`` interval of the per-draw risk, draws used and failed."""
+        rows = []
+        for name, arm in self.arms.items():
+            risk = arm.risk[arm.ok]
+            lo, hi = (np.quantile(risk, [0.5 - level / 2, 0.5 + level / 2]) if risk.size
+                      else (np.nan, np.nan))
+            rows.append({"arm": name, "probability": float(np.mean(risk)) if risk.size
+                         else np.nan, "low": lo, "high": hi, "draws": int(arm.ok.sum()),
+                         "failed": int((~arm.ok).sum())})
+        return pd.DataFrame(rows)
+
+    # ------------------------------------------------------------------ figure
+    def plot(self, path: str | Path, level: float = 0.9) -> Path:
+        """Four panels (IL-6, CRP, LDH, lymphocytes): labs used for the fit (filled), later labs
+        (open), the forecast median and ``level`` predictive band of each arm."""
+        from ._plot import plot_forecast
+
+        return plot_forecast(self, Path(path), level)
+
+
+def _arm(name: str, regimen: str | None, result: SimulationResult, now_days: float
+         ) -> ArmForecast:
+    labs = {m: result.output(spec.output) for m, spec in LAB_MARKERS.items()}
+    hours = result.time
+    after = hours >= now_days * 24.0 - 1e-9
+    hazard = death_hazard(result)[:, after]
+    cumulative = np.trapezoid(hazard, hours[after], axis=1)
+    ok = result.ok & np.all(np.isfinite(result.outputs[:, after]), axis=(1, 2))
+    return ArmForecast(name, regimen, labs, 1.0 - np.exp(-cumulative), ok)
+
+
+def simulate_forecast(twin, *, horizon_days: float, n_draws: int, regimen: str | None,
+                      weight_kg: float, step_days: float, seed: int | None) -> Forecast:
+    """Simulate the posterior draws of a fitted ``twin`` untreated and, with ``regimen``,
+    treated from ``twin.now_days_``; see :meth:`~il6sim.twin.DigitalTwin.forecast`."""
+    seed = twin.random_state if seed is None else seed
+    now = twin.now_days_
+    end = now + horizon_days
+    days = np.union1d(np.round(np.arange(0.0, end + step_days / 2, step_days), 10), [now, end])
+    draws = twin.sample(n_draws, seed)
+    arms = {"untreated": _arm("untreated", None, twin.simulator_.run(draws, days), now)}
+    if regimen is not None:
+        from ..pharmacology import expand_regimen
+
+        doses = expand_regimen(regimen, weight_kg=weight_kg, start_h=now * 24.0,
+                               until_h=end * 24.0)
+        result = twin.simulator_.run(draws, days, extra_doses=doses)
+        arms[regimen] = _arm(regimen, regimen, result, now)
+    series = twin.series_
+    return Forecast(patient_id=series.patient_id, age=series.age, outcome=series.outcome,
+                    days=days, now_days=now, horizon_days=horizon_days, draws=draws, arms=arms,
+                    observations=series.observations, fit_days=twin.fit_days_, seed=seed)
