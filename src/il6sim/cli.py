@@ -190,6 +190,39 @@ def _simulate_treated(loaded: Any, treat: str, at_day: float, out: Path, plot: P
         typer.echo(f"plot saved to {plot}")
 
 
+@app.command(epilog="Example: il6sim pk --markdown")
+def pk(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
+) -> None:
+    """Simulate every label regimen to steady state and compare its PK/PD with the labels.
+
+    Exit code 1 if any value falls outside the published mean ± SD (or below its bound).
+    """
+    from .pharmacology import pk_table
+
+    rows = pk_table()
+    columns = ["regimen", "metric", "model", "published", "passed", "source"]
+    units = {"cmax": "µg/mL", "cmin": "µg/mL", "auc": "µg·h/mL", "sil6r": "ng/mL",
+             "sil6r_occupancy": "%"}
+    if markdown:
+        typer.echo("| " + " | ".join(columns) + " |")
+        typer.echo("|" + "---|" * len(columns))
+        for row in rows.itertuples():
+            typer.echo(f"| {row.regimen} | {row.metric} ({units[row.metric]}) | {row.model:.4g} | "
+                       f"{row.published} | {'yes' if row.passed else 'NO'} | {row.source} |")
+    else:
+        table = Table(title="IL-6 blockade: model vs label (steady state, 70 kg)",
+                      title_justify="left")
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows.itertuples():
+            table.add_row(row.regimen, f"{row.metric} ({units[row.metric]})", f"{row.model:.4g}",
+                          row.published, "yes" if row.passed else "NO", row.source)
+        Console().print(table)
+    if not rows.passed.all():
+        raise typer.Exit(1)
+
+
 @app.command(epilog="Example: il6sim presets")
 def presets() -> None:
     """List the built-in scenarios (presets) with their descriptions."""
