@@ -94,7 +94,9 @@ def test_population_results_do_not_depend_on_chunk_size(population, chunk_size, 
 def test_population_run_is_meaningful(population):
     assert population.patient.tolist() == list(range(N))
     assert (population.status == "ok").all()
-    assert population.death_time_h.notna().any()  # the seeded death draws are exercised
+    # the seeded death draws must be exercised; if a model change leaves no deaths, pick a SEED
+    # that gives some
+    assert population.death_time_h.notna().any(), "no deaths among the patients"
     assert population.peak_il6.nunique() == N
     # the personal doses reach their patients (a second inoculum on day 2 or 4)
     plain = _population_task()
