@@ -71,6 +71,20 @@ def test_C16_early_blockade_slows_pathogen_clearance(grid):
     assert bacterial.delta_death_probability.min() > 0.1 * storm.delta_death_probability.max()
 
 
+def test_C16_blockade_in_mild_disease_costs_more_than_it_gains(grid):
+    t = grid.table
+    if "delta_secondary_infection_probability" not in t:
+        pytest.skip("this il6sim.clinical has no secondary-infection outcome (claim C15)")
+    # blocking IL-6 in a patient without hyperinflammation removes leukocyte IL-6 defence: the
+    # added risk of a secondary infection outweighs the (tiny) gain in survival
+    mild = t[t.group == "viral, early/mild"]
+    assert (mild.delta_secondary_infection_probability > 0).all()
+    assert (mild.delta_secondary_infection_probability > -mild.delta_death_probability).all()
+    # during the storm the survival gain is larger than the added infection risk
+    storm = t[(t.phenotype == HYPERINFLAMED) & t.storm_at_treatment]
+    assert (-storm.delta_death_probability > storm.delta_secondary_infection_probability).all()
+
+
 def test_table_has_one_paired_row_per_cell(grid):
     t = grid.table
     names = load_phenotypes().names

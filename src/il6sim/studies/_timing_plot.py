@@ -21,6 +21,8 @@ METRICS = {
     "storm_hours": ("change in cytokine-storm time (hours)", 1.0, "{:+.0f}"),
     "ventilation_hours": ("change in time needing ventilation (hours)", 1.0, "{:+.0f}"),
     "pathogen_hours": ("change in time with the pathogen present (hours)", 1.0, "{:+.0f}"),
+    "secondary_infection_probability": (
+        "change in probability of a secondary infection (percentage points)", 100.0, "{:+.2g}"),
 }
 
 
@@ -47,6 +49,8 @@ def plot_timing(table: pd.DataFrame, *, metric: str = "death_probability",
 
     if metric not in METRICS:
         raise InputError(f"--metric '{metric}' is not known; fix: one of {', '.join(METRICS)}")
+    if f"delta_{metric}" not in table:
+        raise InputError(f"--metric '{metric}' is not in this table; fix: use death_probability")
     label, scale, fmt = METRICS[metric]
     order = list(dict.fromkeys(table.phenotype))
 

@@ -58,7 +58,8 @@ def timing(
         show_default=False)] = None,
     metric: Annotated[str, typer.Option(
         "--metric", help="Outcome coloured in the heat map and printed: death_probability, "
-                         "peak_sofa, storm_hours, ventilation_hours, pathogen_hours.")
+                         "peak_sofa, storm_hours, ventilation_hours, pathogen_hours, "
+                         "secondary_infection_probability.")
     ] = "death_probability",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the death draws (both arms "
                                                      "share it).")] = 0,

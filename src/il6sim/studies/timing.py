@@ -11,7 +11,8 @@ CRP, P/F and whether the patient is in a cytokine storm, read from the control a
 each outcome, its control value, treated value and ``delta_`` (treated − control): the
 probability of death by the horizon, peak SOFA, storm hours, ventilation, peak IL-6 and CRP,
 and hours with the pathogen present (blockade can slow clearance: IL-6 helps clear bacteria,
-van der Poll T 1997 J Infect Dis 176:439, and drives antibody production).
+van der Poll T 1997 J Infect Dis 176:439, and drives antibody production); and, when
+:func:`il6sim.clinical.outcomes` gives it, the probability of a secondary infection.
 
 Background: benefit of tocilizumab in hospitalised COVID-19 with hypoxia and CRP ≥ 75 mg/L
 (RECOVERY Collaborative Group 2021 Lancet 397:1637) and in critically ill patients treated
@@ -42,6 +43,7 @@ from ._phenotypes import PhenotypeSet, load_phenotypes
 
 __all__ = [
     "DEFAULT_DAYS",
+    "OPTIONAL_OUTCOMES",
     "OUTCOMES",
     "TimingResult",
     "parse_days",
@@ -65,6 +67,11 @@ OUTCOMES = {
     "peak_crp": "peak CRP (mg/L)",
     "pathogen_hours": "hours with the pathogen present (bacteria or virus above threshold)",
     "died": "death drawn with the patient's common random number",
+}
+#: Outcomes compared when :func:`il6sim.clinical.outcomes` provides them (newer versions).
+OPTIONAL_OUTCOMES = {
+    "secondary_infection_probability": "probability of a secondary (hospital) infection, the "
+                                       "cost of blocking IL-6 (il6sim.clinical, claim C15)",
 }
 
 #: Selection information read from the control arm at the time of treatment.
@@ -284,7 +291,7 @@ def _cells(study: PhenotypeSet, arms, arm_table: pd.DataFrame, result, drug: str
         "pf_at_treatment": _at(result, "pf_ratio", controls, hours),
         "storm_at_treatment": storm_at,
     })
-    for stem in OUTCOMES:
+    for stem in [*OUTCOMES, *(name for name in OPTIONAL_OUTCOMES if name in arm_table)]:
         control = arm_table[stem].to_numpy()[controls]
         treated_value = arm_table[stem].to_numpy()[treated]
         table[f"{stem}_control"] = control
