@@ -187,7 +187,8 @@ def outcomes(
     result: SimulationResult, seed: int = 0, *, patients: np.ndarray | None = None
 ) -> pd.DataFrame:
     """One row per patient: peak IL-6, peak SOFA, sepsis, ARDS, storm hours, ventilation,
-    probability and time of death, and recovery time.
+    probability and time of death, recovery time and the probability of a secondary infection
+    (hospital setting, :mod:`il6sim.clinical._secondary`).
 
     ``patients`` (optional) gives each patient's index in a larger population; it fills the
     ``patient`` column and seeds the death draw (:func:`death_time`), so a patient's outcomes do
@@ -214,5 +215,13 @@ def outcomes(
             "death_probability": 1.0 - np.exp(-cumulative[:, -1]),
             "death_time_h": death_time(result, seed, patients=ids),
             "recovery_time_h": recovery_time(result),
+            "secondary_infection_probability": secondary_infection_probability(result),
         }
     )
+
+
+def secondary_infection_probability(result: SimulationResult) -> np.ndarray:
+    """See :func:`il6sim.clinical.secondary_infection_probability` (hospital setting)."""
+    from ._secondary import secondary_infection_probability as probability
+
+    return probability(result, "hospital")

@@ -12,8 +12,9 @@ from the drug file for every patient who receives it (:func:`drug_parameters`).
 """
 
 from ._binding import apply_drug_doses, association_rate, drug_parameters
-from ._drugs import TARGETS, Drug, list_drugs, load_drug
+from ._drugs import TARGETS, Drug, drug_names, list_drugs, load_drug
 from ._regimens import Regimen, expand_regimen, label_regimens
+from ._validation import load_pk_targets, pk_table
 
 __all__ = [
     "TARGETS",
@@ -21,9 +22,12 @@ __all__ = [
     "Regimen",
     "apply_drug_doses",
     "association_rate",
+    "drug_names",
     "drug_parameters",
     "expand_regimen",
     "label_regimens",
     "list_drugs",
     "load_drug",
+    "load_pk_targets",
+    "pk_table",
 ]

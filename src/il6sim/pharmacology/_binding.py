@@ -20,7 +20,7 @@ import pandas as pd
 from ..errors import InputError
 from ..model import Model
 from ..model.units import ureg
-from ._drugs import Drug, list_drugs, load_drug
+from ._drugs import Drug, drug_names, load_drug
 
 #: Slot parameters set from the binding section, per target.
 _BINDING_PARAMETERS = {
@@ -93,7 +93,7 @@ def apply_drug_doses(
     and a copy of ``doses`` whose drug rows use the slot agent. A patient may receive one drug
     per simulation (the model has one slot).
     """
-    drugs = set(list_drugs())
+    drugs = drug_names()
     named = doses[doses.agent.isin(drugs)]
     if named.empty:
         return matrix, doses

@@ -80,6 +80,12 @@ def list_drugs() -> dict[str, str]:
     return list_datafiles("drugs")
 
 
+@cache
+def drug_names() -> frozenset[str]:
+    """Names of the shipped drugs (read once; the engine checks every dose table against it)."""
+    return frozenset(list_drugs())
+
+
 def _validate(data: Any, source: str) -> Drug:
     try:
         drug = Drug.model_validate(data)

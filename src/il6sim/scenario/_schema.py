@@ -153,7 +153,7 @@ class TreatmentSpec(BaseModel):
 
     def regimen_or_schedule(self):
         """The :class:`~il6sim.pharmacology.Regimen` (custom) or label regimen name."""
-        from ..pharmacology import Regimen, list_drugs, load_drug
+        from ..pharmacology import Regimen, drug_names, load_drug
 
         if (self.regimen is None) == (self.drug is None):
             raise ScenarioFieldError(
@@ -161,7 +161,7 @@ class TreatmentSpec(BaseModel):
                 "with 'amount'; fix: e.g. 'regimen: tocilizumab-covid-8mgkg'",
             )
         if self.regimen is not None:
-            if self.regimen in list_drugs():
+            if self.regimen in drug_names():
                 default = load_drug(self.regimen).default_regimen
                 if default is None:
                     raise ScenarioFieldError(
@@ -275,9 +275,9 @@ def _drug_dose_amount(dose: DoseSpec, field: str) -> tuple[float, str]:
 
 def dose_amount(model: Model, dose: DoseSpec, field: str) -> tuple[float, str]:
     """The amount of one dose in its route's dose unit, and that unit."""
-    from ..pharmacology import list_drugs
+    from ..pharmacology import drug_names
 
-    if dose.agent in list_drugs():
+    if dose.agent in drug_names():
         return _drug_dose_amount(dose, field)
     try:
         route = model.route(dose.agent, dose.route)
