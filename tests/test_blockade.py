@@ -230,3 +230,48 @@ def test_a_new_antibody_is_a_data_file(tmp_path, monkeypatch):
     finally:
         load_drug.cache_clear()
         drug_names.cache_clear()
+
+
+def test_cli_treat_saves_both_runs_and_one_figure(tmp_path):
+    from typer.testing import CliRunner
+
+    from il6sim.cli import app
+
+    out = tmp_path / "t.parquet"
+    result = CliRunner().invoke(app, [
+        "simulate", "covid19-mild", "--treat", "tocilizumab", "--at-day", "2", "--set",
+        "duration=4d", "--out", str(out), "--plot", str(tmp_path / "f.png")])
+    assert result.exit_code == 0, result.output
+    assert out.exists() and (tmp_path / "t-untreated.parquet").exists()
+    assert (tmp_path / "f.png").stat().st_size > 10_000
+    assert "death_probability" in result.output.replace("…", "") or "outcomes" in result.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--treat", "aspirin"], "unknown regimen 'aspirin'"),
+    (["--treat", "tocilizumab", "--at-day", "-1"], "--at-day -1"),
+])
+def test_cli_treat_rejects_bad_input_in_one_line(tmp_path, args, message):
+    from typer.testing import CliRunner
+
+    from il6sim.cli import app
+
+    result = CliRunner().invoke(app, ["simulate", "covid19-mild", "--out",
+                                      str(tmp_path / "t.parquet"), *args])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_scenario_treatment_errors_name_the_field():
+    from il6sim.errors import InputError
+    from il6sim.scenario import Scenario
+
+    base = {"name": "x", "duration": "2 d", "doses": []}
+    with pytest.raises(InputError, match=r"field 'treatment'.*siltuximab has no 'sc' route"):
+        Scenario.from_dict({**base, "treatment": {"drug": "siltuximab", "amount": "100 mg",
+                                                  "route": "sc"}})
+    with pytest.raises(InputError, match=r"treatment\.start"):
+        Scenario.from_dict({**base, "treatment": {"regimen": "tocilizumab", "start": "-1 d"}})
+    with pytest.raises(InputError, match=r"doses\[0\]\.route"):
+        Scenario.from_dict({**base, "doses": [{"time": "0 h", "agent": "siltuximab",
+                                               "route": "sc", "amount": "100 mg"}]})
