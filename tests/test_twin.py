@@ -26,7 +26,7 @@ AGE = 70.0
 #: Known parameters, each away from its prior median (order of TWIN_PARAMETERS).
 TRUTH = {"infection_to_admission": 8.0, "ifn_capacity": 0.3, "monocyte_recruitment": 14.0,
          "exhaustion_rate": 0.003, "lymphocyte_baseline": 1.6, "lymphocyte_loss": 5.0,
-         "crp_gain": 150.0, "ldh_baseline": 230.0}
+         "ldh_baseline": 230.0}
 FIT_DAYS = np.array([0.3, 1.0, 2.0, 3.0, 4.0, 5.0])
 LATER_DAYS = np.array([6.0, 8.0, 10.0, 12.0])
 

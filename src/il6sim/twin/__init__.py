@@ -9,9 +9,9 @@
 >>> forecast.death_probability()       # untreated and treated, over the next 14 days
 >>> forecast.plot("twin.png")
 
-Eight patient parameters (:data:`TWIN_PARAMETERS`: time since infection, interferon capacity,
+Seven patient parameters (:data:`TWIN_PARAMETERS`: time since infection, interferon capacity,
 strength of the monocyte amplification loop, exhaustion rate, lymphocyte baseline and depth
-of lymphopenia, hepatic CRP gain, LDH baseline) are fitted by maximum a posteriori with
+of lymphopenia, LDH baseline) are fitted by maximum a posteriori with
 log-normal priors, censored labs handled as such, and their uncertainty by a Laplace
 approximation; forecasts simulate posterior draws in one batch with the fast engine.
 :func:`evaluate_twin` fits every patient on their first days and reports how often the

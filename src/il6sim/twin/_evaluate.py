@@ -55,6 +55,8 @@ class TwinEvaluation:
         ``low``, ``high``, ``covered``.
     comparison : AUCs for death (``model``, ``inputs``, ``n``, ``deaths``, ``auc``, ``auc_low``,
         ``auc_high``).
+    residuals : standardised residuals of the fitted labs at the MAP (``marker``,
+        ``residual``), a check of the measurement SDs.
     settings : what was run; ``seconds`` is the wall time of this run (cached patients are
         not refitted).
     """
@@ -62,6 +64,7 @@ class TwinEvaluation:
     patients: pd.DataFrame
     coverage: pd.DataFrame
     comparison: pd.DataFrame
+    residuals: pd.DataFrame
     settings: dict = field(default_factory=dict)
 
     def coverage_table(self) -> pd.DataFrame:
@@ -85,8 +88,19 @@ class TwinEvaluation:
                                  "below": part["below"].mean(), "above": part["above"].mean()})
         return pd.DataFrame(rows)
 
+    def residual_table(self) -> pd.DataFrame:
+        """Root-mean-square standardised residual of the fitted labs per marker (below 1 when
+        the stated SDs are large enough: fitting absorbs part of the scatter)."""
+        res = self.residuals
+        if res.empty:
+            return pd.DataFrame(columns=["marker", "n", "rms"])
+        grouped = res.groupby("marker")["residual"]
+        return pd.DataFrame({"n": grouped.size(), "rms": grouped.apply(
+            lambda r: float(np.sqrt(np.mean(np.square(r)))))}).rename_axis("marker").reset_index()
+
     def summary(self) -> dict:
-        """Key numbers: patients, coverage overall, AUCs, runtime."""
+        """Key numbers: patients, coverage overall, AUCs, mean predicted vs observed death,
+        runtime."""
         table = self.coverage_table()
         overall = table[(table["marker"] == "all") & (table["ahead"] == "all")]
         out = {"patients": len(self.patients),
@@ -94,6 +108,10 @@ class TwinEvaluation:
                "later_labs": len(self.coverage),
                "coverage_90": float(overall["covered"].iloc[0]) if len(overall) else np.nan,
                "seconds": self.settings.get("seconds")}
+        ok = self.patients[self.patients["status"] == "ok"] if len(self.patients) else None
+        if ok is not None and len(ok):
+            out["twin_mean_p_death"] = float(ok["p_death"].mean())
+            out["observed_death_rate"] = float(ok["outcome"].mean())
         for row in self.comparison.itertuples():
             out[f"auc_{row.model}"] = row.auc
         return out
@@ -138,6 +156,7 @@ def _fit_one(cohort, patient_id, settings: dict) -> dict:
                     "p_high": float(risk["high"]), "failed_draws": int(risk["failed"]),
                     "seconds": time.perf_counter() - started, "status": "ok"},
         "coverage": coverage.assign(patient_id=series.patient_id).to_dict(orient="list"),
+        "residuals": twin.observations_[["marker", "residual"]].to_dict(orient="list"),
     }
 
 
@@ -172,7 +191,7 @@ def evaluate_twin(cohort, *, fit_days: float = 3.0, horizon_days: float = 14.0,
         folder = Path(cache_dir) / _settings_key(settings)
         folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    patients, coverage = [], []
+    patients, coverage, residuals = [], [], []
     for i, pid in enumerate(eligible):
         path = folder / f"patient_{pid}.json" if folder else None
         if path is not None and path.exists():
@@ -190,17 +209,21 @@ def evaluate_twin(cohort, *, fit_days: float = 3.0, horizon_days: float = 14.0,
         patients.append(result["patient"])
         if result["coverage"]:
             coverage.append(pd.DataFrame(result["coverage"]))
+        if result.get("residuals"):
+            residuals.append(pd.DataFrame(result["residuals"]))
     patient_table = pd.DataFrame(patients)
     coverage_table = (pd.concat(coverage, ignore_index=True) if coverage
                       else pd.DataFrame(columns=["patient_id", "marker", "days_ahead", "value",
                                                  "low", "high", "covered"]))
+    residual_table = (pd.concat(residuals, ignore_index=True) if residuals
+                      else pd.DataFrame(columns=["marker", "residual"]))
     settings["seconds"] = time.perf_counter() - started
     settings["cohort"] = str(cohort.source)
     if progress:
         progress("cross-validating the statistical model on the same patients")
     comparison = compare_with_statistics(cohort, patient_table, fit_days, seed=seed,
                                          cv_repeats=cv_repeats)
-    return TwinEvaluation(patient_table, coverage_table, comparison, settings)
+    return TwinEvaluation(patient_table, coverage_table, comparison, residual_table, settings)
 
 
 def compare_with_statistics(cohort, patients: pd.DataFrame, fit_days: float, *, seed: int = 0,

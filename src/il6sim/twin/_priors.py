@@ -10,7 +10,7 @@ The measurement model (:data:`LAB_MARKERS`) is log-normal: ``log y = log f(t) + 
 ``e ~ N(0, sigma^2)`` and ``sigma^2 = log(1 + CV_I^2) + log(1 + CV_A^2) + sigma_model^2``:
 within-subject biological variation CV_I and analytical variation CV_A (Ricós C 1999 Scand J
 Clin Lab Invest 59:491, the Westgard biological-variation database: CRP CV_I 42.2 %, LDH 8.6 %,
-lymphocytes 10.4 %) plus a model error ``sigma_model`` that no eight-parameter twin of a
+lymphocytes 10.4 %) plus a model error ``sigma_model`` that no seven-parameter twin of a
 61-state model can avoid. IL-6 is not in that database; its short half-life (hours) and
 pulsatile release justify a large CV_I (50 %, an assumption checked against the cohort's
 residuals in ``docs/twin.md``).
@@ -78,12 +78,6 @@ TWIN_PARAMETERS: tuple[TwinParameter, ...] = (
         "lymphopenia)",
         "model value (calibrated to endotoxemia); log SD 0.7, as COVID-19 lymphopenia goes "
         "beyond redistribution (Huang C 2020 Lancet 395:497: counts below 0.5 x 10^9/L)"),
-    TwinParameter(
-        "crp_gain", "r_crp_max", 72.69, 0.7, (2.0, 2000.0), "mg/L/h",
-        "maximal IL-6-driven hepatic CRP synthesis (CRP made per unit of IL-6 signal)",
-        "model value (calibrated to endotoxemia); log SD 0.7, as the CRP response differs "
-        "between people, in part genetically (Hage FG, Szalai AJ 2007 J Am Coll Cardiol "
-        "50:1115)"),
     TwinParameter(
         "ldh_baseline", "ldh_baseline", 180.0, 0.2, (60.0, 600.0), "U/L",
         "the patient's healthy serum LDH",

@@ -110,7 +110,7 @@ def twin(
     """Fit the model to one patient's own labs and forecast them, and death, with and without
     IL-6 blockade started now.
 
-    The twin fits eight patient parameters (time since infection, interferon capacity, ...)
+    The twin fits seven patient parameters (time since infection, interferon capacity, ...)
     to the patient's IL-6, CRP, LDH and lymphocyte counts, with their uncertainty.
     """
     from . import DigitalTwin, patient_series
@@ -122,6 +122,11 @@ def twin(
     if horizon <= 0 or draws < 2:
         raise InputError("--horizon must be above 0 and --draws at least 2; fix: e.g. "
                          "--horizon 14 --draws 100")
+    chosen = None if regimen.strip().lower() == "none" else regimen.strip()
+    if chosen is not None:
+        from ..pharmacology import expand_regimen
+
+        expand_regimen(chosen, weight_kg=weight)  # a bad regimen fails before the fit
     console = _console()
     data = _load(console, cohort, require_outcome=False)
     series = patient_series(data, patient)
@@ -136,7 +141,6 @@ def twin(
                   f"{time.perf_counter() - started:.1f} s (negative log posterior "
                   f"{model.cost_:.3g}).")
     console.print(_parameter_table(model))
-    chosen = None if regimen.strip().lower() == "none" else regimen.strip()
     with console.status("forecasting"):
         forecast = model.forecast(horizon, n_draws=draws, regimen=chosen, weight_kg=weight,
                                   seed=seed)
@@ -198,6 +202,8 @@ def twin_eval(
     coverage = result.coverage_table()
     coverage.to_csv(out / "coverage.csv", index=False)
     result.comparison.to_csv(out / "auc.csv", index=False)
+    residuals = result.residual_table()
+    residuals.to_csv(out / "residuals.csv", index=False)
     summary = {**result.summary(), **result.settings}
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
 
@@ -216,6 +222,11 @@ def twin_eval(
         table.add_row(row.model, row.inputs, str(row.n), str(row.deaths),
                       f"{row.auc:.3f} ({row.auc_low:.3f}–{row.auc_high:.3f})")
     console.print(table)
+    summary_line = ", ".join(f"{r.marker} {r.rms:.2f} (n={r.n})" for r in residuals.itertuples())
+    console.print(f"RMS standardised residual of the fitted labs: {summary_line}")
+    if "twin_mean_p_death" in summary:
+        console.print(f"Twin's mean probability of death {summary['twin_mean_p_death']:.1%}; "
+                      f"observed in-hospital death {summary['observed_death_rate']:.1%}.")
     failed = (result.patients["status"] != "ok").sum() if len(result.patients) else 0
     console.print(f"{len(result.patients)} patients ({failed} failed) in "
                   f"{result.settings['seconds']:.0f} s (cached fits are not redone); tables in "
