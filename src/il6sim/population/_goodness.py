@@ -1,0 +1,102 @@
+"""Goodness of fit of a virtual population to a cohort: KS per marker and outcome, deaths.
+
+The two-sample Kolmogorov–Smirnov test (:func:`scipy.stats.ks_2samp`) compares each marker's
+admission values in the selected virtual patients with the cohort's, separately for survivors
+and non-survivors. For markers the population was calibrated to, the p-value is optimistic (the
+same data chose the patients); for validation markers it is an honest test. The weighted
+statistic (plausible population with its prevalence weights) shows the fit before selection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = ["GROUPS", "death_summary", "ks_table", "mean_ks", "weighted_ks"]
+
+GROUPS = {0: "survived", 1: "died"}
+
+
+def weighted_ks(values: np.ndarray, weights: np.ndarray, reference: np.ndarray) -> float:
+    """Largest distance between the weighted ECDF of ``values`` and the ECDF of ``reference``."""
+    keep = np.isfinite(values)
+    values, weights = values[keep], weights[keep]
+    reference = np.sort(reference[np.isfinite(reference)])
+    if len(values) == 0 or len(reference) == 0 or weights.sum() <= 0:
+        return np.nan
+    order = np.argsort(values)
+    values, cumulative = values[order], np.cumsum(weights[order]) / weights.sum()
+    grid = np.union1d(values, reference)
+    weighted = np.concatenate([[0.0], cumulative])[np.searchsorted(values, grid, side="right")]
+    plain = np.searchsorted(reference, grid, side="right") / len(reference)
+    return float(np.abs(weighted - plain).max())
+
+
+def ks_table(real: pd.DataFrame, selected: pd.DataFrame, columns: Iterable[str], *,
+             fitted: Iterable[str] = (), plausible: pd.DataFrame | None = None,
+             weights: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per column and outcome group: sizes, medians, KS statistic and p-value.
+
+    Parameters
+    ----------
+    real : cohort values with ``died`` (1/0) and one column per marker.
+    selected : virtual patients with the same columns.
+    columns : markers (and covariates) to compare.
+    fitted : the columns the population was calibrated to (flagged in the table).
+    plausible, weights : the weighted plausible population, for the ``ks_weighted`` column.
+    """
+    fitted, rows = set(fitted), []
+    for column in columns:
+        for died, group in GROUPS.items():
+            y = real.loc[real["died"] == died, column].dropna().to_numpy(float)
+            x = selected.loc[selected["died"] == died, column].dropna().to_numpy(float)
+            row = {"marker": column, "group": group, "fitted": column in fitted,
+                   "n_real": len(y), "n_sim": len(x),
+                   "median_real": np.median(y) if len(y) else np.nan,
+                   "median_sim": np.median(x) if len(x) else np.nan,
+                   "ks": np.nan, "p_value": np.nan, "ks_weighted": np.nan}
+            if len(x) and len(y):
+                test = stats.ks_2samp(x, y)
+                row["ks"], row["p_value"] = float(test.statistic), float(test.pvalue)
+            if plausible is not None and weights is not None:
+                mask = (plausible["died"] == died).to_numpy()
+                row["ks_weighted"] = weighted_ks(plausible.loc[mask, column].to_numpy(float),
+                                                 weights[mask], y)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def mean_ks(real: pd.DataFrame, selected: pd.DataFrame, columns: Iterable[str]) -> float:
+    """Mean KS statistic over columns and outcome groups (the selection score)."""
+    values = []
+    for column in columns:
+        for died in GROUPS:
+            y = real.loc[real["died"] == died, column].dropna().to_numpy(float)
+            x = selected.loc[selected["died"] == died, column].dropna().to_numpy(float)
+            values.append(stats.ks_2samp(x, y).statistic if len(x) and len(y) else 1.0)
+    return float(np.mean(values))
+
+
+def death_summary(real: pd.DataFrame, selected: pd.DataFrame, plausible: pd.DataFrame,
+                  weights: np.ndarray) -> pd.DataFrame:
+    """Death fraction in the cohort, the selected and the weighted plausible population, with the
+    cohort's Wilson 95 % interval and an exact binomial test of the selected fraction."""
+    deaths, n = int(real["died"].sum()), len(real)
+    interval = stats.binomtest(deaths, n).proportion_ci(method="wilson")
+    selected_deaths, m = int(selected["died"].sum()), len(selected)
+    real_fraction = deaths / n
+    test = stats.binomtest(selected_deaths, m, real_fraction) if m else None
+    return pd.DataFrame([
+        {"population": "cohort", "n": n, "deaths": deaths, "fraction": real_fraction,
+         "ci_low": interval.low, "ci_high": interval.high, "p_value": np.nan},
+        {"population": "virtual (selected)", "n": m, "deaths": selected_deaths,
+         "fraction": selected_deaths / m if m else np.nan, "ci_low": np.nan, "ci_high": np.nan,
+         "p_value": test.pvalue if test else np.nan},
+        {"population": "virtual (weighted plausible)", "n": len(plausible),
+         "deaths": int(plausible["died"].sum()),
+         "fraction": float(np.sum(weights * plausible["died"].to_numpy(float))),
+         "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan},
+    ])
