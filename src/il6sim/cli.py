@@ -302,38 +302,22 @@ def main() -> None:
     app()
 
 
-# The cohort commands live with the cohort package; the app works without them.
-try:
-    from .cohort.cli import register as _register_cohort
-except ModuleNotFoundError as _exc:
-    if _exc.name not in ("il6sim.cohort", "il6sim.cohort.cli"):
-        raise
-else:
-    _register_cohort(app)
+def _register_optional(package: str) -> None:
+    """Add the commands of ``il6sim.<package>.cli`` (its ``register(app)``), if it is present;
+    the app works without it."""
+    from importlib import import_module
 
-# The SBML export lives with the interop package; the app works without it.
-try:
-    from .interop.cli import register as _register_interop
-except ModuleNotFoundError as _exc:
-    if _exc.name not in ("il6sim.interop", "il6sim.interop.cli"):
-        raise
-else:
-    _register_interop(app)
+    module_name = f"il6sim.{package}.cli"
+    try:
+        module = import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name not in (f"il6sim.{package}", module_name):
+            raise
+        return
+    module.register(app)
 
-# The digital twin lives with the twin package; the app works without it.
-try:
-    from .twin.cli import register as _register_twin
-except ModuleNotFoundError as _exc:
-    if _exc.name not in ("il6sim.twin", "il6sim.twin.cli"):
-        raise
-else:
-    _register_twin(app)
 
-# The timing x selection study lives with the studies package; the app works without it.
-try:
-    from .studies.cli import register as _register_studies
-except ModuleNotFoundError as _exc:
-    if _exc.name not in ("il6sim.studies", "il6sim.studies.cli"):
-        raise
-else:
-    _register_studies(app)
+# Commands that live with their packages: cohort (biomarkers, prognosis), interop (SBML),
+# twin (digital twin) and studies (timing).
+for _package in ("cohort", "interop", "twin", "studies"):
+    _register_optional(_package)
