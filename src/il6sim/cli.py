@@ -318,6 +318,6 @@ def _register_optional(package: str) -> None:
 
 
 # Commands that live with their packages: cohort (biomarkers, prognosis), interop (SBML),
-# twin (digital twin) and studies (timing).
-for _package in ("cohort", "interop", "twin", "studies"):
+# twin (digital twin), studies (timing) and population (virtual populations).
+for _package in ("cohort", "interop", "twin", "studies", "population"):
     _register_optional(_package)

@@ -5,10 +5,13 @@ population; Schmidt BJ 2013 BMC Bioinformatics 14:221). The weights are the dist
 to the prior (smallest Kullback–Leibler divergence) under which, separately for survivors and
 non-survivors, the share of patients in each quantile bin of each marker and covariate equals the
 cohort's, and the death fraction equals the cohort's — entropy balancing (Hainmueller J 2012
-Polit Anal 20:25), solved through its convex dual with a small ridge so that a target the
-simulations cannot reach is approached as closely as possible rather than failing. Bins are
-quantiles of the observed values (about 15 patients per bin, 2–6 bins); a value missing in the
-cohort counts as missing at random within its outcome group.
+Polit Anal 20:25), solved through its convex dual. Each constraint is met to within the cohort's
+own sampling error rather than exactly (a quadratic penalty in units of the binomial variance of
+the cohort's share), so a target the simulations cannot reach is approached as closely as possible
+rather than failing. Bins are quantiles of the observed values (about 15 patients per bin, 2–6
+bins), plus one bin below the cohort's smallest and one above its largest value, whose share is
+zero: virtual patients beyond the range the cohort saw get (almost) no weight. A value missing in
+the cohort counts as missing at random within its outcome group.
 
 **Selected population.** Patients are then accepted with probability ``min(1, f · w / max w)``
 (Allen RJ 2016 CPT Pharmacometrics Syst Pharmacol 5:140). With ``f = 1`` the selected patients
@@ -40,7 +43,7 @@ class Margin:
 
     column: str
     died: int
-    edges: np.ndarray  # interior bin edges; bin k is edges[k-1] <= x < edges[k]
+    edges: np.ndarray  # bin k is edges[k-1] <= x < edges[k]; bin 0 and the last lie outside
     shares: np.ndarray  # share of the group's observed values in each bin
     n_observed: int
 
@@ -64,7 +67,9 @@ def margins(real: pd.DataFrame, columns: list[str], *, per_bin: int = 15,
                 edges = np.array([0.5])
             else:
                 k = int(np.clip(len(observed) // per_bin, 2, max_bins))
-                edges = np.unique(np.quantile(observed, np.linspace(0, 1, k + 1)[1:-1]))
+                inner = np.quantile(observed, np.linspace(0, 1, k + 1)[1:-1])
+                top = np.nextafter(observed.max(), np.inf)
+                edges = np.unique(np.r_[observed.min(), inner, top])
             index = np.searchsorted(edges, observed, side="right")
             shares = np.bincount(index, minlength=len(edges) + 1) / len(observed)
             out.append(Margin(column, died, edges, shares, len(observed)))

@@ -1,0 +1,150 @@
+"""Command line: ``il6sim population fit | sample | list``.
+
+:func:`register` adds the group to the ``il6sim`` app. Any :class:`~il6sim.errors.Il6simError`
+is printed as ``error: <message>`` on stderr with exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import Il6simError
+
+__all__ = ["register"]
+
+ERROR_EXIT_CODE = 2
+
+SpecOption = Annotated[str, typer.Option(
+    "--spec", help="Population declaration: a shipped name ('il6sim population list') or a "
+                   "YAML file.")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Seed of every draw (whole number).")]
+
+
+def _reporting_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except Il6simError as exc:
+            Console(stderr=True, soft_wrap=True, highlight=False).print(
+                f"error: {exc}", markup=False,
+                style="bold red" if sys.stderr.isatty() else None)
+            raise typer.Exit(ERROR_EXIT_CODE) from None
+
+    return wrapper
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False, width=120)
+
+
+def ks_rich_table(ks) -> Table:
+    """The goodness-of-fit table for the terminal."""
+    table = Table(title="Admission values, virtual (selected) vs cohort: two-sample KS",
+                  title_justify="left")
+    for name in ("marker", "group", "fitted", "n real", "n virtual", "median real",
+                 "median virtual", "KS", "p", "KS weighted"):
+        table.add_column(name, justify="left" if name in ("marker", "group") else "right")
+    for row in ks.itertuples():
+        table.add_row(row.marker, row.group, "yes" if row.fitted else "no", str(row.n_real),
+                      str(row.n_sim), f"{row.median_real:.3g}", f"{row.median_sim:.3g}",
+                      f"{row.ks:.3f}", f"{row.p_value:.3g}", f"{row.ks_weighted:.3f}")
+    return table
+
+
+def fit(
+    cohort: Annotated[Path | None, typer.Argument(
+        help="Cohort CSV (one row per blood sample, Tongji Hospital export format). Default: "
+             "the shipped Wuhan 2020 development cohort.", show_default=False)] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for population.parquet, "
+                                                    "plausible.parquet and the report.")] =
+    Path("out/population"),
+    n: Annotated[int, typer.Option("--n", help="Virtual patients to simulate (all rounds).")] =
+    8000,
+    rounds: Annotated[int, typer.Option("--rounds", help="Adaptive sampling rounds.")] = 8,
+    seed: SeedOption = 0,
+    spec: SpecOption = "covid19-hospitalised",
+    window_hours: Annotated[float, typer.Option(
+        "--window-hours", help="Admission values: first value within this many hours.")] = 48.0,
+) -> None:
+    """Calibrate a virtual population to a real cohort and report the fit."""
+    from ..cohort import load_cohort
+    from ._population import VirtualPopulation
+    from ._report import write_report
+
+    console = _console()
+    population = VirtualPopulation(spec, n=n, rounds=rounds, random_state=seed,
+                                   window_hours=window_hours)
+    _ = population.spec_  # validate the declaration before reading the cohort
+    with console.status("reading cohort"):
+        data = load_cohort(cohort)
+    console.print(f"[bold]{data!r}[/bold]")
+    with console.status("simulating") as status:
+        population.fit(data, progress=lambda message: status.update(message))
+    summary = population.summary_
+    console.print(
+        f"{summary['n_simulated']} simulated, {summary['n_admitted']} admitted, "
+        f"{summary['n_selected']} selected (effective sample size of the weights "
+        f"{summary['effective_sample_size']:.0f}) in {summary['seconds']:.0f} s")
+    console.print(ks_rich_table(population.goodness_of_fit_))
+    deaths = population.deaths_
+    for row in deaths.itertuples():
+        extra = (f" (95 % CI {row.ci_low:.3f}–{row.ci_high:.3f})" if row.population == "cohort"
+                 else f" (binomial test against the cohort: p {row.p_value:.2g})"
+                 if row.population == "virtual (selected)" else "")
+        console.print(f"death fraction, {row.population}: {row.fraction:.3f} "
+                      f"({row.deaths}/{row.n}){extra}")
+    paths = write_report(population, out)
+    population.save(out / "population.parquet")
+    population.save(out / "plausible.parquet", plausible=True)
+    console.print(f"wrote {out / 'population.parquet'}, {out / 'plausible.parquet'}, "
+                  f"{paths['report']} and figures")
+
+
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
+    n: Annotated[int, typer.Option("--n", help="Number of virtual patients.")] = 100,
+    seed: SeedOption = 0,
+    spec: SpecOption = "covid19-hospitalised",
+) -> None:
+    """Draw virtual patients from a declaration (no simulation) and write them to Parquet."""
+    from ._population import VirtualPopulation
+
+    population = VirtualPopulation(spec, random_state=seed)
+    table = population.sample(n)
+    population.save_sample(table, out)
+    _console().print(f"wrote {len(table)} patients ({table.shape[1]} columns) to {out}")
+
+
+def list_() -> None:
+    """List the shipped population declarations."""
+    from ._spec import list_population_specs
+
+    table = Table(title="Population declarations (il6sim/data/populations)",
+                  title_justify="left")
+    table.add_column("name")
+    table.add_column("description", overflow="fold")
+    for name, description in list_population_specs().items():
+        table.add_row(name, description)
+    _console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``population`` group (``fit``, ``sample``, ``list``) to ``app``."""
+    group = typer.Typer(help="Virtual populations calibrated to real cohorts.",
+                        no_args_is_help=True, add_completion=False)
+    group.command("fit", epilog="Example: il6sim population fit --out out/population --n 8000 "
+                                "--seed 0")(_reporting_errors(fit))
+    group.command("sample", epilog="Example: il6sim population sample --n 100 --out "
+                                   "patients.parquet")(_reporting_errors(sample))
+    group.command("list")(_reporting_errors(list_))
+    app.add_typer(group, name="population",
+                  epilog="Example: il6sim population fit COHORT.csv --out out/population")
