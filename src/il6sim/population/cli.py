@@ -145,6 +145,6 @@ def register(app: typer.Typer) -> None:
                                 "--seed 0")(_reporting_errors(fit))
     group.command("sample", epilog="Example: il6sim population sample --n 100 --out "
                                    "patients.parquet")(_reporting_errors(sample))
-    group.command("list")(_reporting_errors(list_))
+    group.command("list", epilog="Example: il6sim population list")(_reporting_errors(list_))
     app.add_typer(group, name="population",
                   epilog="Example: il6sim population fit COHORT.csv --out out/population")
