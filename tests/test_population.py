@@ -1,0 +1,265 @@
+"""Virtual populations: seeded sampling, declared distributions, Parquet round trips, calibration
+to a synthetic cohort made by the model itself and to the shipped real cohort, clear errors.
+
+The calibration on the shipped cohort with the default settings (8000 patients, 8 rounds, about
+1.5 min on 2 cores) is marked slow; ``test_fit_on_the_shipped_cohort_small`` runs the same code
+on 400 patients.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+from il6sim.cli import app
+from il6sim.cohort import load_cohort
+from il6sim.errors import InputError
+from il6sim.population import VirtualPopulation, load_population_spec, load_table
+from population_helpers import synthetic_truth, truth_spec, write_cohort_csv
+
+runner = CliRunner()
+CALIBRATED = ["age", "male", "il6", "crp", "ldh", "lymphocytes"]
+
+
+# ----------------------------------------------------------------------------- sampling
+def test_sample_is_reproducible_and_independent_of_n():
+    population = VirtualPopulation(random_state=3)
+    first = population.sample(40)
+    pd.testing.assert_frame_equal(first, VirtualPopulation(random_state=3).sample(40))
+    pd.testing.assert_frame_equal(population.sample(15), first.head(15))
+    other = population.sample(40, random_state=4)
+    assert not np.allclose(other["age"], first["age"])
+    assert list(first["patient"]) == list(range(40))
+
+
+def test_sample_gives_engine_input_with_every_declared_parameter():
+    population = VirtualPopulation(random_state=0)
+    table = population.sample(5)
+    parameters, doses = population.parameters(table), population.doses(table)
+    assert set(population.spec_.parameters) <= set(parameters.columns)
+    assert np.allclose(parameters["body_weight"], table["weight"])
+    assert list(doses["patient"]) == list(range(5)) and (doses["agent"] == "virus").all()
+    assert np.allclose(doses["amount"], table["inoculum"])
+
+
+def test_covariates_and_variability_follow_their_declaration():
+    """Each sampled column against its declared distribution: KS p > 0.01 (n = 3000)."""
+    spec = load_population_spec()
+    table = VirtualPopulation(random_state=11).sample(3000)
+    age = spec.covariates["age"].values
+    a, b = (age["low"] - age["mean"]) / age["sd"], (age["high"] - age["mean"]) / age["sd"]
+    truncated = stats.truncnorm(a, b, loc=age["mean"], scale=age["sd"])
+    assert stats.kstest(table["age"], truncated.cdf).pvalue > 0.01
+    male = spec.covariates["male"].values["probability"]
+    assert stats.binomtest(int(table["male"].sum()), len(table), male).pvalue > 0.01
+    comorbidity = spec.covariates["comorbidity"].values
+    logit = np.log(comorbidity["probability"] / (1 - comorbidity["probability"])) \
+        + comorbidity["logit_slope"]["age"] * (table["age"] - comorbidity["reference"]["age"])
+    expected = float(np.mean(1 / (1 + np.exp(-logit))))
+    assert stats.binomtest(int(table["comorbidity"].sum()), len(table), expected).pvalue > 0.01
+    weight = spec.covariates["weight"]
+    women = table["male"] == 0
+    for mask, median in ((women, weight.values["median"]),
+                         (~women, weight.values["median"] * weight.values["factor"]["male"])):
+        z = np.log(table.loc[mask, "weight"] / median) / weight.sigma
+        assert stats.kstest(z, "norm").pvalue > 0.01
+    incubation = spec.course["incubation"]
+    z = np.log(table["incubation_h"] / (24 * incubation.values["median"])) / incubation.sigma
+    assert stats.kstest(z, "norm").pvalue > 0.01
+    for name in ("p_virus", "r_crp_max", "lymph_blood_baseline"):
+        parameter = spec.parameters[name]
+        z = np.log(table[name] / parameter.median) / parameter.distribution.sigma
+        assert stats.kstest(z, "norm").pvalue > 0.01, name
+    ifn = spec.parameters["ifn_capacity"]
+    effect = np.where(table["male"] > 0.5, ifn.effects["male"], 1.0)
+    z = np.log(table["ifn_capacity"] / effect / ifn.median) / ifn.distribution.sigma
+    assert stats.kstest(z, "norm").pvalue > 0.01
+    assert stats.kstest(table["death_threshold"], "expon").pvalue > 0.01
+
+
+def test_sample_table_round_trips_through_parquet(tmp_path):
+    population = VirtualPopulation(random_state=5)
+    table = population.sample(12)
+    path = population.save_sample(table, tmp_path / "patients.parquet")
+    loaded_table, document = load_table(path)
+    pd.testing.assert_frame_equal(loaded_table, table)
+    assert document["seed"] == 5 and document["spec"]["name"] == "covid19-hospitalised"
+    again = VirtualPopulation.load(path)
+    pd.testing.assert_frame_equal(again.parameters(), population.parameters(table))
+
+
+# ----------------------------------------------------------------------------- calibration
+@pytest.fixture(scope="module")
+def synthetic_cohort(tmp_path_factory):
+    """120 admitted patients (40 died) of an older, more male population than the prior."""
+    truth = synthetic_truth(900, seed=7, deaths=40, survivors=80)
+    path = write_cohort_csv(truth, tmp_path_factory.mktemp("synthetic") / "synthetic.csv")
+    return truth, path
+
+
+@pytest.fixture(scope="module")
+def synthetic_fit(synthetic_cohort):
+    return VirtualPopulation(n=900, rounds=3, random_state=0).fit(load_cohort(synthetic_cohort[1]))
+
+
+def test_fit_recovers_a_cohort_simulated_by_the_model(synthetic_fit):
+    """Thresholds: every calibrated column's weighted KS < 0.22 and the selected patients' KS
+    p > 0.05 per outcome group; death fraction within 0.03 (weighted) and 0.1 (selected)."""
+    fit = synthetic_fit.goodness_of_fit_.query("fitted")
+    assert set(fit["marker"]) == set(CALIBRATED)
+    assert (fit["ks_weighted"] < 0.22).all(), fit
+    assert (fit["p_value"] > 0.05).all(), fit
+    deaths = synthetic_fit.deaths_.set_index("population")["fraction"]
+    assert deaths["virtual (weighted plausible)"] == pytest.approx(1 / 3, abs=0.03)
+    assert deaths["virtual (selected)"] == pytest.approx(1 / 3, abs=0.1)
+
+
+def test_weighting_moves_the_prior_towards_the_cohort(synthetic_cohort, synthetic_fit):
+    """The truth is older (mean 64 vs 56 y): the admitted prior round differs in age, the
+    calibrated population does not."""
+    truth, _ = synthetic_cohort
+    plausible = synthetic_fit.plausible_
+    prior = plausible[(plausible["round"] == 0) & plausible["admitted"]]
+    before = stats.ks_2samp(prior["age"], np.round(truth["age"])).statistic
+    after = stats.ks_2samp(synthetic_fit.population_["age"], np.round(truth["age"])).statistic
+    assert before > 0.2 and after < before / 2, (before, after)
+
+
+def test_fitted_population_saves_loads_and_reports(synthetic_fit, tmp_path):
+    from il6sim.population._report import write_report
+
+    path = synthetic_fit.save(tmp_path / "population.parquet")
+    loaded = VirtualPopulation.load(path)
+    pd.testing.assert_frame_equal(loaded.population_, synthetic_fit.population_)
+    pd.testing.assert_frame_equal(loaded.goodness_of_fit_, synthetic_fit.goodness_of_fit_,
+                                  check_dtype=False)
+    assert loaded.summary_["n_selected"] == len(loaded.population_)
+    assert loaded.spec_.name == "covid19-hospitalised"
+    paths = write_report(synthetic_fit, tmp_path / "report")
+    for key in ("report", "ecdf", "histograms", "goodness_of_fit", "deaths", "parameters"):
+        assert paths[key].is_file() and paths[key].stat().st_size > 0
+    assert "Kolmogorov" in paths["report"].read_text()
+
+
+def test_cli_fit_runs_on_another_cohort_file(synthetic_cohort, tmp_path):
+    result = runner.invoke(app, ["population", "fit", str(synthetic_cohort[1]), "--out",
+                                 str(tmp_path), "--n", "300", "--rounds", "2", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert "KS" in result.output and "death fraction, cohort: 0.333" in result.output
+    for name in ("population.parquet", "plausible.parquet", "report.md", "ecdf.png"):
+        assert (tmp_path / name).is_file(), name
+
+
+def test_fit_on_the_shipped_cohort_small():
+    """The shipped-cohort calibration on 400 patients (too few to match it; the slow test checks
+    the fit): every calibrated and validation marker is reported and the weights move the death
+    fraction from the prior's (about 0.06) most of the way to the cohort's."""
+    population = VirtualPopulation(n=400, rounds=2, random_state=0).fit(load_cohort())
+    table = population.goodness_of_fit_
+    assert set(CALIBRATED) <= set(table.query("fitted")["marker"])
+    assert {"ferritin", "tnf", "il10"} <= set(table.query("not fitted")["marker"])
+    deaths = population.deaths_.set_index("population")["fraction"]
+    assert deaths["cohort"] == pytest.approx(137 / 280)
+    prior = population.plausible_.query("round == 0 and admitted")["died"].mean()
+    assert prior < 0.15 and deaths["virtual (weighted plausible)"] > 0.3
+    assert population.summary_["read_delay_h"]["il6"] == pytest.approx(26.0, abs=0.5)
+
+
+@pytest.mark.slow
+def test_calibration_to_the_shipped_cohort():
+    """Default settings. Tolerances: selected KS p > 0.05 for every calibrated column and
+    outcome group, weighted KS < 0.15, death fraction within 0.03 of the cohort's 0.489 and at
+    least 250 selected patients (measured: KS ≤ 0.17, p ≥ 0.21, 0.487, 388 patients)."""
+    population = VirtualPopulation(random_state=0).fit(load_cohort())
+    fit = population.goodness_of_fit_.query("fitted")
+    assert (fit["p_value"] > 0.05).all(), fit
+    assert (fit["ks_weighted"] < 0.15).all(), fit
+    deaths = population.deaths_.set_index("population")["fraction"]
+    assert deaths["virtual (selected)"] == pytest.approx(137 / 280, abs=0.03)
+    assert len(population.population_) >= 250
+
+
+# ----------------------------------------------------------------------------- errors
+def _spec_with(change) -> dict:
+    raw = truth_spec()
+    change(raw)
+    return raw
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda r: r["parameters"].update(not_a_parameter={"distribution": "lognormal", "cv": 1}),
+     "field 'parameters.not_a_parameter': unknown model parameter"),
+    (lambda r: r["parameters"]["p_virus"].pop("cv"), "needs its spread"),
+    (lambda r: r["covariates"]["age"].update(distribution="gamma"),
+     "field 'covariates.age.distribution': 'gamma' is not a known distribution"),
+    (lambda r: r["infection"]["amount"].update(low="1.0e2"), "write 1.0e+2"),
+    (lambda r: r["parameters"]["ifn_capacity"].update(effects={"smoker": 0.5}),
+     "field 'parameters.ifn_capacity.effects.smoker': not a yes/no covariate"),
+    (lambda r: r["admission"].update(latest="40 d"), "shorter than the latest admission"),
+    (lambda r: r["markers"].update(il6="il6_nonsense"), "unknown read-out 'il6_nonsense'"),
+    (lambda r: r.pop("course"), "field 'course': missing"),
+])
+def test_bad_declaration_is_one_clear_error(change, words):
+    with pytest.raises(InputError, match="population '<dict>'") as error:
+        load_population_spec(_spec_with(change))
+    assert words in str(error.value)
+
+
+def test_bad_declaration_file_and_name(tmp_path):
+    with pytest.raises(InputError, match="unknown population 'covid19-hospitalized'"):
+        load_population_spec("covid19-hospitalized")
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: [unclosed\n")
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_population_spec(path)
+
+
+def test_bad_population_files(tmp_path):
+    text = tmp_path / "x.parquet"
+    text.write_text("not parquet")
+    with pytest.raises(InputError, match="not a readable Parquet file"):
+        load_table(text)
+    plain = tmp_path / "plain.parquet"
+    pq.write_table(pa.table({"a": [1, 2]}), plain)
+    with pytest.raises(InputError, match="no il6sim population metadata"):
+        VirtualPopulation.load(plain)
+    population = VirtualPopulation(random_state=0)
+    table = population.sample(3).drop(columns=["p_virus"])
+    population.save_sample(table, tmp_path / "cut.parquet")
+    with pytest.raises(InputError, match="lacks parameter column 'p_virus'"):
+        VirtualPopulation.load(tmp_path / "cut.parquet")
+    with pytest.raises(InputError, match=r"must end in \.parquet"):
+        population.save_sample(population.sample(2), tmp_path / "x.csv")
+
+
+def test_bad_settings_and_cohorts(tmp_path, synthetic_cohort):
+    with pytest.raises(InputError, match="n = 0"):
+        VirtualPopulation().sample(0)
+    with pytest.raises(InputError, match="random_state = -1"):
+        VirtualPopulation(random_state=-1).sample(3)
+    truth, _ = synthetic_cohort
+    survivors = write_cohort_csv(truth[~truth["died"]].head(20), tmp_path / "survivors.csv")
+    with pytest.raises(InputError, match="needs patients who died and patients who survived"):
+        VirtualPopulation(n=10, rounds=1).fit(load_cohort(survivors))
+    no_outcome = tmp_path / "no_outcome.csv"
+    frame = pd.read_csv(synthetic_cohort[1]).drop(columns=["outcome"])
+    frame.to_csv(no_outcome, index=False)
+    result = runner.invoke(app, ["population", "fit", str(no_outcome), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and "'outcome'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_truth_spec_is_not_the_prior():
+    """Guard for the recovery tests: the synthetic truth differs from the prior it is fitted
+    with."""
+    prior = load_population_spec().covariates["age"].values["mean"]
+    assert truth_spec()["covariates"]["age"]["mean"] - prior >= 5
+    assert copy.deepcopy(truth_spec()) == truth_spec()
