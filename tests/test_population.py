@@ -140,10 +140,12 @@ def test_fitted_population_saves_loads_and_reports(synthetic_fit, tmp_path):
     pd.testing.assert_frame_equal(loaded.population_, synthetic_fit.population_)
     pd.testing.assert_frame_equal(loaded.goodness_of_fit_, synthetic_fit.goodness_of_fit_,
                                   check_dtype=False)
+    pd.testing.assert_frame_equal(loaded.course_, synthetic_fit.course_, check_dtype=False)
     assert loaded.summary_["n_selected"] == len(loaded.population_)
     assert loaded.spec_.name == "covid19-hospitalised"
     paths = write_report(synthetic_fit, tmp_path / "report")
-    for key in ("report", "ecdf", "histograms", "goodness_of_fit", "deaths", "parameters"):
+    for key in ("report", "ecdf", "histograms", "goodness_of_fit", "deaths", "course",
+                "parameters"):
         assert paths[key].is_file() and paths[key].stat().st_size > 0
     assert "Kolmogorov" in paths["report"].read_text()
 
@@ -164,7 +166,8 @@ def test_fit_on_the_shipped_cohort_small():
     population = VirtualPopulation(n=400, rounds=2, random_state=0).fit(load_cohort())
     table = population.goodness_of_fit_
     assert set(CALIBRATED) <= set(table.query("fitted")["marker"])
-    assert {"ferritin", "tnf", "il10"} <= set(table.query("not fitted")["marker"])
+    assert {"ferritin", "tnf", "il10", "days_to_death"} <= set(table.query("not fitted")["marker"])
+    assert list(population.course_["group"]) == ["survived", "died"]
     deaths = population.deaths_.set_index("population")["fraction"]
     assert deaths["cohort"] == pytest.approx(137 / 280)
     prior = population.plausible_.query("round == 0 and admitted")["died"].mean()

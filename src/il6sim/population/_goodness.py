@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["GROUPS", "death_summary", "ks_table", "mean_ks", "weighted_ks"]
+__all__ = ["GROUPS", "course_summary", "death_summary", "ks_table", "mean_ks", "weighted_ks"]
 
 GROUPS = {0: "survived", 1: "died"}
 
@@ -53,6 +53,8 @@ def ks_table(real: pd.DataFrame, selected: pd.DataFrame, columns: Iterable[str],
         for died, group in GROUPS.items():
             y = real.loc[real["died"] == died, column].dropna().to_numpy(float)
             x = selected.loc[selected["died"] == died, column].dropna().to_numpy(float)
+            if not len(x) and not len(y):
+                continue
             row = {"marker": column, "group": group, "fitted": column in fitted,
                    "n_real": len(y), "n_sim": len(x),
                    "median_real": np.median(y) if len(y) else np.nan,
@@ -100,3 +102,29 @@ def death_summary(real: pd.DataFrame, selected: pd.DataFrame, plausible: pd.Data
          "fraction": float(np.sum(weights * plausible["died"].to_numpy(float))),
          "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan},
     ])
+
+
+def course_summary(selected: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
+    """The clinical course of the selected patients by outcome: how they were admitted, days
+    from symptom onset to admission, days from admission to death (with the cohort's), and
+    ventilation (P/F < 150) and peak SOFA during the stay."""
+    rows = []
+    for died, group in GROUPS.items():
+        chosen = selected[selected["died"] == died]
+        by_symptoms = chosen["onset_h"] + chosen["onset_to_admission_h"]
+        cohort = real.loc[real["died"] == died, "days_to_death"].dropna()
+        rows.append({
+            "group": group, "n": len(chosen),
+            "admitted_at_hypoxaemia": float((chosen["admission_h"] < by_symptoms - 1e-9).mean()),
+            "onset_to_admission_days": _median((chosen["admission_h"] - chosen["onset_h"]) / 24),
+            "admission_to_death_days": _median(chosen["days_to_death"]),
+            "cohort_admission_to_death_days": _median(cohort),
+            "ventilated": float(chosen["ventilated"].mean()),
+            "peak_sofa": _median(chosen["peak_sofa"]),
+        })
+    return pd.DataFrame(rows)
+
+
+def _median(values: pd.Series) -> float:
+    values = values.dropna()
+    return float(values.median()) if len(values) else np.nan

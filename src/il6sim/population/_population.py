@@ -36,7 +36,7 @@ from ._balance import (
     select,
 )
 from ._course import simulate_course
-from ._goodness import death_summary, ks_table, mean_ks
+from ._goodness import course_summary, death_summary, ks_table, mean_ks
 from ._io import load_table, save_table
 from ._sample import _check_seed, dose_table, draw, parameter_table, patient_normals
 from ._spec import PopulationSpec, load_population_spec
@@ -71,6 +71,8 @@ class VirtualPopulation:
     plausible_ : every simulated patient with ``round``, ``weight`` and ``selected``.
     goodness_of_fit_ : KS table per marker and outcome group (:func:`._goodness.ks_table`).
     deaths_ : death fraction in the cohort, the selected and the weighted population.
+    course_ : clinical course of the selected patients by outcome (admission route and timing,
+        days to death against the cohort's, ventilation, SOFA).
     summary_ : numbers of the fit (sizes, effective sample size, constraint errors, timing).
     targets_ : the cohort's admission values (:class:`._targets.CohortTargets`).
 
@@ -225,6 +227,7 @@ class VirtualPopulation:
         self.goodness_of_fit_ = ks_table(real, admitted[selected], shown, fitted=columns,
                                          plausible=admitted, weights=weights)
         self.deaths_ = death_summary(real, admitted[selected], admitted, weights)
+        self.course_ = course_summary(admitted[selected], real)
         self.targets_ = targets
         self.acceptance_ = factors
         chosen = factors.loc[factors["score"].idxmin()]
@@ -246,6 +249,7 @@ class VirtualPopulation:
         info = {"seed": self.random_state, "fitted": True, "summary": self.summary_,
                 "goodness_of_fit": self.goodness_of_fit_.to_dict(orient="list"),
                 "deaths": self.deaths_.to_dict(orient="list"),
+                "course": self.course_.to_dict(orient="list"),
                 "settings": {"n": self.n, "rounds": self.rounds, "backend": self.backend,
                              "window_hours": self.window_hours, "tolerance": self.tolerance}}
         return save_table(table, path, spec=self.spec_.raw, info=info)
@@ -261,7 +265,7 @@ class VirtualPopulation:
         """A population read from :meth:`save` (or a sample from :meth:`save_sample`).
 
         The table is ``population_`` (and, for a fitted file, ``summary_``,
-        ``goodness_of_fit_`` and ``deaths_`` are restored).
+        ``goodness_of_fit_``, ``deaths_`` and ``course_`` are restored).
         """
         table, document = load_table(path)
         settings = document.get("settings", {})
@@ -277,6 +281,7 @@ class VirtualPopulation:
             population.summary_ = document.get("summary", {})
             population.goodness_of_fit_ = pd.DataFrame(document.get("goodness_of_fit", {}))
             population.deaths_ = pd.DataFrame(document.get("deaths", {}))
+            population.course_ = pd.DataFrame(document.get("course", {}))
         return population
 
     def __repr__(self) -> str:

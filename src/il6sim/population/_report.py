@@ -149,8 +149,9 @@ def _markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
 
 
 def write_report(population, out: str | Path) -> dict[str, Path]:
-    """Write ``report.md``, ``goodness_of_fit.csv``, ``deaths.csv``, ``parameters.csv`` and
-    the figures ``ecdf.png``, ``histograms.png``, ``validation_ecdf.png`` into ``out``."""
+    """Write ``report.md``, ``goodness_of_fit.csv``, ``deaths.csv``, ``course.csv``,
+    ``parameters.csv`` and the figures ``ecdf.png``, ``histograms.png``, ``validation_ecdf.png``
+    into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary, ks, spec = population.summary_, population.goodness_of_fit_, population.spec_
@@ -174,9 +175,10 @@ def write_report(population, out: str | Path) -> dict[str, Path]:
     shifts = parameter_shift(population.plausible_, selected, spec)
     ks.to_csv(out / "goodness_of_fit.csv", index=False)
     population.deaths_.to_csv(out / "deaths.csv", index=False)
+    population.course_.to_csv(out / "course.csv", index=False)
     shifts.to_csv(out / "parameters.csv", index=False)
     paths.update({"goodness_of_fit": out / "goodness_of_fit.csv", "deaths": out / "deaths.csv",
-                  "parameters": out / "parameters.csv"})
+                  "course": out / "course.csv", "parameters": out / "parameters.csv"})
     rounds = pd.DataFrame(summary["rounds"])
     text = [
         f"# Virtual population `{spec.name}` calibrated to `{Path(summary['cohort']).name}`",
@@ -199,6 +201,14 @@ def write_report(population, out: str | Path) -> dict[str, Path]:
     ]
     if validation:
         text += ["![validation markers](validation_ecdf.png)", ""]
+    text += [
+        "## Course of the selected patients (not calibrated)", "",
+        "Share admitted at hypoxaemia (rather than by the usual delay after symptom onset), "
+        "median days from symptom onset to admission and from admission to death (the cohort's "
+        "in the next column), share ventilated (P/F < 150) and median peak SOFA during the "
+        "stay.", "",
+        _markdown_table(population.course_), "",
+    ]
     text += [
         "## Rounds", "",
         "Effective sample size (Kish) of the weights and the largest constraint error in units "

@@ -27,7 +27,8 @@ class CohortTargets:
     Attributes
     ----------
     values : one row per patient with a known outcome: ``age``, ``male`` (1/0), ``died`` (1/0),
-        and one column per marker (cohort units, missing where not measured).
+        ``days_to_death`` (admission to death, for those who died) and one column per marker
+        (cohort units, missing where not measured).
     read_delay_h : median hours from admission to each marker's first sample.
     limits : ``{marker: (lower, upper)}`` censoring limits seen in the file.
     source : the cohort file.
@@ -64,7 +65,9 @@ def cohort_targets(cohort, markers: Iterable[str], *, optional: Iterable[str] = 
     markers = required + [m for m in optional if m not in required and available.get(m, 0) >= 5]
     X, y = cohort.dataset(window_hours)
     first = cohort.first_values(window_hours, markers=markers).reindex(X.index)
-    values = first[["age", "male", *markers]].assign(died=y.to_numpy())
+    stay = cohort.patient_info["length_of_stay_days"].reindex(X.index).to_numpy(float)
+    values = first[["age", "male", *markers]].assign(
+        died=y.to_numpy(), days_to_death=np.where(y.to_numpy() == 1, stay, np.nan))
     name = str(cohort.source).split("/")[-1]
     if values.empty or values["died"].nunique() < 2:
         raise InputError(f"{name}: calibration needs patients who died and patients who "
