@@ -27,7 +27,7 @@ AGE = 70.0
 TRUTH = {"infection_to_admission": 8.0, "ifn_capacity": 0.3, "monocyte_recruitment": 14.0,
          "exhaustion_rate": 0.003, "lymphocyte_baseline": 1.6, "lymphocyte_loss": 5.0,
          "ldh_baseline": 230.0}
-FIT_DAYS = np.array([0.3, 1.0, 2.0, 3.0, 4.0, 5.0])
+FIT_DAYS = np.arange(0.25, 6.0, 0.5)  # twice a day for six days
 LATER_DAYS = np.array([6.0, 8.0, 10.0, 12.0])
 
 
@@ -36,11 +36,12 @@ def _theta(values: dict) -> np.ndarray:
 
 
 def _synthetic_series(days: np.ndarray, seed: int = 1) -> PatientSeries:
-    """All four labs at ``days``, from the model at TRUTH with log-normal measurement error."""
+    """All four labs at ``days``, from the model at TRUTH with log-normal measurement error
+    (biological and analytical; the model itself is exact here)."""
     markers = [m for _ in days for m in LAB_MARKERS]
     times = np.repeat(days, len(LAB_MARKERS))
     clean = TwinSimulator(AGE).labs(_theta(TRUTH), times, markers)[0]
-    sigma = np.array([LAB_MARKERS[m].sigma for m in markers])
+    sigma = np.array([LAB_MARKERS[m].sigma_with(0.0) for m in markers])  # no model error
     noisy = clean * np.exp(sigma * np.random.default_rng(seed).standard_normal(len(times)))
     obs = pd.DataFrame({"time_days": times, "marker": markers, "value": noisy, "censored": "",
                         "row": np.arange(len(times)) + 2})
@@ -50,7 +51,7 @@ def _synthetic_series(days: np.ndarray, seed: int = 1) -> PatientSeries:
 @pytest.fixture(scope="module")
 def fitted():
     series = _synthetic_series(np.concatenate([FIT_DAYS, LATER_DAYS]))
-    twin = DigitalTwin(random_state=0).fit(series, fit_days=float(FIT_DAYS.max()))
+    twin = DigitalTwin(sigma_model=0.0, random_state=0).fit(series, fit_days=float(FIT_DAYS.max()))
     return twin
 
 
@@ -68,6 +69,7 @@ def test_twin_recovers_known_parameters(fitted):
             assert abs(np.log(row["map"] / true)) < np.log(1.35), (name, true, row["map"])
     assert informed >= 2  # the labs do carry information (not just the prior)
     assert table.loc["infection_to_admission", "sd_ratio"] < 0.5
+    assert fitted.effective_draws_ >= 10  # the weighted posterior is not a single draw
 
 
 def test_twin_fit_residuals_are_plausible(fitted):
@@ -116,7 +118,7 @@ def test_censored_lab_residual_is_one_sided():
                         "censored": ["left"], "row": [2]})
     twin = DigitalTwin()
     twin._setup(PatientSeries("c", 60.0, 0, 10.0, obs), None)
-    below, at, above = twin._data_residuals(np.log([[0.15], [1.5], [15.0]]))[:, 0]
+    below, at, above = twin._data_residuals(np.log([[0.015], [1.5], [150.0]]))[:, 0]
     assert below < 0.01
     assert at == pytest.approx(np.sqrt(2 * np.log(2)), rel=1e-6)  # -2 log Phi(0)
     assert above > 3.0

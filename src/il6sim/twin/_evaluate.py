@@ -33,7 +33,8 @@ from .. import __version__
 from ..errors import Il6simError, InputError
 from ._data import patient_series
 from ._fit import DigitalTwin
-from ._priors import LAB_MARKERS, SIGMA_MODEL, TWIN_PARAMETERS
+from ._posterior import MAX_ROUNDS, MIXTURE
+from ._priors import LAB_MARKERS, TWIN_PARAMETERS
 from ._simulator import INOCULUM_VIRIONS, LEAD_IN_DAYS
 
 __all__ = ["TwinEvaluation", "eligible_patients", "evaluate_twin"]
@@ -132,7 +133,7 @@ def _settings_key(settings: dict) -> str:
     from ..model import default_model
 
     model = default_model()
-    twin = [TWIN_PARAMETERS, LAB_MARKERS, SIGMA_MODEL, INOCULUM_VIRIONS, LEAD_IN_DAYS,
+    twin = [TWIN_PARAMETERS, LAB_MARKERS, INOCULUM_VIRIONS, LEAD_IN_DAYS, MIXTURE, MAX_ROUNDS,
             __version__]
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     digest.update(repr(twin).encode())
@@ -154,6 +155,7 @@ def _fit_one(cohort, patient_id, settings: dict) -> dict:
                     "n_later": len(coverage), "cost": twin.cost_,
                     "p_death": float(risk["probability"]), "p_low": float(risk["low"]),
                     "p_high": float(risk["high"]), "failed_draws": int(risk["failed"]),
+                    "effective_draws": twin.effective_draws_,
                     "seconds": time.perf_counter() - started, "status": "ok"},
         "coverage": coverage.assign(patient_id=series.patient_id).to_dict(orient="list"),
         "residuals": twin.observations_[["marker", "residual"]].to_dict(orient="list"),
@@ -161,7 +163,7 @@ def _fit_one(cohort, patient_id, settings: dict) -> dict:
 
 
 def evaluate_twin(cohort, *, fit_days: float = 3.0, horizon_days: float = 14.0,
-                  n_draws: int = 100, min_labs: int = 2, max_patients: int | None = None,
+                  n_draws: int = 200, min_labs: int = 2, max_patients: int | None = None,
                   cache_dir: str | Path | None = None, seed: int = 0, cv_repeats: int = 5,
                   progress: Callable[[str], None] | None = None) -> TwinEvaluation:
     """Fit every eligible patient of ``cohort`` on their first ``fit_days`` and score the

@@ -1,4 +1,4 @@
-"""Fit the twin to one patient: maximum a-posteriori estimate with a Laplace approximation.
+"""Fit the twin to one patient: maximum a posteriori, Laplace, importance-weighted draws.
 
 The negative log-posterior is a sum of squares (:func:`scipy.optimize.least_squares`, trust
 region reflective, on log parameters within bounds):
@@ -13,14 +13,19 @@ region reflective, on log parameters within bounds):
 The course of a COVID-19 host response is threshold-like (a storm happens or not), so the fit
 starts from the best of a scrambled Sobol sample of the prior and refines the best few starts.
 The Jacobian is by forward differences, all perturbed parameter sets simulated in one batch.
-The posterior covariance of the log parameters is ``(J^T J)^-1`` at the optimum (Gauss-Newton
-Laplace approximation; MacKay 2003, ch. 27; Bates & Watts 1988).
+The covariance of the log parameters is ``(J^T J)^-1`` at the optimum (Gauss-Newton Laplace
+approximation; MacKay 2003, ch. 27). Because the course can switch between a storm and none
+within that Gaussian, it is not trusted alone: it shapes the proposal of importance sampling
+whose weights use the exact posterior of every draw (:mod:`il6sim.twin._posterior`; Geweke
+1989), and credible intervals and forecasts use the weighted draws.
 
 References
 ----------
 Tobin J (1958) Estimation of relationships for limited dependent variables. Econometrica 26:24.
 MacKay DJC (2003) Information Theory, Inference and Learning Algorithms, ch. 27 (Laplace's
 method). Cambridge University Press.
+Geweke J (1989) Bayesian inference in econometric models using Monte Carlo integration.
+Econometrica 57:1317.
 Branch MA, Coleman TF, Li Y (1999) A subspace, interior, and conjugate gradient method for
 large-scale bound-constrained minimization problems. SIAM J Sci Comput 21:1 (scipy's ``trf``).
 """
@@ -35,6 +40,7 @@ from scipy.stats import norm, qmc
 
 from ..errors import InputError
 from ._data import PatientSeries
+from ._posterior import importance_sample
 from ._priors import LAB_MARKERS, TWIN_PARAMETERS
 from ._simulator import TwinSimulator
 
@@ -54,6 +60,9 @@ class DigitalTwin:
     n_local : best starting points refined by least squares.
     max_nfev : function evaluations per local fit.
     fd_step : forward-difference step on log parameters.
+    n_draws : posterior draws per round of importance sampling (:mod:`il6sim.twin._posterior`).
+    sigma_model : model error (log SD) of every lab; ``None``: each marker's estimate in
+        :data:`~il6sim.twin.LAB_MARKERS`; 0 for data the model itself made.
     backend, rtol : engine backend and tolerance.
     random_state : seed of the Sobol sample and of :meth:`sample`.
 
@@ -62,16 +71,21 @@ class DigitalTwin:
     series_ : the patient (:class:`~il6sim.twin.PatientSeries`).
     fit_days_ : labs up to this many days after admission were fitted (``None``: all).
     now_days_ : the time the forecast starts from (``fit_days_``, or the last lab fitted).
+    sigma_ : log-scale SD of each lab used.
     theta_ : MAP parameters (natural scale, order of :data:`~il6sim.twin.TWIN_PARAMETERS`).
-    cov_ : posterior covariance of ``log theta_`` (Laplace).
+    cov_ : covariance of ``log theta_`` in the Laplace approximation.
+    draws_, weights_ : posterior draws (natural scale) and their importance weights (sum 1).
+    effective_draws_ : effective sample size of the weighted draws, ``1 / sum w^2``.
     cost_ : half the sum of squared residuals (negative log posterior up to a constant).
     observations_ : the labs fitted, with the twin's value and the standardised residual.
     """
 
     def __init__(self, *, n_starts: int = 32, n_local: int = 2, max_nfev: int = 40,
-                 fd_step: float = 2e-3, backend: str = "fast", rtol: float = 1e-6,
-                 random_state: int = 0):
+                 fd_step: float = 2e-3, n_draws: int = 200, sigma_model: float | None = None,
+                 backend: str = "fast", rtol: float = 1e-6, random_state: int = 0):
         self.n_starts = n_starts
+        self.sigma_model = sigma_model
+        self.n_draws = n_draws
         self.n_local = n_local
         self.max_nfev = max_nfev
         self.fd_step = fd_step
@@ -91,7 +105,10 @@ class DigitalTwin:
         self._days = obs["time_days"].to_numpy(float)
         self._markers = obs["marker"].tolist()
         self._log_y = np.log(obs["value"].to_numpy(float))
-        self._sigma = np.array([LAB_MARKERS[m].sigma for m in self._markers])
+        self.sigma_ = {name: spec.sigma if self.sigma_model is None
+                       else spec.sigma_with(self.sigma_model)
+                       for name, spec in LAB_MARKERS.items()}
+        self._sigma = np.array([self.sigma_[m] for m in self._markers])
         self._censored = obs["censored"].fillna("").to_numpy(str)
         self._obs = obs.reset_index(drop=True)
         self._prior_mean = np.log([p.median for p in TWIN_PARAMETERS])
@@ -110,14 +127,22 @@ class DigitalTwin:
         out[:, right] = np.sqrt(-2.0 * log_ndtr(-z[:, right]))
         return out
 
-    def _residuals_batch(self, Z: np.ndarray) -> np.ndarray:
-        """Residual vectors (N, J + K) of log-parameter rows ``Z``."""
+    def residuals(self, Z: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Residual vectors (N, J + K) of log-parameter rows ``Z`` whose model values at the
+        fitted labs are ``pred`` (N, J); a failed draw's labs get :data:`FAILED_RESIDUAL`."""
         Z = np.atleast_2d(Z)
-        pred = self.simulator_.labs(np.exp(Z), self._days, self._markers)
         data = self._data_residuals(np.log(np.maximum(pred, _TINY)))
         data[~np.isfinite(data)] = FAILED_RESIDUAL
         prior = (Z - self._prior_mean) / self._prior_sd
         return np.hstack([data, prior])
+
+    def log_posterior(self, Z: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Unnormalised log posterior density of log parameters ``Z`` (N,)."""
+        return -0.5 * np.sum(self.residuals(Z, pred) ** 2, axis=1)
+
+    def _residuals_batch(self, Z: np.ndarray) -> np.ndarray:
+        Z = np.atleast_2d(Z)
+        return self.residuals(Z, self.simulator_.labs(np.exp(Z), self._days, self._markers))
 
     def _fun(self, z: np.ndarray) -> np.ndarray:
         key = z.tobytes()
@@ -164,6 +189,11 @@ class DigitalTwin:
         self.cost_ = float(best.cost)
         self.nfev_ = int(best.nfev)
         self.cov_ = self._laplace(best.x)
+        z, self.weights_, self.rounds_ = importance_sample(self, self.n_draws,
+                                                           self.random_state)
+        self.draws_ = np.exp(z)
+        self.effective_draws_ = (float(1.0 / np.sum(self.weights_**2))
+                                 if self.weights_.sum() > 0 else 0.0)
         residuals = best.fun[: len(self._days)]
         pred = self.simulator_.labs(self.theta_[None, :], self._days, self._markers)[0]
         self.observations_ = self._obs.assign(twin=pred, residual=residuals)
@@ -179,28 +209,25 @@ class DigitalTwin:
 
     # ------------------------------------------------------------------ results
     def summary(self, level: float = 0.9) -> pd.DataFrame:
-        """One row per parameter: prior median, MAP, credible interval, posterior/prior SD."""
-        sd = np.sqrt(np.diag(self.cov_))
-        q = norm.ppf(0.5 + level / 2)
+        """One row per parameter: prior median, MAP, posterior median and central ``level``
+        credible interval (weighted draws), and the Laplace posterior/prior SD ratio (below 1:
+        the labs inform the parameter)."""
+        from ._forecast import weighted_quantile
+
+        q = weighted_quantile(np.log(self.draws_), self.weights_,
+                              [0.5 - level / 2, 0.5, 0.5 + level / 2])
         return pd.DataFrame({
             "parameter": [p.name for p in TWIN_PARAMETERS],
             "unit": [p.unit for p in TWIN_PARAMETERS],
             "prior_median": [p.median for p in TWIN_PARAMETERS],
             "map": self.theta_,
-            "low": np.exp(self.z_ - q * sd),
-            "high": np.exp(self.z_ + q * sd),
-            "sd_ratio": sd / np.array([p.log_sd for p in TWIN_PARAMETERS]),
+            "median": np.exp(q[1]),
+            "low": np.exp(q[0]),
+            "high": np.exp(q[2]),
+            "sd_ratio": np.sqrt(np.diag(self.cov_)) / self._prior_sd,
         })
 
-    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
-        """``n`` parameter sets from the Laplace posterior (within bounds), natural scale."""
-        rng = np.random.default_rng(self.random_state if seed is None else seed)
-        z = rng.multivariate_normal(self.z_, self.cov_, size=n, method="eigh")
-        z = np.clip(z, self._lower, self._upper)
-        z[0] = self.z_  # the MAP is always one of the draws
-        return np.exp(z)
-
-    def forecast(self, horizon_days: float = 14.0, *, n_draws: int = 100,
+    def forecast(self, horizon_days: float = 14.0, *, n_draws: int = 200,
                  regimen: str | None = None, weight_kg: float = 70.0, step_days: float = 0.25,
                  seed: int | None = None):
         """Forecast labs and death from admission to ``now_days_ + horizon_days``.
@@ -208,7 +235,7 @@ class DigitalTwin:
         Parameters
         ----------
         horizon_days : days after :attr:`now_days_` to forecast (and to integrate death over).
-        n_draws : parameter sets drawn from the Laplace posterior (simulated in one batch).
+        n_draws : posterior draws simulated (those with the largest weights), in one batch.
         regimen : an IL-6 blockade regimen of :func:`il6sim.pharmacology.expand_regimen`
             (e.g. ``"tocilizumab-covid-8mgkg"``) started now; adds a treated arm with the same
             draws.

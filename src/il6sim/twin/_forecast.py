@@ -1,11 +1,14 @@
 """Forecasts of a fitted twin: lab bands and the probability of death, untreated and treated.
 
-Posterior draws (Laplace) are simulated in one batch from admission to the horizon. A lab's
-forecast interval is the posterior predictive one: each draw's trajectory with the log-normal
-measurement error of :data:`~il6sim.twin.LAB_MARKERS` added (Monte Carlo), so it can be compared
-with a future measurement. The probability of death over the horizon, given alive now, is
-``1 - mean_i exp(-integral of h_i)`` with ``h_i`` the SOFA-based death hazard of draw ``i``
-(:func:`il6sim.clinical.death_hazard`) integrated from now to the horizon.
+The MAP and the weighted posterior draws of the fit (:mod:`il6sim.twin._posterior`; the heaviest
+``n_draws``, weights ``w_i`` renormalised) are simulated in one batch from admission to the
+horizon. A lab's forecast interval is the posterior
+predictive one: each draw's trajectory with the log-normal measurement error of
+:data:`~il6sim.twin.LAB_MARKERS` added (Monte Carlo), weighted, so it can be compared with a
+future measurement. The probability of
+death over the horizon, given alive now, is ``sum_i w_i (1 - exp(-H_i))`` with ``H_i`` the
+SOFA-based death hazard of draw ``i`` (:func:`il6sim.clinical.death_hazard`) integrated from now
+to the horizon.
 """
 
 from __future__ import annotations
@@ -26,24 +29,45 @@ __all__ = ["ArmForecast", "Forecast", "simulate_forecast"]
 NOISE_SAMPLES = 40
 
 
+
 @dataclass
 class ArmForecast:
     """One arm: ``labs`` ``{marker: (draws, times)}``, per-draw risk of death over the horizon,
-    the regimen (``None`` untreated) and which draws integrated."""
+    the regimen (``None`` untreated), which draws integrated, and ``map_labs``
+    ``{marker: (times,)}`` of the MAP parameters."""
 
     name: str
     regimen: str | None
     labs: dict[str, np.ndarray]
     risk: np.ndarray
     ok: np.ndarray
+    map_labs: dict[str, np.ndarray]
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q) -> np.ndarray:
+    """Quantiles ``q`` of each column of ``values`` (M, T) with row ``weights`` (M,)
+    (inverse of the weighted empirical distribution, midpoint rule)."""
+    order = np.argsort(values, axis=0)
+    ranked = np.take_along_axis(values, order, axis=0)
+    w = weights[order]
+    cumulative = (np.cumsum(w, axis=0) - 0.5 * w) / w.sum(axis=0)
+    return np.stack([[np.interp(p, cumulative[:, t], ranked[:, t])
+                      for t in range(values.shape[1])] for p in np.atleast_1d(q)])
 
 
 @dataclass
 class Forecast:
     """Forecast of one patient's twin (see :meth:`~il6sim.twin.DigitalTwin.forecast`).
 
-    ``days`` are days since admission; ``now_days`` is where the forecast starts.
+    ``days`` are days since admission; ``now_days`` is where the forecast starts; ``draws``
+    (natural scale) carry importance ``weights`` summing to 1.
     """
+
+    @property
+    def effective_draws(self) -> float:
+        """Effective sample size of the weighted draws, ``1 / sum w^2``."""
+        return float(1.0 / np.sum(self.weights**2)) if self.weights.sum() > 0 else 0.0
+
 
     patient_id: str
     age: float
@@ -52,9 +76,11 @@ class Forecast:
     now_days: float
     horizon_days: float
     draws: np.ndarray
+    weights: np.ndarray
     arms: dict[str, ArmForecast]
     observations: pd.DataFrame
     fit_days: float | None
+    sigma: dict[str, float]
     seed: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -63,13 +89,16 @@ class Forecast:
              noise: bool = True) -> pd.DataFrame:
         """``days``, ``low``, ``median``, ``high`` of ``marker``: the central ``level`` interval
         of the posterior predictive (``noise=True``: a new measurement) or of the model curve."""
-        labs = self.arms[arm].labs[marker]
-        log = np.log(np.maximum(labs[self.arms[arm].ok], 1e-12))
+        forecast = self.arms[arm]
+        weights = np.where(forecast.ok, self.weights, 0.0)
+        log = np.log(np.maximum(forecast.labs[marker][weights > 0], 1e-12))
+        weights = weights[weights > 0]
         if noise:
             rng = np.random.default_rng([self.seed, 7])
-            eps = rng.standard_normal((log.shape[0], NOISE_SAMPLES)) * LAB_MARKERS[marker].sigma
+            eps = rng.standard_normal((log.shape[0], NOISE_SAMPLES)) * self.sigma[marker]
             log = (log[:, None, :] + eps[:, :, None]).reshape(-1, log.shape[1])
-        q = np.quantile(log, [0.5 - level / 2, 0.5, 0.5 + level / 2], axis=0)
+            weights = np.repeat(weights, NOISE_SAMPLES)
+        q = weighted_quantile(log, weights, [0.5 - level / 2, 0.5, 0.5 + level / 2])
         return pd.DataFrame({"days": self.days, "low": np.exp(q[0]), "median": np.exp(q[1]),
                              "high": np.exp(q[2])})
 
@@ -107,11 +136,17 @@ class Forecast:
         mean), the central ``level`` interval of the per-draw risk, draws used and failed."""
         rows = []
         for name, arm in self.arms.items():
-            risk = arm.risk[arm.ok]
-            lo, hi = (np.quantile(risk, [0.5 - level / 2, 0.5 + level / 2]) if risk.size
-                      else (np.nan, np.nan))
-            rows.append({"arm": name, "probability": float(np.mean(risk)) if risk.size
-                         else np.nan, "low": lo, "high": hi, "draws": int(arm.ok.sum()),
+            weights = np.where(arm.ok, self.weights, 0.0)
+            if weights.sum() > 0:
+                weights = weights / weights.sum()
+                probability = float(np.sum(weights * np.nan_to_num(arm.risk)))
+                lo, hi = weighted_quantile(arm.risk[:, None], weights,
+                                           [0.5 - level / 2, 0.5 + level / 2])[:, 0]
+                ess = float(1.0 / np.sum(weights**2))
+            else:
+                probability = lo = hi = ess = np.nan
+            rows.append({"arm": name, "probability": probability, "low": float(lo),
+                         "high": float(hi), "effective_draws": ess, "draws": int(arm.ok.sum()),
                          "failed": int((~arm.ok).sum())})
         return pd.DataFrame(rows)
 
@@ -126,33 +161,40 @@ class Forecast:
 
 def _arm(name: str, regimen: str | None, result: SimulationResult, now_days: float
          ) -> ArmForecast:
-    labs = {m: result.output(spec.output) for m, spec in LAB_MARKERS.items()}
+    """Row 0 of ``result`` is the MAP; the draws follow."""
     hours = result.time
     after = hours >= now_days * 24.0 - 1e-9
     hazard = death_hazard(result)[:, after]
     cumulative = np.trapezoid(hazard, hours[after], axis=1)
     ok = result.ok & np.all(np.isfinite(result.outputs[:, after]), axis=(1, 2))
-    return ArmForecast(name, regimen, labs, 1.0 - np.exp(-cumulative), ok)
+    labs = {m: result.output(spec.output) for m, spec in LAB_MARKERS.items()}
+    return ArmForecast(name, regimen, {m: v[1:] for m, v in labs.items()},
+                       1.0 - np.exp(-cumulative[1:]), ok[1:], {m: v[0] for m, v in labs.items()})
 
 
 def simulate_forecast(twin, *, horizon_days: float, n_draws: int, regimen: str | None,
                       weight_kg: float, step_days: float, seed: int | None) -> Forecast:
-    """Simulate the posterior draws of a fitted ``twin`` untreated and, with ``regimen``,
-    treated from ``twin.now_days_``; see :meth:`~il6sim.twin.DigitalTwin.forecast`."""
+    """Simulate the MAP and the ``n_draws`` heaviest posterior draws of a fitted ``twin``
+    untreated and, with ``regimen``, treated from ``twin.now_days_``; see
+    :meth:`~il6sim.twin.DigitalTwin.forecast`."""
     seed = twin.random_state if seed is None else seed
     now = twin.now_days_
     end = now + horizon_days
     days = np.union1d(np.round(np.arange(0.0, end + step_days / 2, step_days), 10), [now, end])
-    draws = twin.sample(n_draws, seed)
-    arms = {"untreated": _arm("untreated", None, twin.simulator_.run(draws, days), now)}
+    order = np.argsort(-twin.weights_, kind="stable")[:n_draws]
+    order = order[twin.weights_[order] > 0]
+    weights = twin.weights_[order] / twin.weights_[order].sum()
+    theta = np.vstack([twin.theta_, twin.draws_[order]])  # row 0: the MAP
+    arms = {"untreated": _arm("untreated", None, twin.simulator_.run(theta, days), now)}
     if regimen is not None:
         from ..pharmacology import expand_regimen
 
         doses = expand_regimen(regimen, weight_kg=weight_kg, start_h=now * 24.0,
                                until_h=end * 24.0)
-        result = twin.simulator_.run(draws, days, extra_doses=doses)
-        arms[regimen] = _arm(regimen, regimen, result, now)
+        treated = twin.simulator_.run(theta, days, extra_doses=doses)
+        arms[regimen] = _arm(regimen, regimen, treated, now)
     series = twin.series_
     return Forecast(patient_id=series.patient_id, age=series.age, outcome=series.outcome,
-                    days=days, now_days=now, horizon_days=horizon_days, draws=draws, arms=arms,
-                    observations=series.observations, fit_days=twin.fit_days_, seed=seed)
+                    days=days, now_days=now, horizon_days=horizon_days, draws=theta[1:],
+                    weights=weights, arms=arms, observations=series.observations,
+                    fit_days=twin.fit_days_, sigma=dict(twin.sigma_), seed=seed)

@@ -36,8 +36,8 @@ def plot_forecast(forecast, path: Path, level: float = 0.9) -> Path:
                             color=colour, alpha=0.18, linewidth=0)
             ax.plot(curve["days"][future], curve["median"][future], color=colour, lw=1.8,
                     label=f"{name} (median, {level:.0%} predictive)")
-        best = forecast.arms["untreated"].labs[marker][0]  # draw 0 is the MAP
-        ax.plot(forecast.days, best, color="0.3", lw=1.0, ls=":",
+        ax.plot(forecast.days, forecast.arms["untreated"].map_labs[marker], color="0.3", lw=1.0,
+                ls=":",
                 label="twin at the MAP estimate (untreated)")
         mine = obs[obs["marker"] == marker]
         for sel, face, label in ((fitted, "black", "labs used for the fit"),
@@ -66,6 +66,7 @@ def plot_forecast(forecast, path: Path, level: float = 0.9) -> Path:
     fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
     risk = forecast.death_probability()
     text = "; ".join(f"{r.arm}: {r.probability:.1%}" for r in risk.itertuples())
+    text += f" ({forecast.effective_draws:.0f} effective draws of {len(forecast.weights)})"
     outcome = {1: "died", 0: "survived"}.get(forecast.outcome, "outcome unknown")
     fig.suptitle(f"Digital twin of patient {forecast.patient_id} (age {forecast.age:.0f}, "
                  f"{outcome}); fitted on day 0-{forecast.now_days:.3g}\nP(death within "

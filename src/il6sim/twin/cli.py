@@ -30,7 +30,7 @@ FitDaysOption = Annotated[float | None, typer.Option(
 HorizonOption = Annotated[float, typer.Option(
     "--horizon", help="Days to forecast ahead (labs and probability of death).")]
 DrawsOption = Annotated[int, typer.Option(
-    "--draws", help="Posterior draws simulated per forecast.")]
+    "--draws", help="Draws simulated per forecast (importance-weighted by the posterior).")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the starts and draws.")]
 
 
@@ -39,14 +39,15 @@ def _console() -> Console:
 
 
 def _parameter_table(twin) -> Table:
-    table = Table(title="Fitted patient parameters (MAP, 90% credible interval, Laplace)",
-                  title_justify="left")
-    for name in ("parameter", "unit", "prior median", "MAP", "90% interval",
-                 "posterior/prior SD"):
+    table = Table(title="Fitted patient parameters (MAP; posterior median and 90% credible "
+                        "interval from the weighted draws)", title_justify="left")
+    for name in ("parameter", "unit", "prior median", "MAP", "median", "90% interval",
+                 "Laplace SD / prior SD"):
         table.add_column(name, justify="left" if name in ("parameter", "unit") else "right")
     for row in twin.summary().itertuples():
         table.add_row(row.parameter, row.unit, f"{row.prior_median:.3g}", f"{row.map:.3g}",
-                      f"{row.low:.3g}–{row.high:.3g}", f"{row.sd_ratio:.2f}")
+                      f"{row.median:.3g}", f"{row.low:.3g}–{row.high:.3g}",
+                      f"{row.sd_ratio:.2f}")
     return table
 
 
@@ -79,11 +80,11 @@ def _interp(t, band, column):
 def _death_table(forecast) -> Table:
     table = Table(title=f"Probability of death within {forecast.horizon_days:g} days "
                         "(model SOFA hazard, given alive now)", title_justify="left")
-    for name in ("arm", "probability", "90% interval over draws", "draws"):
+    for name in ("arm", "probability", "90% interval over draws", "draws (effective)"):
         table.add_column(name, justify="left" if name == "arm" else "right")
     for row in forecast.death_probability().itertuples():
         table.add_row(row.arm, f"{row.probability:.1%}", f"{row.low:.1%}–{row.high:.1%}",
-                      f"{row.draws} ok, {row.failed} failed")
+                      f"{row.draws} ok, {row.failed} failed ({row.effective_draws:.0f})")
     return table
 
 
@@ -94,7 +95,7 @@ def twin(
                                          show_default=False)] = "",
     fit_days: FitDaysOption = None,
     horizon: HorizonOption = 14.0,
-    draws: DrawsOption = 100,
+    draws: DrawsOption = 200,
     regimen: Annotated[str, typer.Option(
         "--regimen", help="IL-6 blockade started now for the treated arm (a label regimen, "
                           "see il6sim.pharmacology.label_regimens), or 'none'.")] = (
@@ -139,7 +140,8 @@ def twin(
         model = DigitalTwin(random_state=seed).fit(series, fit_days)
     console.print(f"Fitted {len(model.observations_)} labs up to day {model.now_days_:.3g} in "
                   f"{time.perf_counter() - started:.1f} s (negative log posterior "
-                  f"{model.cost_:.3g}).")
+                  f"{model.cost_:.3g}; {model.effective_draws_:.0f} effective posterior draws "
+                  f"of {len(model.weights_)}).")
     console.print(_parameter_table(model))
     with console.status("forecasting"):
         forecast = model.forecast(horizon, n_draws=draws, regimen=chosen, weight_kg=weight,
@@ -172,7 +174,7 @@ def twin_eval(
     fit_days: Annotated[float, typer.Option(
         "--fit-days", help="Fit each patient's labs of the first N days after admission.")] = 3.0,
     horizon: HorizonOption = 14.0,
-    draws: DrawsOption = 100,
+    draws: DrawsOption = 200,
     max_patients: Annotated[int | None, typer.Option(
         "--max-patients", help="Evaluate a random (seeded) subset of this size.",
         show_default=False)] = None,
