@@ -4,7 +4,9 @@ The two-sample Kolmogorov–Smirnov test (:func:`scipy.stats.ks_2samp`) compares
 admission values in the selected virtual patients with the cohort's, separately for survivors
 and non-survivors. For markers the population was calibrated to, the p-value is optimistic (the
 same data chose the patients); for validation markers it is an honest test. The weighted
-statistic (plausible population with its prevalence weights) shows the fit before selection.
+statistic (plausible population with its prevalence weights) shows the fit before selection, and
+the prior statistic (admitted patients of the first, prior round, unweighted) the fit before any
+calibration.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ def weighted_ks(values: np.ndarray, weights: np.ndarray, reference: np.ndarray) 
 
 def ks_table(real: pd.DataFrame, selected: pd.DataFrame, columns: Iterable[str], *,
              fitted: Iterable[str] = (), plausible: pd.DataFrame | None = None,
-             weights: np.ndarray | None = None) -> pd.DataFrame:
+             weights: np.ndarray | None = None, prior: pd.DataFrame | None = None
+             ) -> pd.DataFrame:
     """One row per column and outcome group: sizes, medians, KS statistic and p-value.
 
     Parameters
@@ -47,6 +50,8 @@ def ks_table(real: pd.DataFrame, selected: pd.DataFrame, columns: Iterable[str],
     columns : markers (and covariates) to compare.
     fitted : the columns the population was calibrated to (flagged in the table).
     plausible, weights : the weighted plausible population, for the ``ks_weighted`` column.
+    prior : admitted patients of the prior round, unweighted, for the ``ks_prior`` column (the
+        fit before calibration).
     """
     fitted, rows = set(fitted), []
     for column in columns:
@@ -59,7 +64,7 @@ def ks_table(real: pd.DataFrame, selected: pd.DataFrame, columns: Iterable[str],
                    "n_real": len(y), "n_sim": len(x),
                    "median_real": np.median(y) if len(y) else np.nan,
                    "median_sim": np.median(x) if len(x) else np.nan,
-                   "ks": np.nan, "p_value": np.nan, "ks_weighted": np.nan}
+                   "ks": np.nan, "p_value": np.nan, "ks_weighted": np.nan, "ks_prior": np.nan}
             if len(x) and len(y):
                 test = stats.ks_2samp(x, y)
                 row["ks"], row["p_value"] = float(test.statistic), float(test.pvalue)
@@ -67,6 +72,10 @@ def ks_table(real: pd.DataFrame, selected: pd.DataFrame, columns: Iterable[str],
                 mask = (plausible["died"] == died).to_numpy()
                 row["ks_weighted"] = weighted_ks(plausible.loc[mask, column].to_numpy(float),
                                                  weights[mask], y)
+            if prior is not None:
+                before = prior.loc[prior["died"] == died, column].dropna().to_numpy(float)
+                if len(before) and len(y):
+                    row["ks_prior"] = float(stats.ks_2samp(before, y).statistic)
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -83,7 +92,7 @@ def mean_ks(real: pd.DataFrame, selected: pd.DataFrame, columns: Iterable[str]) 
 
 
 def death_summary(real: pd.DataFrame, selected: pd.DataFrame, plausible: pd.DataFrame,
-                  weights: np.ndarray) -> pd.DataFrame:
+                  weights: np.ndarray, *, prior: pd.DataFrame | None = None) -> pd.DataFrame:
     """Death fraction in the cohort, the selected and the weighted plausible population, with the
     cohort's Wilson 95 % interval and an exact binomial test of the selected fraction."""
     deaths, n = int(real["died"].sum()), len(real)
@@ -91,7 +100,7 @@ def death_summary(real: pd.DataFrame, selected: pd.DataFrame, plausible: pd.Data
     selected_deaths, m = int(selected["died"].sum()), len(selected)
     real_fraction = deaths / n
     test = stats.binomtest(selected_deaths, m, real_fraction) if m else None
-    return pd.DataFrame([
+    rows = [
         {"population": "cohort", "n": n, "deaths": deaths, "fraction": real_fraction,
          "ci_low": interval.low, "ci_high": interval.high, "p_value": np.nan},
         {"population": "virtual (selected)", "n": m, "deaths": selected_deaths,
@@ -101,7 +110,12 @@ def death_summary(real: pd.DataFrame, selected: pd.DataFrame, plausible: pd.Data
          "deaths": int(plausible["died"].sum()),
          "fraction": float(np.sum(weights * plausible["died"].to_numpy(float))),
          "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan},
-    ])
+    ]
+    if prior is not None and len(prior):
+        rows.append({"population": "virtual (prior round, unweighted)", "n": len(prior),
+                     "deaths": int(prior["died"].sum()), "fraction": float(prior["died"].mean()),
+                     "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan})
+    return pd.DataFrame(rows)
 
 
 def course_summary(selected: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:

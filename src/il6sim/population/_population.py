@@ -225,8 +225,10 @@ class VirtualPopulation:
         shown = columns + [m for m in targets.values.columns
                            if m not in columns and m not in ("died",)]
         self.goodness_of_fit_ = ks_table(real, admitted[selected], shown, fitted=columns,
-                                         plausible=admitted, weights=weights)
-        self.deaths_ = death_summary(real, admitted[selected], admitted, weights)
+                                         plausible=admitted, weights=weights,
+                                         prior=admitted[admitted["round"] == 0])
+        self.deaths_ = death_summary(real, admitted[selected], admitted, weights,
+                                     prior=admitted[admitted["round"] == 0])
         self.course_ = course_summary(admitted[selected], real)
         self.targets_ = targets
         self.acceptance_ = factors

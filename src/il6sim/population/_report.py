@@ -194,8 +194,9 @@ def write_report(population, out: str | Path) -> dict[str, Path]:
         "## Death fraction", "", _markdown_table(population.deaths_), "",
         "## Goodness of fit (two-sample Kolmogorov–Smirnov)", "",
         "`ks`, `p_value`: selected virtual patients vs cohort; `ks_weighted`: the weighted "
-        "plausible population. For fitted rows the p-value is optimistic (the cohort chose the "
-        "patients); the other rows are validation.", "",
+        "plausible population; `ks_prior`: the admitted patients of the prior round, "
+        "unweighted (before calibration). For fitted rows the p-value is optimistic (the "
+        "cohort chose the patients); the other rows are validation.", "",
         _markdown_table(ks), "",
         "![calibrated markers](ecdf.png)", "", "![histograms](histograms.png)", "",
     ]
