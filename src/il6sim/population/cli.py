@@ -53,11 +53,12 @@ def ks_rich_table(ks) -> Table:
     for name in ("marker", "group", "fitted", "n real", "n virtual", "median real",
                  "median virtual", "KS", "p", "KS weighted", "KS prior"):
         table.add_column(name, justify="left" if name in ("marker", "group") else "right",
-                         no_wrap=name in ("marker", "group"))
+                         no_wrap=name in ("marker", "group", "p"),
+                         min_width=7 if name == "p" else None)
     for row in ks.itertuples():
         table.add_row(row.marker, row.group, "yes" if row.fitted else "no", str(row.n_real),
                       str(row.n_sim), f"{row.median_real:.3g}", f"{row.median_sim:.3g}",
-                      f"{row.ks:.3f}", f"{row.p_value:.3g}", f"{row.ks_weighted:.3f}",
+                      f"{row.ks:.3f}", f"{row.p_value:.2g}", f"{row.ks_weighted:.3f}",
                       f"{row.ks_prior:.3f}")
     return table
 
