@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from ..cohort._markers import MARKER_BY_NAME
 from ._goodness import GROUPS
@@ -23,7 +24,8 @@ _COLORS = {"real": "#222222", "virtual": "#d62728", "weighted": "#1f77b4"}
 def _label(column: str) -> tuple[str, bool]:
     spec = MARKER_BY_NAME.get(column)
     if spec is None:
-        return ("age, years" if column == "age" else column), False
+        names = {"age": "age, years", "days_to_death": "admission to death, days"}
+        return names.get(column, column), column == "days_to_death"
     return f"{spec.label}, {spec.unit}", spec.log
 
 
@@ -67,6 +69,7 @@ def plot_ecdfs(real, selected, plausible, weights, columns, ks, path: Path, *,
                   lw=1.0, ls="--", label="virtual, weighted")
             if log:
                 ax.set_xscale("log")
+                ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_title(_panel_title(ks, column, group), fontsize=8)
             ax.set_xlabel(label, fontsize=8)
             ax.tick_params(labelsize=7)
@@ -74,6 +77,42 @@ def plot_ecdfs(real, selected, plausible, weights, columns, ks, path: Path, *,
                 ax.set_ylabel("cumulative fraction", fontsize=8)
         axes[0, j].legend(fontsize=6, loc="lower right")
     fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def plot_validation(real, selected, columns, ks, path: Path) -> Path:
+    """One panel per marker: cohort (black) and selected virtual patients (red), survivors
+    solid and non-survivors dashed, with both KS statistics in the title."""
+    ncols = min(4, len(columns))
+    nrows = int(np.ceil(len(columns) / ncols))
+    fig = Figure(figsize=(3.2 * ncols, 3.0 * nrows))
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for ax, column in zip(axes, columns, strict=False):
+        label, log = _label(column)
+        titles = []
+        for died, group in GROUPS.items():
+            style = "-" if died == 0 else "--"
+            _ecdf(ax, real.loc[real["died"] == died, column], color=_COLORS["real"], lw=1.6,
+                  ls=style, label=f"cohort, {group}")
+            _ecdf(ax, selected.loc[selected["died"] == died, column], color=_COLORS["virtual"],
+                  lw=1.3, ls=style, label=f"virtual, {group}")
+            row = ks[(ks["marker"] == column) & (ks["group"] == group)]
+            if len(row) and np.isfinite(row["ks"].iloc[0]):
+                titles.append(f"{group[0].upper()} {row['ks'].iloc[0]:.2f}")
+        if log:
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_title("KS " + ", ".join(titles), fontsize=8)
+        ax.set_xlabel(label, fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(columns):]:
+        ax.set_visible(False)
+    axes[0].set_ylabel("cumulative fraction", fontsize=8)
+    axes[0].legend(fontsize=6, loc="lower right")
+    fig.suptitle("Not calibrated (validation): cohort vs virtual patients at admission "
+                 "(S survived, D died)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
@@ -103,6 +142,7 @@ def plot_histograms(real, selected, columns, path: Path) -> Path:
                     label="virtual (selected)")
             if log and low > 0:
                 ax.set_xscale("log")
+                ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_title(group, fontsize=8)
             ax.set_xlabel(label, fontsize=8)
             ax.tick_params(labelsize=7)
@@ -161,7 +201,8 @@ def write_report(population, out: str | Path) -> dict[str, Path]:
     selected = population.population_
     calibrated = list(summary["calibrated"])
     continuous = [c for c in calibrated if c != "male"]
-    validation = [m for m in spec.validation_markers if m in real]
+    validation = [m for m in spec.validation_markers if m in real] + (
+        ["days_to_death"] if "days_to_death" in real else [])
     paths = {
         "ecdf": plot_ecdfs(real, selected, plausible, weights, continuous, ks,
                            out / "ecdf.png", title="Calibrated: admission values, cohort vs "
@@ -169,9 +210,8 @@ def write_report(population, out: str | Path) -> dict[str, Path]:
         "histograms": plot_histograms(real, selected, continuous, out / "histograms.png"),
     }
     if validation:
-        paths["validation_ecdf"] = plot_ecdfs(
-            real, selected, plausible, weights, validation, ks, out / "validation_ecdf.png",
-            title="Not calibrated (validation): admission values, cohort vs virtual patients")
+        paths["validation_ecdf"] = plot_validation(real, selected, validation, ks,
+                                                   out / "validation_ecdf.png")
     shifts = parameter_shift(population.plausible_, selected, spec)
     ks.to_csv(out / "goodness_of_fit.csv", index=False)
     population.deaths_.to_csv(out / "deaths.csv", index=False)
