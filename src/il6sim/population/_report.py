@@ -31,12 +31,12 @@ def _label(column: str) -> tuple[str, bool]:
 
 def _ecdf(ax, values: np.ndarray, weights: np.ndarray | None = None, **style) -> None:
     values = np.asarray(values, float)
-    keep = np.isfinite(values)
-    values = values[keep]
+    w = np.ones(len(values)) if weights is None else np.asarray(weights, float)
+    keep = np.isfinite(values) & (w > 1e-4 * w.max() if len(w) else True)  # drop ~0 weights
+    values, w = values[keep], w[keep]
     if not len(values):
         return
     order = np.argsort(values)
-    w = np.ones(len(values)) if weights is None else np.asarray(weights, float)[keep]
     cumulative = np.cumsum(w[order]) / w.sum()
     ax.step(np.r_[values[order][0], values[order]], np.r_[0.0, cumulative], where="post", **style)
 
