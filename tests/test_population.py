@@ -141,11 +141,13 @@ def test_fitted_population_saves_loads_and_reports(synthetic_fit, tmp_path):
     pd.testing.assert_frame_equal(loaded.goodness_of_fit_, synthetic_fit.goodness_of_fit_,
                                   check_dtype=False)
     pd.testing.assert_frame_equal(loaded.course_, synthetic_fit.course_, check_dtype=False)
+    pd.testing.assert_frame_equal(loaded.associations_, synthetic_fit.associations_,
+                                  check_dtype=False)
     assert loaded.summary_["n_selected"] == len(loaded.population_)
     assert loaded.spec_.name == "covid19-hospitalised"
     paths = write_report(synthetic_fit, tmp_path / "report")
     for key in ("report", "ecdf", "histograms", "goodness_of_fit", "deaths", "course",
-                "parameters"):
+                "associations", "parameters"):
         assert paths[key].is_file() and paths[key].stat().st_size > 0
     assert "Kolmogorov" in paths["report"].read_text()
 

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["GROUPS", "course_summary", "death_summary", "ks_table", "mean_ks", "weighted_ks"]
+__all__ = ["GROUPS", "association_table", "course_summary", "death_summary", "ks_table",
+           "mean_ks", "weighted_ks"]
 
 GROUPS = {0: "survived", 1: "died"}
 
@@ -142,3 +143,31 @@ def course_summary(selected: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
 def _median(values: pd.Series) -> float:
     values = values.dropna()
     return float(values.median()) if len(values) else np.nan
+
+
+def association_table(real: pd.DataFrame, selected: pd.DataFrame, markers: Iterable[str]
+                      ) -> pd.DataFrame:
+    """The AUC of each marker for death (scikit-learn ``roc_auc_score``, oriented by the marker's
+    a-priori direction; it follows from the calibrated per-group distributions) and the Spearman
+    correlation of each pair of markers (not imposed by the calibration, which matches each
+    marker's distribution but not how markers go together), in the cohort and in the selected
+    virtual patients."""
+    from sklearn.metrics import roc_auc_score
+
+    from ..cohort._markers import MARKER_BY_NAME
+
+    markers, rows = list(markers), []
+    for marker in markers:
+        sign = -1.0 if MARKER_BY_NAME[marker].worse == "low" else 1.0
+        row = {"quantity": f"AUC for death: {marker}"}
+        for name, frame in (("cohort", real), ("virtual", selected)):
+            known = frame[[marker, "died"]].dropna()
+            row[name] = (roc_auc_score(known["died"], sign * known[marker])
+                         if known["died"].nunique() == 2 else np.nan)
+        rows.append(row)
+    for i, first in enumerate(markers):
+        for second in markers[i + 1:]:
+            rows.append({"quantity": f"Spearman: {first}, {second}",
+                         "cohort": real[[first, second]].corr("spearman").iloc[0, 1],
+                         "virtual": selected[[first, second]].corr("spearman").iloc[0, 1]})
+    return pd.DataFrame(rows)

@@ -36,7 +36,7 @@ from ._balance import (
     select,
 )
 from ._course import simulate_course
-from ._goodness import course_summary, death_summary, ks_table, mean_ks
+from ._goodness import association_table, course_summary, death_summary, ks_table, mean_ks
 from ._io import load_table, save_table
 from ._sample import _check_seed, dose_table, draw, parameter_table, patient_normals
 from ._spec import PopulationSpec, load_population_spec
@@ -73,6 +73,8 @@ class VirtualPopulation:
     deaths_ : death fraction in the cohort, the selected and the weighted population.
     course_ : clinical course of the selected patients by outcome (admission route and timing,
         days to death against the cohort's, ventilation, SOFA).
+    associations_ : AUC of each marker for death and Spearman correlations between markers,
+        cohort vs virtual (not calibrated).
     summary_ : numbers of the fit (sizes, effective sample size, constraint errors, timing).
     targets_ : the cohort's admission values (:class:`._targets.CohortTargets`).
 
@@ -230,6 +232,7 @@ class VirtualPopulation:
         self.deaths_ = death_summary(real, admitted[selected], admitted, weights,
                                      prior=admitted[admitted["round"] == 0])
         self.course_ = course_summary(admitted[selected], real)
+        self.associations_ = association_table(real, admitted[selected], list(spec.markers))
         self.targets_ = targets
         self.acceptance_ = factors
         chosen = factors.loc[factors["score"].idxmin()]
@@ -252,6 +255,7 @@ class VirtualPopulation:
                 "goodness_of_fit": self.goodness_of_fit_.to_dict(orient="list"),
                 "deaths": self.deaths_.to_dict(orient="list"),
                 "course": self.course_.to_dict(orient="list"),
+                "associations": self.associations_.to_dict(orient="list"),
                 "settings": {"n": self.n, "rounds": self.rounds, "backend": self.backend,
                              "window_hours": self.window_hours, "tolerance": self.tolerance}}
         return save_table(table, path, spec=self.spec_.raw, info=info)
@@ -267,7 +271,7 @@ class VirtualPopulation:
         """A population read from :meth:`save` (or a sample from :meth:`save_sample`).
 
         The table is ``population_`` (and, for a fitted file, ``summary_``,
-        ``goodness_of_fit_``, ``deaths_`` and ``course_`` are restored).
+        ``goodness_of_fit_``, ``deaths_``, ``course_`` and ``associations_`` are restored).
         """
         table, document = load_table(path)
         settings = document.get("settings", {})
@@ -284,6 +288,7 @@ class VirtualPopulation:
             population.goodness_of_fit_ = pd.DataFrame(document.get("goodness_of_fit", {}))
             population.deaths_ = pd.DataFrame(document.get("deaths", {}))
             population.course_ = pd.DataFrame(document.get("course", {}))
+            population.associations_ = pd.DataFrame(document.get("associations", {}))
         return population
 
     def __repr__(self) -> str:
