@@ -161,6 +161,20 @@ def test_cli_fit_runs_on_another_cohort_file(synthetic_cohort, tmp_path):
         assert (tmp_path / name).is_file(), name
 
 
+def test_cli_sample_and_list(tmp_path):
+    out = tmp_path / "patients.parquet"
+    result = runner.invoke(app, ["population", "sample", "--n", "7", "--seed", "2", "--out",
+                                 str(out)])
+    assert result.exit_code == 0, result.output
+    table, document = load_table(out)
+    pd.testing.assert_frame_equal(table, VirtualPopulation(random_state=2).sample(7))
+    assert document["seed"] == 2 and not document["fitted"]
+    listing = runner.invoke(app, ["population", "list"])
+    assert listing.exit_code == 0 and "covid19-hospitalised" in listing.output
+    bad = runner.invoke(app, ["population", "sample", "--out", str(out), "--spec", "nope"])
+    assert bad.exit_code == 2 and "unknown population 'nope'" in bad.stderr
+
+
 def test_fit_on_the_shipped_cohort_small():
     """The shipped-cohort calibration on 400 patients (too few to match it; the slow test checks
     the fit): every calibrated and validation marker is reported and the weights move the death
