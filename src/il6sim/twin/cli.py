@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..cohort.cli import CohortArgument, _load, _reporting_errors
+from ..cohort.cli import CohortArgument, _reporting_errors
 from ..errors import InputError
 
 __all__ = ["register"]
@@ -36,6 +36,16 @@ SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the starts and 
 
 def _console() -> Console:
     return Console(highlight=False, soft_wrap=False, width=120)
+
+
+def _load(console: Console, path: Path | None, *, require_outcome: bool = True):
+    """The cohort, announced in one line (its data problems are 'il6sim biomarkers' business)."""
+    from ..cohort import load_cohort
+
+    with console.status("reading cohort"):
+        cohort = load_cohort(path, require_outcome=require_outcome)
+    console.print(f"{cohort!r}; 'il6sim biomarkers' lists the data problems")
+    return cohort
 
 
 def _parameter_table(twin) -> Table:
