@@ -7,7 +7,6 @@ command exits with code 2, without a traceback. Other packages add commands thro
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,17 +18,8 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from ._cli_errors import ERROR_EXIT_CODE, report_error
 from .errors import Il6simError, InputError
-
-#: Exit code of every reported (non-crash) error.
-ERROR_EXIT_CODE = 2
-
-
-def report_error(message: str) -> None:
-    """Print ``error: <message>`` on stderr (one line, no markup)."""
-    Console(stderr=True, soft_wrap=True, highlight=False).print(
-        f"error: {message}", markup=False, style="bold red" if sys.stderr.isatty() else None
-    )
 
 
 class Il6simGroup(TyperGroup):

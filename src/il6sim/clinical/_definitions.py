@@ -194,6 +194,8 @@ def outcomes(
     ``patient`` column and seeds the death draw (:func:`death_time`), so a patient's outcomes do
     not depend on which batch it was simulated in.
     """
+    from ._secondary import secondary_infection_probability  # it builds on this module
+
     ids = _patient_ids(result, patients)
     dt = np.diff(result.time, prepend=result.time[0])
     score = sofa(result)
@@ -215,13 +217,8 @@ def outcomes(
             "death_probability": 1.0 - np.exp(-cumulative[:, -1]),
             "death_time_h": death_time(result, seed, patients=ids),
             "recovery_time_h": recovery_time(result),
-            "secondary_infection_probability": secondary_infection_probability(result),
+            "secondary_infection_probability": secondary_infection_probability(
+                result, "hospital"
+            ),
         }
     )
-
-
-def secondary_infection_probability(result: SimulationResult) -> np.ndarray:
-    """See :func:`il6sim.clinical.secondary_infection_probability` (hospital setting)."""
-    from ._secondary import secondary_infection_probability as probability
-
-    return probability(result, "hospital")

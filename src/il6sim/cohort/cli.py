@@ -8,9 +8,6 @@ inside the commands so that the rest of the command line starts fast.
 
 from __future__ import annotations
 
-import functools
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,11 +15,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import Il6simError, InputError
+from .._cli_errors import reporting_errors
+from ..errors import InputError
 
 __all__ = ["register"]
-
-ERROR_EXIT_CODE = 2
 
 CohortArgument = Annotated[Path | None, typer.Argument(
     help="Cohort CSV (one row per blood sample, Tongji Hospital export format). "
@@ -31,22 +27,6 @@ WindowOption = Annotated[float, typer.Option(
     "--window-hours", help="Baseline = first value of each lab within this many hours of "
                            "admission.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of bootstrap and CV splits.")]
-
-
-def _reporting_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn an Il6simError into ``error: <message>`` on stderr and exit code 2."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except Il6simError as exc:
-            Console(stderr=True, soft_wrap=True, highlight=False).print(
-                f"error: {exc}", markup=False,
-                style="bold red" if sys.stderr.isatty() else None)
-            raise typer.Exit(ERROR_EXIT_CODE) from None
-
-    return wrapper
 
 
 def _console() -> Console:
@@ -231,12 +211,12 @@ def predict(
 def register(app: typer.Typer) -> None:
     """Add ``biomarkers`` and the ``prognosis`` group (``fit``, ``predict``) to ``app``."""
     app.command("biomarkers", epilog="Example: il6sim biomarkers --out out/biomarkers --seed 0")(
-        _reporting_errors(biomarkers))
+        reporting_errors(biomarkers))
     group = typer.Typer(help="Prognostic model of in-hospital death from first labs.",
                         no_args_is_help=True, add_completion=False)
     group.command("fit", epilog="Example: il6sim prognosis fit --out model.joblib")(
-        _reporting_errors(fit))
+        reporting_errors(fit))
     group.command("predict", epilog="Example: il6sim prognosis predict model.joblib new.csv "
-                                    "--out predictions.csv")(_reporting_errors(predict))
+                                    "--out predictions.csv")(reporting_errors(predict))
     app.add_typer(group, name="prognosis",
                   epilog="Example: il6sim prognosis fit --out model.joblib")

@@ -11,12 +11,13 @@ A dose table may name the drug (``agent: tocilizumab``): the engine calls
 from the drug file for every patient who receives it (:func:`drug_parameters`).
 """
 
-from ._binding import apply_drug_doses, association_rate, drug_parameters
+from ._binding import SLOT_AGENT, apply_drug_doses, association_rate, drug_parameters
 from ._drugs import TARGETS, Drug, drug_names, list_drugs, load_drug
 from ._regimens import Regimen, expand_regimen, label_regimens
 from ._validation import load_pk_targets, pk_table
 
 __all__ = [
+    "SLOT_AGENT",
     "TARGETS",
     "Drug",
     "Regimen",

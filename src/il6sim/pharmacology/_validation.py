@@ -56,7 +56,7 @@ def pk_table(model: Model | None = None, weight_kg: float = 70.0) -> pd.DataFram
     for patient, name in enumerate(regimens):
         table = expand_regimen(name, weight_kg=weight_kg, until_h=end_h - 1e-6)
         doses.append(table.assign(patient=patient))
-    t_end = max(end_h, max(_interval_h(r) for r in regimens) * 1.0) + 24 * 28
+    t_end = end_h + max(_interval_h(r) for r in regimens)  # the last interval completes
     result = simulate(
         [{"body_weight": weight_kg}] * len(regimens), pd.concat(doses, ignore_index=True),
         t_end=t_end, dt=1.0, model=model, backend="fast",

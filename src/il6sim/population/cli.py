@@ -6,40 +6,21 @@ is printed as ``error: <message>`` on stderr with exit code 2, never a traceback
 
 from __future__ import annotations
 
-import functools
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import Il6simError
+from .._cli_errors import reporting_errors
 
 __all__ = ["register"]
-
-ERROR_EXIT_CODE = 2
 
 SpecOption = Annotated[str, typer.Option(
     "--spec", help="Population declaration: a shipped name ('il6sim population list') or a "
                    "YAML file.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of every draw (whole number).")]
-
-
-def _reporting_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except Il6simError as exc:
-            Console(stderr=True, soft_wrap=True, highlight=False).print(
-                f"error: {exc}", markup=False,
-                style="bold red" if sys.stderr.isatty() else None)
-            raise typer.Exit(ERROR_EXIT_CODE) from None
-
-    return wrapper
 
 
 def _console() -> Console:
@@ -145,9 +126,9 @@ def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Virtual populations calibrated to real cohorts.",
                         no_args_is_help=True, add_completion=False)
     group.command("fit", epilog="Example: il6sim population fit --out out/population --n 8000 "
-                                "--seed 0")(_reporting_errors(fit))
+                                "--seed 0")(reporting_errors(fit))
     group.command("sample", epilog="Example: il6sim population sample --n 100 --out "
-                                   "patients.parquet")(_reporting_errors(sample))
-    group.command("list", epilog="Example: il6sim population list")(_reporting_errors(list_))
+                                   "patients.parquet")(reporting_errors(sample))
+    group.command("list", epilog="Example: il6sim population list")(reporting_errors(list_))
     app.add_typer(group, name="population",
                   epilog="Example: il6sim population fit COHORT.csv --out out/population")

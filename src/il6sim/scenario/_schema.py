@@ -254,33 +254,22 @@ def resolve_knockout(model: Model, name: str, field: str = "knockouts") -> str:
     )
 
 
-def _drug_dose_amount(dose: DoseSpec, field: str) -> tuple[float, str]:
-    """A dose naming a drug (``agent: tocilizumab``): mg by one of the drug's routes."""
-    from ..errors import InputError
-    from ..pharmacology import load_drug
-
-    try:
-        load_drug(dose.agent).check_route(dose.route)
-    except InputError as exc:
-        raise ScenarioFieldError(f"{field}.route", str(exc)) from None
-    magnitude, unit = parse_quantity(dose.amount)
-    try:
-        return float(ureg.Quantity(magnitude, unit or "mg").to("mg").magnitude), "mg"
-    except pint.errors.PintError:
-        raise ScenarioFieldError(
-            f"{field}.amount", f"'{dose.amount}' is not a drug amount; fix: give it in mg "
-            "(weight-based doses go in 'treatment:')",
-        ) from None
-
-
 def dose_amount(model: Model, dose: DoseSpec, field: str) -> tuple[float, str]:
-    """The amount of one dose in its route's dose unit, and that unit."""
-    from ..pharmacology import drug_names
+    """The amount of one dose in its route's dose unit, and that unit. A dose may name a drug
+    (``tocilizumab``): its route is checked against the drug file, its unit against the
+    model's drug slot."""
+    from ..errors import InputError
+    from ..pharmacology import SLOT_AGENT, drug_names, load_drug
 
-    if dose.agent in drug_names():
-        return _drug_dose_amount(dose, field)
+    agent = dose.agent
+    if agent in drug_names():
+        try:
+            load_drug(agent).check_route(dose.route)
+        except InputError as exc:
+            raise ScenarioFieldError(f"{field}.route", str(exc)) from None
+        agent = SLOT_AGENT
     try:
-        route = model.route(dose.agent, dose.route)
+        route = model.route(agent, dose.route)
     except Exception:
         agents = sorted({r.agent for r in model.routes})
         if dose.agent not in agents:

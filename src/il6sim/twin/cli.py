@@ -16,7 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..cohort.cli import CohortArgument, _reporting_errors
+from .._cli_errors import reporting_errors
+from ..cohort.cli import CohortArgument
 from ..errors import InputError
 
 __all__ = ["register"]
@@ -248,6 +249,6 @@ def twin_eval(
 def register(app: typer.Typer) -> None:
     """Add ``twin`` and ``twin-eval`` to ``app``."""
     app.command("twin", epilog="Example: il6sim twin --patient 2 --fit-days 3 --plot twin.png")(
-        _reporting_errors(twin))
+        reporting_errors(twin))
     app.command("twin-eval", epilog="Example: il6sim twin-eval --fit-days 3 --max-patients 40 "
-                                    "--out out/twin-eval")(_reporting_errors(twin_eval))
+                                    "--out out/twin-eval")(reporting_errors(twin_eval))
