@@ -308,6 +308,8 @@ def _register_optional(package: str) -> None:
 
 
 # Commands that live with their packages: cohort (biomarkers, prognosis), interop (SBML),
-# twin (digital twin), studies (timing) and population (virtual populations).
-for _package in ("cohort", "interop", "twin", "studies", "population"):
+# twin (digital twin), studies (timing), population (virtual populations), trial (trials and
+# policy), report (the one-command study report) and dashboard (the browser explorer).
+for _package in ("cohort", "interop", "twin", "studies", "population", "trial", "report",
+                 "dashboard"):
     _register_optional(_package)
