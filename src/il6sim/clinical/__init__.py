@@ -17,6 +17,7 @@ definitions to the model's read-outs; nothing is set per preset:
 from ._definitions import (
     SOFA_COMPONENTS,
     STORM_DEFINITION,
+    VENTILATION_PF,
     ards_category,
     cytokine_storm,
     death_hazard,
@@ -42,6 +43,7 @@ __all__ = [
     "SECONDARY_BASE_PER_DAY",
     "SOFA_COMPONENTS",
     "STORM_DEFINITION",
+    "VENTILATION_PF",
     "ards_category",
     "cytokine_storm",
     "death_hazard",

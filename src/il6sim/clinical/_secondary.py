@@ -42,28 +42,35 @@ SECONDARY_BASE_PER_DAY = {
 IL6_DEFENCE_WEIGHT = 0.606
 
 
-def defence_deficit(result: SimulationResult) -> np.ndarray:
-    """Missing fraction of each patient's resting leukocyte IL-6 signal over time (N, T)."""
+def defence_deficit(result: SimulationResult, rest: np.ndarray | None = None) -> np.ndarray:
+    """Missing fraction of each patient's resting leukocyte IL-6 signal over time (N, T).
+
+    ``rest`` is each patient's resting signal (N,); by default the value at the first time,
+    which is the rest state of a run that starts healthy. A run restarted mid-course (a trial
+    arm from randomisation) passes the rest value of the whole course.
+    """
     signal = result.output("classic_signal_leukocytes")
-    rest = signal[:, :1]
+    rest = signal[:, :1] if rest is None else np.asarray(rest, float).reshape(-1, 1)
     return np.clip(1.0 - signal / np.where(rest > 0, rest, np.nan), 0.0, 1.0)
 
 
 def secondary_infection_hazard(
-    result: SimulationResult, setting: str = "hospital"
+    result: SimulationResult, setting: str = "hospital", *, rest: np.ndarray | None = None
 ) -> np.ndarray:
-    """Hazard of a secondary infection per hour over time (N, T)."""
+    """Hazard of a secondary infection per hour over time (N, T); ``rest`` as in
+    :func:`defence_deficit`."""
     if setting not in SECONDARY_BASE_PER_DAY:
         raise InputError(
             f"unknown care setting '{setting}'; fix: one of {', '.join(SECONDARY_BASE_PER_DAY)}"
         )
     base = SECONDARY_BASE_PER_DAY[setting] / 24.0
-    return base * (1.0 + IL6_DEFENCE_WEIGHT * defence_deficit(result))
+    return base * (1.0 + IL6_DEFENCE_WEIGHT * defence_deficit(result, rest))
 
 
 def secondary_infection_probability(
-    result: SimulationResult, setting: str = "hospital"
+    result: SimulationResult, setting: str = "hospital", *, rest: np.ndarray | None = None
 ) -> np.ndarray:
-    """Probability of at least one secondary infection by the end of the run, per patient."""
-    cumulative = _cumulative(result, secondary_infection_hazard(result, setting))
+    """Probability of at least one secondary infection by the end of the run, per patient;
+    ``rest`` as in :func:`defence_deficit`."""
+    cumulative = _cumulative(result, secondary_infection_hazard(result, setting, rest=rest))
     return 1.0 - np.exp(-cumulative[:, -1])

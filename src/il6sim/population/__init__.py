@@ -12,7 +12,8 @@ Declarations live in ``il6sim/data/populations/*.yaml``; the method is described
 :mod:`il6sim.population._population` and ``docs/population.md``.
 """
 
-from ._course import COURSE_RESULT_COLUMNS, simulate_course
+from ._calibrated import CalibratedSource, load_calibrated, save_calibrated
+from ._course import COURSE_RESULT_COLUMNS, read_course, simulate_course
 from ._io import load_table, save_table
 from ._population import VirtualPopulation
 from ._spec import PopulationSpec, list_population_specs, load_population_spec
@@ -20,13 +21,17 @@ from ._targets import CohortTargets, cohort_targets
 
 __all__ = [
     "COURSE_RESULT_COLUMNS",
+    "CalibratedSource",
     "CohortTargets",
     "PopulationSpec",
     "VirtualPopulation",
     "cohort_targets",
     "list_population_specs",
+    "load_calibrated",
     "load_population_spec",
     "load_table",
+    "read_course",
+    "save_calibrated",
     "save_table",
     "simulate_course",
 ]

@@ -31,7 +31,7 @@ from ..model import Model, default_model
 from ._sample import dose_table, parameter_table
 from ._spec import PopulationSpec
 
-__all__ = ["COURSE_RESULT_COLUMNS", "simulate_course"]
+__all__ = ["COURSE_RESULT_COLUMNS", "read_course", "simulate_course"]
 
 #: Columns added to each patient by :func:`simulate_course` (besides one per marker).
 COURSE_RESULT_COLUMNS = ("status", "onset_h", "hypoxaemia_h", "admission_h", "death_h",
@@ -86,11 +86,14 @@ def simulate_course(spec: PopulationSpec, table: pd.DataFrame, *,
         result = simulate(parameter_table(spec, chunk), dose_table(spec, chunk, model=model),
                           t_end=spec.duration_h, dt=spec.sampling_h, model=model,
                           backend=backend, settings={"population": spec.name})
-        frames.append(_read(spec, chunk, result, markers, read_delay_h, limits))
+        frames.append(read_course(spec, chunk, result, markers, read_delay_h, limits))
     return pd.concat(frames) if frames else pd.DataFrame(columns=COURSE_RESULT_COLUMNS)
 
 
-def _read(spec, chunk, result, markers, read_delay_h, limits) -> pd.DataFrame:
+def read_course(spec: PopulationSpec, chunk: pd.DataFrame, result, markers: Mapping[str, str],
+                read_delay_h: Mapping[str, float], limits: Mapping[str, tuple]) -> pd.DataFrame:
+    """Admission, outcome and laboratory values (``markers``: cohort name → read-out) of the
+    patients of ``chunk`` from their simulated courses ``result`` (see the module docstring)."""
     time = result.time
     onset = chunk["incubation_h"].to_numpy(float)
     hypoxaemia = _first_time(time, result.output(spec.hypoxaemia_output) < spec.hypoxaemia_below)

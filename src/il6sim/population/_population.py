@@ -35,6 +35,7 @@ from ._balance import (
     margins,
     select,
 )
+from ._calibrated import save_calibrated
 from ._course import simulate_course
 from ._goodness import association_table, course_summary, death_summary, ks_table, mean_ks
 from ._io import load_table, save_table
@@ -42,7 +43,7 @@ from ._sample import _check_seed, dose_table, draw, parameter_table, patient_nor
 from ._spec import PopulationSpec, load_population_spec
 from ._targets import CohortTargets, cohort_targets
 
-__all__ = ["VirtualPopulation"]
+__all__ = ["VirtualPopulation", "coordinate_columns", "coordinate_frame"]
 
 #: Stream number of the acceptance draws (rounds use streams 0, 1, 2, ...).
 ACCEPTANCE_STREAM = 1000
@@ -68,7 +69,9 @@ class VirtualPopulation:
     -------------------------------
     population_ : the selected virtual patients (one row each; covariates, course times,
         parameters, admission time, laboratory values at admission, outcome).
-    plausible_ : every simulated patient with ``round``, ``weight`` and ``selected``.
+    plausible_ : every simulated patient with ``round``, ``weight``, ``selected`` and its
+        standard-normal coordinates (``z:<coordinate>`` columns, :func:`coordinate_frame`), from
+        which :meth:`draw_calibrated` draws new patients.
     goodness_of_fit_ : KS table per marker and outcome group (:func:`._goodness.ks_table`).
     deaths_ : death fraction in the cohort, the selected and the weighted population.
     course_ : clinical course of the selected patients by outcome (admission route and timing,
@@ -187,6 +190,7 @@ class VirtualPopulation:
                             "ess": effective_size(weights),
                             "max_error_se": float(np.abs(errors).max())})
             say(f"round {k + 1}/{rounds}: effective sample size {history[-1]['ess']:.0f}")
+        plausible = pd.concat([plausible, coordinate_frame(spec, np.vstack(coordinates))], axis=1)
         self._finish(spec, plausible, weights, errors, targets, columns, history, seed)
         self.summary_["seconds"] = time.perf_counter() - started
         return self
@@ -223,7 +227,7 @@ class VirtualPopulation:
         full_selected[np.flatnonzero(admitted_mask)[selected]] = True
         self.plausible_ = plausible.assign(weight=full_weights, selected=full_selected)
         self.population_ = self.plausible_[full_selected].drop(
-            columns=["weight", "selected"]).reset_index(drop=True)
+            columns=["weight", "selected", *coordinate_columns(spec)]).reset_index(drop=True)
         shown = columns + [m for m in targets.values.columns
                            if m not in columns and m not in ("died",)]
         self.goodness_of_fit_ = ks_table(real, admitted[selected], shown, fitted=columns,
@@ -259,6 +263,16 @@ class VirtualPopulation:
                 "settings": {"n": self.n, "rounds": self.rounds, "backend": self.backend,
                              "window_hours": self.window_hours, "tolerance": self.tolerance}}
         return save_table(table, path, spec=self.spec_.raw, info=info)
+
+    def save_calibrated(self, path: str | Path) -> Path:
+        """Write the kernel source for new calibrated patients (coordinates and weights of the
+        weighted plausible patients; :mod:`._calibrated`), e.g. for trials."""
+        if not hasattr(self, "plausible_"):
+            raise InputError("this VirtualPopulation is not fitted; fix: call fit(cohort) first")
+        info = {"seed": self.random_state, "cohort": self.summary_.get("cohort"),
+                "n_simulated": self.summary_.get("n_simulated"),
+                "effective_sample_size": self.summary_.get("effective_sample_size")}
+        return save_calibrated(self.spec_, self.plausible_, path, info)
 
     def save_sample(self, table: pd.DataFrame, path: str | Path, *,
                     random_state: int | None = None) -> Path:
@@ -297,6 +311,16 @@ class VirtualPopulation:
         name = self.spec if isinstance(self.spec, str | Path) else self.spec_.name
         return f"VirtualPopulation({str(name)!r}, n={self.n}, rounds={self.rounds}, " \
                f"random_state={self.random_state}; {state})"
+
+
+def coordinate_columns(spec: PopulationSpec) -> list[str]:
+    """Names of the coordinate columns of a plausible population (``z:<coordinate>``)."""
+    return [f"z:{name}" for name in spec.coordinates]
+
+
+def coordinate_frame(spec: PopulationSpec, z: np.ndarray) -> pd.DataFrame:
+    """Coordinates ``z`` (one row per patient) as a table with :func:`coordinate_columns`."""
+    return pd.DataFrame(np.asarray(z, float), columns=coordinate_columns(spec))
 
 
 def _check_count(name: str, value: Any) -> int:

@@ -89,7 +89,9 @@ def fit(
     paths = write_report(population, out)
     population.save(out / "population.parquet")
     population.save(out / "plausible.parquet", plausible=True)
+    population.save_calibrated(out / "calibrated.parquet")
     console.print(f"wrote {out / 'population.parquet'}, {out / 'plausible.parquet'}, "
+                  f"{out / 'calibrated.parquet'} (for trials), "
                   f"{paths['report']} and figures")
 
 

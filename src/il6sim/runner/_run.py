@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -129,7 +129,7 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _run_dask(task, spans, store, bar, scheduler, retries: int) -> None:
+def _run_dask(task, spans, store, bar, scheduler, retries: int, advance) -> None:
     from distributed import as_completed
 
     with _client(scheduler) as client:
@@ -146,7 +146,7 @@ def _run_dask(task, spans, store, bar, scheduler, retries: int) -> None:
                 a, b = futures[future]
                 store.write_chunk(a, b, future.result())
                 future.release()
-                bar.advance(bar.task_ids[0], b - a)
+                advance(b - a)
         finally:
             client.cancel([f for f in [*futures, shared] if not f.done()])
 
@@ -160,6 +160,7 @@ def run_chunked(
     scheduler: Any = None,
     progress: bool = True,
     retries: int = 2,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Run ``task`` on patients ``0..n_patients-1`` in chunks; store, resume, collect.
 
@@ -181,6 +182,9 @@ def run_chunked(
         Workers need il6sim installed, as does a remote scheduler.
     progress : show a progress bar of patients done (on standard error).
     retries : on Dask, how many times a chunk that raised is tried again.
+    on_progress : called with ``(patients done, n_patients)`` after each stored chunk (e.g. to
+        drive a web page's progress bar); an exception it raises stops the run, and the chunks
+        stored so far are kept for a resume (this is how a caller cancels).
 
     Returns
     -------
@@ -215,13 +219,21 @@ def run_chunked(
                        fingerprint(config))
     done = store.done_mask()
     spans = plan_chunks(done, chunk_size)
-    with _progress(progress, n_patients, int(done.sum())) as bar:
+    count = [int(done.sum())]
+
+    def advance(n: int) -> None:
+        count[0] += n
+        bar.advance(bar.task_ids[0], n)
+        if on_progress is not None:
+            on_progress(count[0], n_patients)
+
+    with _progress(progress, n_patients, count[0]) as bar:
         if spans and scheduler is None:
             for a, b in spans:
                 store.write_chunk(a, b, run_chunk(task, a, b))
-                bar.advance(bar.task_ids[0], b - a)
+                advance(b - a)
         elif spans:
-            _run_dask(task, spans, store, bar, scheduler, retries)
+            _run_dask(task, spans, store, bar, scheduler, retries, advance)
     result = store.collect()
     missing = np.setdiff1d(np.arange(n_patients), result["patient"].to_numpy())
     if len(missing):  # pragma: no cover - only if chunk files were removed during the run

@@ -332,8 +332,9 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def read_yaml(text: str, source: str) -> Any:
-    """Parse YAML text; a syntax error becomes one line with its line and column."""
+def read_yaml(text: str, source: str, *, what: str = "scenario") -> Any:
+    """Parse YAML text; a syntax error becomes one line naming ``what`` and ``source`` with its
+    line and column."""
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
@@ -343,7 +344,7 @@ def read_yaml(text: str, source: str) -> Any:
         fix = ("keep only one of them" if "given twice" in problem
                else "check the indentation, colons and quotes there")
         raise InputError(
-            f"scenario '{source}'{where}: invalid YAML ({problem}); fix: {fix}"
+            f"{what} '{source}'{where}: invalid YAML ({problem}); fix: {fix}"
         ) from None
     except yaml.YAMLError as exc:
         raise InputError(

@@ -1,0 +1,38 @@
+"""In-silico randomised trials of IL-6 blockade, declared as YAML files.
+
+>>> from il6sim.trial import load_trial, run_trial
+>>> result = run_trial("recovery-tocilizumab", n_patients=400, out_dir="out/trial")
+>>> result.arms                 # risk of each endpoint per arm
+>>> result.comparisons          # risk ratio, hazard ratio, log-rank, beside the published ones
+>>> print(result.markdown())
+
+A trial file declares the population, eligibility and enrolment window, the arms (drug,
+regimen, when treatment starts), the randomisation ratio, size, seed, follow-up, endpoints and
+subgroups (:mod:`._design`). Patients come from a virtual population calibrated to a real
+cohort; each is screened on its untreated course, randomised when first eligible, and simulated
+from that moment under every arm (:mod:`._task`); the analysis uses the allocated arm
+(:mod:`._analysis`). Shipped trials: ``il6sim/data/trials``; the method: ``docs/trials.md``.
+"""
+
+from ._analysis import TrialResult
+from ._design import ENDPOINTS, Arm, Criterion, Enrolment, StartRule, TrialSpec
+from ._load import list_trials, load_trial, trial_from_dict
+from ._run import TrialCancelledError, allocate, run_trial
+from ._task import TrialTask
+
+__all__ = [
+    "ENDPOINTS",
+    "Arm",
+    "Criterion",
+    "Enrolment",
+    "StartRule",
+    "TrialCancelledError",
+    "TrialResult",
+    "TrialSpec",
+    "TrialTask",
+    "allocate",
+    "list_trials",
+    "load_trial",
+    "run_trial",
+    "trial_from_dict",
+]

@@ -1,0 +1,219 @@
+""":class:`TrialResult`: the randomised analysis of a simulated trial, as tables and a report.
+
+- :attr:`TrialResult.arms` — per arm and endpoint: patients analysed, events, risk (Wilson CI),
+  mean organ-support-free days;
+- :attr:`TrialResult.comparisons` — each treated arm against the control: risk ratio (Katz CI,
+  χ² p), Cox hazard ratio with the log-rank p for time-to-event endpoints, the difference in
+  organ-support-free days (Mann–Whitney p), each beside the published value when the trial file
+  gives one; and the counterfactual risk ratio (every patient under both arms), which has no
+  sampling error from randomisation;
+- :attr:`TrialResult.subgroups` — the primary endpoint per declared subgroup with Cochran's Q;
+- :meth:`TrialResult.kaplan_meier` — survival curves per arm.
+
+Endpoint definitions: :mod:`il6sim.trial._endpoints`; statistics: :mod:`il6sim.trial._stats`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._design import TrialSpec
+from ._stats import (
+    BINARY,
+    cox_and_logrank,
+    heterogeneity,
+    kaplan_meier,
+    mann_whitney,
+    proportion,
+    risk_ratio,
+)
+
+__all__ = ["TrialResult"]
+
+
+class TrialResult:
+    """A finished trial: the randomised patients and their analysis.
+
+    Attributes
+    ----------
+    design : the trial file (:class:`~il6sim.trial.TrialSpec`).
+    patients : one row per randomised patient: ``candidate`` (its number in the screening),
+        ``arm``, baseline values (``baseline_*``, covariates), the observed endpoints in the
+        allocated arm, and ``<endpoint>@<arm>`` for every arm (potential outcomes).
+    counts : patients screened (virtual inpatients considered), admitted and randomised.
+    """
+
+    def __init__(self, design: TrialSpec, patients: pd.DataFrame, counts: dict[str, int]):
+        self.design, self.patients, self.counts = design, patients, dict(counts)
+
+    # ----------------------------------------------------------------- analysis populations
+    def _population(self, endpoint: str) -> pd.DataFrame:
+        data = self.patients[self.patients["died"].notna()]  # failed simulations are excluded
+        if endpoint == "imv_or_death":  # patients not on invasive ventilation at baseline
+            data = data[data["baseline_imv"] < 0.5]
+        return data
+
+    @property
+    def followup_days(self) -> float:
+        return self.design.followup_h / 24.0
+
+    @cached_property
+    def arms(self) -> pd.DataFrame:
+        """Risk of each endpoint per arm (Wilson 95 % CI); mean organ-support-free days."""
+        rows = []
+        for endpoint in self.design.endpoints:
+            data = self._population(endpoint)
+            for arm in self.design.arm_names:
+                group = data[data["arm"] == arm]
+                if endpoint == "organ_support_free_days":
+                    values = group[endpoint].to_numpy(float)
+                    rows.append({"endpoint": endpoint, "arm": arm, "n": len(group),
+                                 "events": np.nan, "value": float(np.mean(values))
+                                 if len(values) else np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                                 "measure": "mean days"})
+                    continue
+                column = BINARY[endpoint][0]
+                events = int((group[column] > 0.5).sum())
+                risk, low, high = proportion(events, len(group))
+                rows.append({"endpoint": endpoint, "arm": arm, "n": len(group), "events": events,
+                             "value": risk, "ci_low": low, "ci_high": high, "measure": "risk"})
+        return pd.DataFrame(rows)
+
+    @cached_property
+    def comparisons(self) -> pd.DataFrame:
+        """Each treated arm vs the control arm, for every endpoint and measure."""
+        rows = []
+        control = self.design.control
+        for arm in self.design.treated_arms:
+            for endpoint in self.design.endpoints:
+                rows += self._compare(endpoint, arm, control)
+        return pd.DataFrame(rows)
+
+    def _compare(self, endpoint: str, arm: str, control: str) -> list[dict]:
+        data = self._population(endpoint)
+        treated, base = data[data["arm"] == arm], data[data["arm"] == control]
+        published = self.design.published.get(endpoint)
+        common = {"endpoint": endpoint, "arm": arm, "control": control}
+        rows = []
+        if endpoint == "organ_support_free_days":
+            stat = mann_whitney(treated[endpoint].to_numpy(float), base[endpoint].to_numpy(float))
+            rows.append({**common, "measure": "difference in mean days (Mann-Whitney p)", **stat})
+        else:
+            column, time = BINARY[endpoint]
+            stat = risk_ratio(int((treated[column] > 0.5).sum()), len(treated),
+                              int((base[column] > 0.5).sum()), len(base))
+            rows.append({**common, "measure": "risk ratio", **stat})
+            if time is not None:
+                both = pd.concat([treated, base])
+                stat = cox_and_logrank(both[time].to_numpy(float),
+                                       both[column].to_numpy(float) > 0.5,
+                                       (both["arm"] == arm).to_numpy(), self.followup_days)
+                rows.append({**common, "measure": "hazard ratio (Cox; log-rank p)", **stat})
+            everyone = self.patients[self.patients[f"{column}@{arm}"].notna()
+                                     & self.patients[f"{column}@{control}"].notna()]
+            if endpoint == "imv_or_death":
+                everyone = everyone[everyone["baseline_imv"] < 0.5]
+            under_t = float((everyone[f"{column}@{arm}"] > 0.5).mean())
+            under_c = float((everyone[f"{column}@{control}"] > 0.5).mean())
+            rows.append({**common, "measure": "counterfactual risk ratio (all patients, "
+                         "both arms)", "estimate": under_t / under_c if under_c else np.nan,
+                         "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan})
+        for row in rows:
+            if published is not None and row["measure"] in ("risk ratio",
+                                                            "difference in mean days "
+                                                            "(Mann-Whitney p)"):
+                row.update(published=published.ratio,
+                           published_ci=None if published.ci is None else list(published.ci),
+                           published_measure=published.measure)
+        return rows
+
+    @cached_property
+    def subgroups(self) -> pd.DataFrame:
+        """The primary endpoint's risk ratio per subgroup level, with Cochran's Q p-value."""
+        rows = []
+        endpoint = self.design.primary
+        if endpoint == "organ_support_free_days" or not self.design.treated_arms:
+            return pd.DataFrame(rows)
+        column = BINARY[endpoint][0]
+        arm, control = self.design.treated_arms[0], self.design.control
+        data = self._population(endpoint)
+        for subgroup in self.design.subgroups:
+            name = f"baseline_{subgroup.signal}" if f"baseline_{subgroup.signal}" in data \
+                else subgroup.signal
+            values = data[name].to_numpy(float)
+            levels = _levels(values, subgroup.cuts)
+            found = []
+            for label, mask in levels:
+                part = data[mask]
+                t, c = part[part["arm"] == arm], part[part["arm"] == control]
+                stat = risk_ratio(int((t[column] > 0.5).sum()), len(t),
+                                  int((c[column] > 0.5).sum()), len(c))
+                found.append({"subgroup": subgroup.name, "level": label, "n": len(part),
+                              "risk_treated": float((t[column] > 0.5).mean()) if len(t) else
+                              np.nan, "risk_control": float((c[column] > 0.5).mean()) if len(c)
+                              else np.nan, **stat})
+            q = heterogeneity([r["estimate"] for r in found], [r["ci_low"] for r in found],
+                              [r["ci_high"] for r in found])
+            rows += [{**r, "heterogeneity_p": q} for r in found]
+        return pd.DataFrame(rows)
+
+    def kaplan_meier(self, endpoint: str = "mortality") -> dict[str, pd.DataFrame]:
+        """Kaplan–Meier curves of a time-to-event endpoint per arm."""
+        column, time = BINARY[endpoint]
+        data = self._population(endpoint)
+        return {arm: kaplan_meier(group[time].to_numpy(float),
+                                  group[column].to_numpy(float) > 0.5, self.followup_days)
+                for arm, group in data.groupby("arm", sort=False)}
+
+    def primary(self) -> dict[str, float]:
+        """The primary endpoint's risk ratio of the first treated arm (estimate, CI, p)."""
+        rows = self.comparisons
+        row = rows[(rows["endpoint"] == self.design.primary) & (rows["measure"] == "risk ratio")]
+        return row.iloc[0].to_dict()
+
+    # ----------------------------------------------------------------- output
+    def save(self, folder: str | Path) -> dict[str, Path]:
+        """Write ``patients.parquet``, ``arms.csv``, ``comparisons.csv``, ``subgroups.csv`` and
+        ``summary.json`` to ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {"patients": folder / "patients.parquet", "arms": folder / "arms.csv",
+                 "comparisons": folder / "comparisons.csv", "subgroups": folder / "subgroups.csv",
+                 "summary": folder / "summary.json"}
+        self.patients.to_parquet(paths["patients"], index=False)
+        self.arms.to_csv(paths["arms"], index=False)
+        self.comparisons.to_csv(paths["comparisons"], index=False)
+        self.subgroups.to_csv(paths["subgroups"], index=False)
+        summary = {"trial": self.design.name, "counts": self.counts,
+                   "design": self.design.model_dump(mode="json")}
+        paths["summary"].write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        return paths
+
+    def markdown(self) -> str:
+        """The analysis as Markdown tables (see :func:`il6sim.trial._report.markdown`)."""
+        from ._report import markdown
+
+        return markdown(self)
+
+    def __repr__(self) -> str:
+        return (f"TrialResult({self.design.name!r}: {self.counts['randomised']} randomised of "
+                f"{self.counts['screened']} screened)")
+
+
+def _levels(values: np.ndarray, cuts) -> list[tuple[str, np.ndarray]]:
+    finite = np.isfinite(values)
+    if cuts:
+        edges = [-np.inf, *sorted(cuts), np.inf]
+        out = []
+        for low, high in itertools.pairwise(edges):
+            label = (f"< {high:g}" if low == -np.inf else f"≥ {low:g}" if high == np.inf
+                     else f"{low:g} to < {high:g}")
+            out.append((label, finite & (values >= low) & (values < high)))
+        return out
+    return [(f"{level:g}", finite & (values == level)) for level in np.unique(values[finite])]

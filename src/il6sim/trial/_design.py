@@ -1,0 +1,265 @@
+"""The trial file: arms, eligibility, enrolment, when treatment starts, endpoints, subgroups.
+
+A trial is declared in YAML (shipped ones live in ``il6sim/data/trials``)::
+
+    name: recovery-tocilizumab
+    population: covid19-hospitalised      # a population declaration (il6sim population list)
+    size: 4116                             # patients randomised
+    seed: 2021
+    enrolment:
+      window: 21 d                         # eligible at any time within 21 d of admission
+      eligibility:
+        - {signal: pf_ratio, below: 300, label: "hypoxia: SpO2 < 92 % on air"}
+        - {signal: crp, at_least: 75 mg/L}
+    arms:
+      - {name: usual care, ratio: 1}
+      - {name: tocilizumab, ratio: 1, treatment: {regimen: tocilizumab-covid-8mgkg}}
+    control: usual care
+    followup: 28 d
+
+Validation has two passes, like scenarios: :class:`TrialSpec` checks the shape (known keys
+only, times with units, ratios of 1 or more) and :func:`check_design` checks what only the model
+and the drug files know (signals, units, regimens). Both end in one line naming the field and
+the fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from ..scenario._schema import TreatmentSpec, parse_time
+
+Number = float | int
+
+#: Endpoints every trial can report (see :mod:`il6sim.trial._endpoints`).
+ENDPOINTS = ("mortality", "imv_or_death", "discharge", "organ_support_free_days",
+             "secondary_infection")
+
+#: Comparisons a criterion may use, and what each means.
+COMPARATORS = {"below": "<", "at_most": "<=", "above": ">", "at_least": ">="}
+
+
+def _fail(message: str) -> PydanticCustomError:
+    return PydanticCustomError("il6sim", message)
+
+
+def _time(value: Any, what: str) -> Any:
+    if parse_time(value, what=what) < 0:
+        raise _fail(f"{what} {value!r} is negative; fix: give 0 h or more")
+    return value
+
+
+class Criterion(BaseModel):
+    """One condition on a patient's state: ``signal`` compared with a threshold, or a yes/no
+    signal that must be ``is: true`` (or ``false``)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    signal: str = Field(description="a model read-out (il6, crp, pf_ratio, ...), a covariate "
+                        "(age, male, comorbidity, weight) or a clinical signal (see docs)")
+    below: Number | str | None = None
+    at_most: Number | str | None = None
+    above: Number | str | None = None
+    at_least: Number | str | None = None
+    is_: bool | None = Field(None, alias="is")
+    label: str | None = Field(None, description="how the protocol words it")
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Criterion:
+        given = [k for k in (*COMPARATORS, "is_") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise _fail(f"criterion on '{self.signal}' needs exactly one of below, at_most, "
+                        "above, at_least or is; fix: e.g. {signal: crp, at_least: 75 mg/L}")
+        return self
+
+    @property
+    def comparator(self) -> str:
+        return next(k for k in (*COMPARATORS, "is_") if getattr(self, k) is not None)
+
+    @property
+    def threshold(self) -> Any:
+        return getattr(self, self.comparator)
+
+    def describe(self) -> str:
+        if self.label:
+            return self.label
+        if self.comparator == "is_":
+            return f"{self.signal}" if self.is_ else f"not {self.signal}"
+        return f"{self.signal} {COMPARATORS[self.comparator]} {self.threshold}"
+
+
+class StartRule(BaseModel):
+    """When an arm's treatment starts, relative to randomisation (time 0 of follow-up).
+
+    - ``at: randomisation`` (the default);
+    - ``day_since_onset: N``: on day N after symptom onset, or at randomisation if later;
+    - ``when: [criteria]``: the first time after randomisation that every criterion holds on
+      the untreated course, within ``within`` (never: the patient is not treated).
+
+    ``delay`` is added in every case (drug preparation, time to infusion).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: Literal["randomisation"] | None = None
+    day_since_onset: Number | None = Field(None, ge=0)
+    when: list[Criterion] | None = None
+    within: Number | str = "28 d"
+    delay: Number | str = "0 h"
+
+    @field_validator("within", "delay")
+    @classmethod
+    def _times(cls, value: Any, info) -> Any:
+        return _time(value, f"start.{info.field_name}")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> StartRule:
+        given = [k for k in ("at", "day_since_onset", "when") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise _fail("a start rule takes one of at, day_since_onset or when; fix: keep one")
+        return self
+
+    @property
+    def delay_h(self) -> float:
+        return parse_time(self.delay, what="start.delay")
+
+    @property
+    def within_h(self) -> float:
+        return parse_time(self.within, what="start.within")
+
+
+class Arm(BaseModel):
+    """One arm: a name, its share of the randomisation, its treatment (none: usual care) and
+    when the treatment starts. ``treatment.start`` is a further delay after the start rule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    ratio: int = Field(1, ge=1, description="randomisation weight, e.g. 2 for 2:1")
+    treatment: TreatmentSpec | None = None
+    start: StartRule = Field(default_factory=StartRule)
+    description: str = ""
+
+
+class Enrolment(BaseModel):
+    """Who is randomised and when: the first check (on the population's sampling grid) at or
+    after ``after`` + ``delay`` and within ``window`` of it at which every criterion holds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    after: Literal["admission", "onset"] = "admission"
+    delay: Number | str = "0 h"
+    window: Number | str = "21 d"
+    eligibility: list[Criterion] = Field(default_factory=list)
+    exclusion: list[Criterion] = Field(default_factory=list,
+                                       description="any of these holding excludes the patient")
+
+    @field_validator("delay", "window")
+    @classmethod
+    def _times(cls, value: Any, info) -> Any:
+        return _time(value, f"enrolment.{info.field_name}")
+
+    @property
+    def delay_h(self) -> float:
+        return parse_time(self.delay, what="enrolment.delay")
+
+    @property
+    def window_h(self) -> float:
+        return parse_time(self.window, what="enrolment.window")
+
+
+class Subgroup(BaseModel):
+    """Patients split by a baseline value: ``cuts`` for a number (``age`` with ``[70]`` gives
+    < 70 and ≥ 70), none for a yes/no or category signal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    signal: str
+    cuts: list[Number] | None = None
+
+
+class Published(BaseModel):
+    """A published result to print beside the simulated one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    control: float | None = Field(None, ge=0, le=1, description="risk in the control arm")
+    treated: float | None = Field(None, ge=0, le=1, description="risk in the treated arm")
+    ratio: float | None = Field(None, gt=0)
+    ci: tuple[float, float] | None = None
+    measure: str = "risk ratio"
+    source: str = ""
+
+
+class TrialSpec(BaseModel):
+    """The contents of a trial YAML file (module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    title: str = ""
+    reference: str = ""
+    population: str = Field("covid19-hospitalised", description="population declaration")
+    calibrated: bool = Field(True, description="draw patients around the population calibrated "
+                             "to the shipped cohort (false: from the declared prior)")
+    size: int = Field(ge=2, description="patients randomised")
+    seed: int = Field(0, ge=0)
+    enrolment: Enrolment = Field(default_factory=Enrolment)
+    arms: list[Arm] = Field(min_length=2)
+    control: str = Field(description="name of the control arm")
+    followup: Number | str = "28 d"
+    endpoints: list[str] = Field(default_factory=lambda: list(ENDPOINTS))
+    primary: str = "mortality"
+    subgroups: list[Subgroup] = Field(default_factory=list)
+    published: dict[str, Published] = Field(default_factory=dict)
+
+    @field_validator("followup")
+    @classmethod
+    def _followup(cls, value: Any) -> Any:
+        if parse_time(value, what="followup") <= 0:
+            raise _fail(f"followup {value!r}; fix: give a positive time, e.g. '28 d'")
+        return value
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoints(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in ENDPOINTS:
+                raise _fail(f"unknown endpoint '{name}'; fix: use any of {', '.join(ENDPOINTS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _arms(self) -> TrialSpec:
+        names = [arm.name for arm in self.arms]
+        if len(set(names)) != len(names):
+            raise _fail("two arms have the same name; fix: give each arm its own name")
+        if self.control not in names:
+            raise _fail(f"control '{self.control}' is not an arm; fix: use one of "
+                        f"{', '.join(names)}")
+        if self.primary not in self.endpoints:
+            raise _fail(f"primary endpoint '{self.primary}' is not among the endpoints; fix: "
+                        "add it to endpoints")
+        for name in self.published:
+            if name not in ENDPOINTS:
+                raise _fail(f"published result for unknown endpoint '{name}'; fix: use one of "
+                            f"{', '.join(ENDPOINTS)}")
+        return self
+
+    @property
+    def followup_h(self) -> float:
+        return parse_time(self.followup, what="followup")
+
+    @property
+    def arm_names(self) -> list[str]:
+        return [arm.name for arm in self.arms]
+
+    @property
+    def treated_arms(self) -> list[str]:
+        return [arm.name for arm in self.arms if arm.name != self.control]
+
+    def arm(self, name: str) -> Arm:
+        return next(arm for arm in self.arms if arm.name == name)

@@ -1,0 +1,206 @@
+"""``run_trial``: screen, enrol, randomise, simulate, analyse — in chunks that resume.
+
+**Screening in blocks.** Candidates are numbered 0, 1, 2, ...; candidate ``k`` is the same
+patient in every run with the same trial file (its draw depends on the seed and ``k`` only).
+Candidates are screened in blocks, each a resumable chunked run (:func:`il6sim.runner.
+run_chunked`) stored under ``out_dir/screening/``; the first block is a pilot and each next
+block is sized from the enrolment fraction so far. The block plan depends only on results, not
+on the chunk size or the scheduler, so a resumed or re-chunked run does the same blocks.
+
+**Enrolment and allocation.** The first ``size`` eligible candidates (in candidate order) are
+randomised by permuted blocks in enrolment order, each block holding every arm ``2 × ratio``
+times (Altman DG, Bland JM 1999 BMJ 318:1209), shuffled with its own seeded stream.
+
+**Analysis** uses the allocated arm only (:mod:`._analysis`); each patient's outcomes under the
+other arms are kept for :mod:`._policy` (potential outcomes).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import Il6simError, InputError
+from ..runner import run_chunked
+from ._analysis import TrialResult
+from ._design import TrialSpec
+from ._load import load_trial
+from ._task import TrialTask
+
+__all__ = ["TrialCancelledError", "allocate", "run_trial"]
+
+#: Random stream of the allocation blocks.
+ALLOCATION_STREAM = 4000
+#: Most candidates screened per randomised patient before giving up.
+MAX_SCREENED_PER_PATIENT = 200
+#: Block sizes are multiples of this many candidates.
+BLOCK_QUANTUM = 64
+
+
+class TrialCancelledError(Il6simError):
+    """The run was cancelled; finished chunks are kept and a rerun resumes from them."""
+
+
+class _Block:
+    """Candidates ``first .. first + n - 1`` of a trial, as a chunked-run task."""
+
+    def __init__(self, task: TrialTask, first: int):
+        self.task, self.first = task, first
+
+    def __call__(self, indices: np.ndarray) -> pd.DataFrame:
+        rows = self.task(np.asarray(indices) + self.first)
+        rows.insert(0, "candidate", rows["patient"].to_numpy())
+        rows["patient"] = np.asarray(indices)
+        return rows
+
+    def config(self) -> dict[str, Any]:
+        return {**self.task.config(), "first_candidate": self.first}
+
+
+def allocate(design: TrialSpec, n: int) -> np.ndarray:
+    """Arm names of the first ``n`` enrolled patients (permuted blocks, seeded)."""
+    block = [arm.name for arm in design.arms for _ in range(2 * arm.ratio)]
+    out: list[str] = []
+    for k in range(math.ceil(n / len(block))):
+        rng = np.random.default_rng(np.random.SeedSequence(
+            design.seed, spawn_key=(ALLOCATION_STREAM, k)))
+        out += list(rng.permutation(block))
+    return np.array(out[:n], dtype=object)
+
+
+def _next_block(size: int, enrolled: int, screened: int) -> int:
+    if screened == 0:
+        want = min(max(2 * size, BLOCK_QUANTUM), 1024)
+    else:
+        rate = max(enrolled / screened, 1.0 / MAX_SCREENED_PER_PATIENT)
+        want = 1.2 * (size - enrolled) / rate
+    return int(math.ceil(want / BLOCK_QUANTUM) * BLOCK_QUANTUM)
+
+
+@contextmanager
+def _folder(out_dir: str | Path | None):
+    if out_dir is None:
+        with tempfile.TemporaryDirectory(prefix="il6sim-trial-") as temp:
+            yield Path(temp)
+        return
+    root = Path(out_dir)
+    if root.exists() and not root.is_dir():
+        raise InputError(f"--out '{root}' is a file; fix: give a folder path")
+    root.mkdir(parents=True, exist_ok=True)
+    yield root
+
+
+def run_trial(
+    trial: str | Path | TrialSpec | dict,
+    *,
+    n_patients: int | None = None,
+    out_dir: str | Path | None = None,
+    chunk_size: int = 128,
+    scheduler: Any = None,
+    progress: bool | Callable[[int, int], None] = False,
+    cancel: Any = None,
+    population_file: str | Path | None = None,
+    backend: str = "fast",
+) -> TrialResult:
+    """Run a trial and analyse it.
+
+    Parameters
+    ----------
+    trial : a shipped trial name (``"recovery-tocilizumab"``), a YAML path, a mapping or a
+        :class:`TrialSpec`.
+    n_patients : patients to randomise (default: the file's ``size``). The first ``n`` patients
+        of a larger run are the same patients with the same arms.
+    out_dir : folder for the chunks (``screening/``), the patient table and the analysis; a
+        rerun with the same folder resumes. ``None`` works in a temporary folder.
+    chunk_size : candidates per stored chunk (results do not depend on it).
+    scheduler : ``None`` (this process) or a Dask scheduler address / ``distributed.Client``.
+    progress : ``True`` shows a progress bar on standard error; a callable is called with
+        ``(candidates screened, candidates planned)`` after every chunk.
+    cancel : an object with ``is_set()`` (e.g. :class:`threading.Event`); when set, the run
+        stops after the current chunk with :class:`TrialCancelledError`, keeping finished chunks.
+    population_file : a ``calibrated.parquet`` from ``il6sim population fit`` to draw patients
+        from, instead of the shipped calibration.
+    backend : ``"fast"`` (default) or ``"reference"``.
+
+    Raises
+    ------
+    InputError
+        an invalid trial file or setting, or no candidate meeting the eligibility criteria.
+    TrialCancelledError
+        ``cancel`` was set.
+    """
+    design = trial if isinstance(trial, TrialSpec) else load_trial(trial)
+    size = design.size if n_patients is None else n_patients
+    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 2:
+        raise InputError(f"n_patients = {size!r}; fix: give a whole number of 2 or more")
+    size = int(size)
+    task = TrialTask(design, population_file=None if population_file is None
+                     else str(population_file), backend=backend)
+    callback = progress if callable(progress) else None
+    screened = enrolled = 0
+    tables = []
+    with _folder(out_dir) as root:
+        while enrolled < size:
+            if screened >= MAX_SCREENED_PER_PATIENT * size:
+                raise InputError(
+                    f"only {enrolled} of {screened} screened virtual patients met the "
+                    f"eligibility of trial '{design.name}'; fix: loosen enrolment.eligibility, "
+                    "widen enrolment.window or ask for fewer patients")
+            count = _next_block(size, enrolled, screened)
+            first = screened
+
+            def on_chunk(done: int, total: int, first: int = first, count: int = count) -> None:
+                if callback is not None:
+                    callback(first + done, first + count)
+                if cancel is not None and cancel.is_set():
+                    raise TrialCancelledError(
+                        f"trial '{design.name}' cancelled after {first + done} screened "
+                        "patients; run again with the same --out to resume")
+
+            table = run_chunked(_Block(task, first), count,
+                                out_dir=root / "screening" / f"{first:09d}-{first + count:09d}",
+                                chunk_size=chunk_size, scheduler=scheduler,
+                                progress=progress is True, on_progress=on_chunk)
+            tables.append(table)
+            screened += count
+            enrolled += int(table["enrolled"].sum())
+        candidates = pd.concat(tables, ignore_index=True).drop(columns="patient")
+        result = _randomise(design, candidates, size)
+        if out_dir is not None:
+            result.save(root)
+    return result
+
+
+def _randomise(design: TrialSpec, candidates: pd.DataFrame, size: int) -> TrialResult:
+    eligible = candidates[candidates["enrolled"].astype(bool)]
+    patients = eligible.iloc[:size].copy()
+    last = int(patients["candidate"].iloc[-1])
+    screened = candidates[candidates["candidate"] <= last]
+    patients.insert(1, "arm", allocate(design, size))
+    arms = patients["arm"].to_numpy()
+    for endpoint in _outcome_names(patients):
+        values = patients[f"{endpoint}@{design.arm_names[0]}"].copy()
+        for arm in design.arm_names[1:]:
+            mine = arms == arm
+            values[mine] = patients.loc[mine, f"{endpoint}@{arm}"]
+        patients[endpoint] = values
+    counts = {"screened": len(screened), "admitted": int(screened["admitted"].sum()),
+              "randomised": size}
+    return TrialResult(design, patients.reset_index(drop=True), counts)
+
+
+def _outcome_names(patients: pd.DataFrame) -> list[str]:
+    names = []
+    for column in patients.columns:
+        if "@" in column:
+            name = column.split("@", 1)[0]
+            if name not in names:
+                names.append(name)
+    return names

@@ -1,0 +1,144 @@
+"""What a protocol can test: model read-outs, covariates and clinical signals over time.
+
+Every signal is an array ``(patients, times)`` on the screening run's grid, in a fixed unit:
+
+- any model read-out (``il6sim model`` lists them) in its declared unit: ``il6`` (pg/mL),
+  ``crp`` (mg/L), ``pf_ratio`` (mmHg), ``ldh_level``, ``lymphocytes``, ``ferritin_level``, ...;
+- a covariate of the population: ``age`` (year), ``weight`` (kg), ``male``, ``comorbidity``;
+- clinical signals defined here: ``days_since_onset`` and ``days_since_admission`` (d),
+  ``respiratory_support`` (0 none, 1 oxygen, 2 non-invasive support, 3 invasive ventilation),
+  ``oxygen`` (support ≥ 1), ``imv`` (invasive ventilation), ``organ_support`` (non-invasive or
+  invasive respiratory support, or a blood pressure that needs vasopressors),
+  ``hours_since_organ_support`` (h) and ``sofa``.
+
+**Respiratory support from P/F.** The model has no oxygen prescription, so support is read from
+the oxygenation it would need: P/F < 300 (SpO2 < 92 % on air, Severinghaus JW 1979 J Appl
+Physiol 46:599; the RECOVERY hypoxia criterion) needs oxygen; P/F < 200 (Berlin moderate ARDS,
+ARDS Definition Task Force 2012 JAMA 307:2526) high-flow or non-invasive ventilation; P/F < 150
+invasive ventilation (:data:`il6sim.clinical.VENTILATION_PF`). A mean arterial pressure below 65
+mmHg needs vasopressors (Singer M 2016 JAMA 315:801).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pint
+
+from ..clinical import VENTILATION_PF, sofa
+from ..engine.results import SimulationResult
+from ..errors import InputError
+from ..model import Model
+from ..model.units import ureg
+from ._design import Criterion
+
+#: P/F (mmHg) below which a patient needs oxygen, non-invasive support, invasive ventilation.
+SUPPORT_PF = (300.0, 200.0, VENTILATION_PF)
+#: Mean arterial pressure (mmHg) below which vasopressors are needed.
+VASOPRESSOR_MAP = 65.0
+#: Population covariates a criterion may name, with their units.
+COVARIATES = {"age": "year", "weight": "kg", "male": "", "comorbidity": ""}
+
+
+class Course:
+    """One chunk's screening run and the times the population rule gave each patient."""
+
+    def __init__(self, result: SimulationResult, table: pd.DataFrame, course: pd.DataFrame):
+        self.result, self.table, self.course = result, table, course
+        self.time = result.time
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._cache:
+            self._cache[name] = _compute(self, name)
+        return self._cache[name]
+
+    def hours(self, column: str) -> np.ndarray:
+        return self.course[column].to_numpy(float)[:, None]
+
+
+def _support(c: Course) -> np.ndarray:
+    pf = c.result.output("pf_ratio")
+    return sum((pf < cut).astype(float) for cut in SUPPORT_PF)
+
+
+def _organ_support(c: Course) -> np.ndarray:
+    return ((c["respiratory_support"] >= 2) | (c.result.output("map") < VASOPRESSOR_MAP)
+            ).astype(float)
+
+
+def _since_organ_support(c: Course) -> np.ndarray:
+    on = c["organ_support"] > 0
+    first = np.where(on.any(axis=1), c.time[np.argmax(on, axis=1)], np.nan)[:, None]
+    since = c.time[None, :] - first
+    return np.where(since >= 0, since, np.nan)
+
+
+#: Clinical signals: name → (unit, how to compute it from a :class:`Course`).
+CLINICAL: dict[str, tuple[str, Callable[[Course], np.ndarray]]] = {
+    "days_since_onset": ("d", lambda c: (c.time[None, :] - c.hours("onset_h")) / 24.0),
+    "days_since_admission": ("d", lambda c: (c.time[None, :] - c.hours("admission_h")) / 24.0),
+    "respiratory_support": ("", _support),
+    "oxygen": ("", lambda c: (c["respiratory_support"] >= 1).astype(float)),
+    "imv": ("", lambda c: (c["respiratory_support"] >= 3).astype(float)),
+    "organ_support": ("", _organ_support),
+    "hours_since_organ_support": ("h", _since_organ_support),
+    "sofa": ("", lambda c: sofa(c.result).astype(float)),
+}
+
+
+def _compute(c: Course, name: str) -> np.ndarray:
+    shape = (len(c.table), len(c.time))
+    if name in CLINICAL:
+        return np.broadcast_to(CLINICAL[name][1](c), shape)
+    if name in COVARIATES:
+        return np.broadcast_to(c.table[name].to_numpy(float)[:, None], shape)
+    return c.result.output(name)
+
+
+def signal_unit(name: str, model: Model) -> str:
+    """The unit of a signal; an unknown name is an :class:`InputError` listing the choices."""
+    if name in CLINICAL:
+        return CLINICAL[name][0]
+    if name in COVARIATES:
+        return COVARIATES[name]
+    if name in model.output_index:
+        return model.outputs[model.output_index[name]].unit
+    from ..scenario._schema import suggest
+
+    raise InputError(f"unknown signal '{name}'; fix: "
+                     + suggest(name, [*CLINICAL, *COVARIATES, *model.output_names]))
+
+
+def threshold(criterion: Criterion, model: Model, where: str) -> float | bool:
+    """The criterion's threshold in its signal's unit (a number without unit is taken as in
+    that unit)."""
+    unit = signal_unit(criterion.signal, model)
+    value: Any = criterion.threshold
+    if criterion.comparator == "is_":
+        return bool(value)
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        quantity = ureg.Quantity(str(value).strip())
+        if quantity.dimensionless and not unit:
+            return float(quantity.magnitude)
+        return float(quantity.to(unit or "dimensionless").magnitude)
+    except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError):
+        raise InputError(
+            f"{where}: threshold {value!r} for '{criterion.signal}' is not a number in "
+            f"{unit or 'no unit'}; fix: write e.g. {criterion.signal}: "
+            f"{'75 ' + unit if unit else '1'}") from None
+
+
+def holds(criterion: Criterion, course: Course, value: float | bool) -> np.ndarray:
+    """Where the criterion holds, ``(patients, times)`` (NaN signal values never hold)."""
+    values = course[criterion.signal]
+    if criterion.comparator == "is_":
+        return (values > 0.5) == bool(value)
+    with np.errstate(invalid="ignore"):
+        return {"below": values < value, "at_most": values <= value,
+                "above": values > value, "at_least": values >= value}[criterion.comparator]

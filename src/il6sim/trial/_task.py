@@ -1,0 +1,249 @@
+"""``TrialTask``: screen candidate patients, and simulate every enrolled one under every arm.
+
+For candidate patients numbered ``indices`` (each drawn from the population by its own index
+and the trial's seed, :mod:`il6sim.population._calibrated`), the task
+
+1. simulates the untreated course from infection with the fast engine, and applies the
+   population's admission rule (:func:`il6sim.population.read_course`);
+2. finds the first check on the sampling grid, from admission (or onset) plus the enrolment
+   delay and within the enrolment window, at which the patient is alive and meets every
+   eligibility criterion and no exclusion criterion: that is randomisation, time 0;
+3. restarts each enrolled patient from its state at randomisation once per arm, with the arm's
+   drug doses from the arm's start time, and reads the endpoints (:mod:`._endpoints`).
+
+Every patient is simulated under every arm (its potential outcomes); the randomised analysis
+(:mod:`._run`) uses the arm the allocation gives it, and :mod:`._policy` uses all of them.
+Results depend only on the trial file and the candidate index, never on the chunking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..clinical import death_hazard
+from ..engine import simulate
+from ..model import default_model
+from ..pharmacology import drug_parameters, expand_regimen
+from ..population import load_calibrated, load_population_spec, read_course
+from ..population._sample import dose_table, draw, parameter_table, patient_normals
+from ..runner import model_fingerprint
+from ._design import TrialSpec
+from ._endpoints import arm_endpoints
+from ._signals import Course, holds, threshold
+
+#: Random stream of the secondary-infection draw (shared by all arms of a patient).
+INFECTION_STREAM = 3000
+#: Baseline values recorded for every enrolled patient (signals at randomisation).
+BASELINE_SIGNALS = ("il6", "crp", "ldh_level", "lymphocytes", "ferritin_level", "pf_ratio",
+                    "respiratory_support", "imv", "organ_support", "sofa", "days_since_onset",
+                    "days_since_admission", "viral_load", "drug_conc")
+
+
+class TrialTask:
+    """Screen candidates ``indices`` and simulate the enrolled ones in every arm.
+
+    Parameters
+    ----------
+    design : the validated trial (:func:`il6sim.trial.load_trial`).
+    population_file : a calibrated population (``calibrated.parquet`` from ``il6sim population
+        fit``) to draw from instead of the shipped one.
+    backend : engine backend (``"fast"`` by default).
+    """
+
+    def __init__(self, design: TrialSpec, *, population_file: str | None = None,
+                 backend: str = "fast"):
+        self.design, self.population_file, self.backend = design, population_file, backend
+        self._check()
+
+    # ----------------------------------------------------------------- set-up
+    def _check(self) -> None:
+        model = default_model()
+        self.spec = load_population_spec(self.design.population, model=model)
+        self.source = (load_calibrated(self.spec, self.population_file)
+                       if self.design.calibrated or self.population_file else None)
+        enrolment = self.design.enrolment
+        self.eligibility = [(c, threshold(c, model, f"enrolment.eligibility[{k}]"))
+                            for k, c in enumerate(enrolment.eligibility)]
+        self.exclusion = [(c, threshold(c, model, f"enrolment.exclusion[{k}]"))
+                          for k, c in enumerate(enrolment.exclusion)]
+        self.start_rules = {}
+        for k, arm in enumerate(self.design.arms):
+            when = [(c, threshold(c, model, f"arms[{k}].start.when[{j}]"))
+                    for j, c in enumerate(arm.start.when or [])]
+            self.start_rules[arm.name] = when
+            if arm.treatment is not None:  # unknown regimens and bad amounts fail here
+                expand_regimen(arm.treatment.regimen_or_schedule(), weight_kg=70.0)
+        for k, subgroup in enumerate(self.design.subgroups):
+            from ._signals import signal_unit
+
+            if subgroup.signal not in BASELINE_SIGNALS and subgroup.signal not in (
+                    "age", "male", "comorbidity", "weight"):
+                signal_unit(subgroup.signal, model)  # an unknown name fails with its choices
+                raise_unrecorded(k, subgroup.signal)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"design": self.design, "population_file": self.population_file,
+                "backend": self.backend}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._check()
+
+    def config(self) -> dict[str, Any]:
+        """Everything that determines the results (guards resumption)."""
+        return {
+            "model": model_fingerprint(default_model()),
+            "design": self.design.model_dump(mode="json", exclude={"size", "published",
+                                                                   "subgroups", "title",
+                                                                   "reference", "primary"}),
+            "population": self.spec.raw,
+            "calibration": None if self.source is None else self.source.info,
+            "calibration_file": self.population_file,
+            "drug_parameters": {name: drug_parameters(name, default_model())
+                                for name in ("tocilizumab", "sarilumab", "siltuximab")},
+            "backend": self.backend,
+        }
+
+    # ----------------------------------------------------------------- running
+    def candidates(self, indices: np.ndarray) -> pd.DataFrame:
+        """The candidate patients numbered ``indices`` (population table rows)."""
+        seed = self.design.seed
+        if self.source is not None:
+            z = self.source.draw(seed, indices)
+        else:
+            z = patient_normals(seed, indices, len(self.spec.coordinates))
+        return draw(self.spec, z, patients=indices)
+
+    def __call__(self, indices: np.ndarray) -> pd.DataFrame:
+        indices = np.asarray(indices, dtype=np.int64)
+        spec, design = self.spec, self.design
+        table = self.candidates(indices)
+        horizon = spec.latest_admission_h + design.enrolment.delay_h + design.enrolment.window_h
+        if design.enrolment.after == "onset":
+            horizon = float(table["incubation_h"].max()) + design.enrolment.delay_h \
+                + design.enrolment.window_h
+        screening = simulate(parameter_table(spec, table), dose_table(spec, table),
+                             t_end=min(horizon, spec.duration_h), dt=spec.sampling_h,
+                             backend=self.backend, settings={"trial": design.name})
+        course = read_course(spec, table, screening, {}, {}, {})
+        signals = Course(screening, table, course)
+        enrol_index = self._enrolment(signals)
+        rows = pd.DataFrame({"patient": indices,
+                             "admitted": course["admitted"].to_numpy(bool),
+                             "enrolled": enrol_index >= 0})
+        rows["randomised_h"] = np.where(enrol_index >= 0,
+                                        screening.time[np.maximum(enrol_index, 0)], np.nan)
+        for column in ("age", "male", "comorbidity", "weight"):
+            rows[column] = table[column].to_numpy(float)
+        rows["onset_h"] = course["onset_h"].to_numpy(float)
+        rows["admission_h"] = course["admission_h"].to_numpy(float)
+        chosen = np.flatnonzero(enrol_index >= 0)
+        for name in BASELINE_SIGNALS:
+            values = np.full(len(indices), np.nan)
+            values[chosen] = signals[name][chosen, enrol_index[chosen]]
+            rows[f"baseline_{name}"] = values
+        if len(chosen):
+            arms = self._arms(table, screening, signals, chosen, enrol_index[chosen])
+            rows = rows.join(arms)
+        return rows
+
+    def _enrolment(self, c: Course) -> np.ndarray:
+        """Index of the randomisation time on the grid per patient, −1 if never enrolled."""
+        enrolment = self.design.enrolment
+        anchor = c.hours("admission_h" if enrolment.after == "admission" else "onset_h")
+        start = anchor + enrolment.delay_h
+        t = c.time[None, :]
+        cumulative = np.cumsum(death_hazard(c.result) * np.diff(c.time, prepend=c.time[0]),
+                               axis=1)
+        alive = cumulative < c.table["death_threshold"].to_numpy(float)[:, None]
+        ok = np.array([s == "ok" for s in c.result.status])[:, None]
+        admitted = c.course["admitted"].to_numpy(bool)[:, None]
+        mask = ok & admitted & alive & (t >= start - 1e-9) \
+            & (t <= start + enrolment.window_h + 1e-9) & (t >= c.hours("admission_h") - 1e-9)
+        for criterion, value in self.eligibility:
+            mask &= holds(criterion, c, value)
+        for criterion, value in self.exclusion:
+            mask &= ~holds(criterion, c, value)
+        return np.where(mask.any(axis=1), np.argmax(mask, axis=1), -1)
+
+    def _start_offsets(self, arm, c: Course, chosen: np.ndarray, enrol: np.ndarray
+                       ) -> np.ndarray:
+        """Hours from randomisation to the arm's first dose (NaN: not treated)."""
+        rule = arm.start
+        t0 = c.time[enrol]
+        if rule.day_since_onset is not None:
+            at = c.course["onset_h"].to_numpy(float)[chosen] + 24.0 * rule.day_since_onset
+            offset = np.maximum(at - t0, 0.0)
+        elif rule.when:
+            mask = np.ones((len(chosen), len(c.time)), bool)
+            for criterion, value in self.start_rules[arm.name]:
+                mask &= holds(criterion, c, value)[chosen]
+            window = (c.time[None, :] >= t0[:, None]) \
+                & (c.time[None, :] <= t0[:, None] + rule.within_h)
+            mask &= window
+            offset = np.where(mask.any(axis=1), c.time[np.argmax(mask, axis=1)] - t0, np.nan)
+        else:
+            offset = np.zeros(len(chosen))
+        return offset + rule.delay_h + arm.treatment.start_h
+
+    def _arms(self, table, screening, c: Course, chosen, enrol) -> pd.DataFrame:
+        design, spec = self.design, self.spec
+        followup = design.followup_h
+        states = screening.states[chosen, enrol, :]
+        dt = np.diff(screening.time, prepend=screening.time[0])
+        cumulative = np.cumsum(death_hazard(screening) * dt, axis=1)[chosen, enrol]
+        threshold_left = table["death_threshold"].to_numpy(float)[chosen] - cumulative
+        rest = screening.output("classic_signal_leukocytes")[chosen, 0]
+        uniform = stats.norm.cdf(patient_normals(design.seed, table["patient"].to_numpy()[chosen],
+                                                 1, stream=INFECTION_STREAM)[:, 0])
+        params = parameter_table(spec, table.iloc[chosen])
+        n = len(chosen)
+        all_params, all_states, doses, starts = [], [], [], {}
+        for k, arm in enumerate(design.arms):
+            all_params.append(params)
+            all_states.append(states)
+            if arm.treatment is None:
+                continue
+            offsets = self._start_offsets(arm, c, chosen, enrol)
+            starts[arm.name] = offsets
+            regimen = arm.treatment.regimen_or_schedule()
+            weights = table["weight"].to_numpy(float)[chosen]
+            for i in np.flatnonzero(np.isfinite(offsets) & (offsets <= followup)):
+                events = expand_regimen(regimen, weight_kg=float(weights[i]),
+                                        start_h=float(offsets[i]), until_h=followup)
+                events["patient"] = k * n + i
+                doses.append(events)
+        dose_rows = pd.concat(doses, ignore_index=True) if doses else None
+        result = simulate(pd.concat(all_params, ignore_index=True), dose_rows, t_end=followup,
+                          dt=spec.sampling_h, initial_states=np.vstack(all_states),
+                          backend=self.backend, settings={"trial": design.name})
+        columns = {}
+        for k, arm in enumerate(design.arms):
+            part = _rows(result, slice(k * n, (k + 1) * n))
+            ends = arm_endpoints(part, threshold_left=threshold_left, rest_signal=rest,
+                                 infection_uniform=uniform, followup_h=followup)
+            ends["treatment_start_day"] = (starts[arm.name] / 24.0 if arm.name in starts
+                                           else np.nan)
+            for column in ends.columns:
+                columns[f"{column}@{arm.name}"] = ends[column].to_numpy()
+        return pd.DataFrame(columns, index=chosen)
+
+
+def _rows(result, rows: slice):
+    """The patients ``rows`` of a result."""
+    return replace(result, outputs=result.outputs[rows], states=result.states[rows],
+                   parameters=result.parameters[rows], status=result.status[rows])
+
+
+def raise_unrecorded(k: int, signal: str) -> None:
+    """A subgroup on a signal that is not recorded at randomisation."""
+    from ..errors import InputError
+
+    recorded = ", ".join([*BASELINE_SIGNALS, "age", "male", "comorbidity", "weight"])
+    raise InputError(f"subgroups[{k}]: signal '{signal}' is not recorded at randomisation; "
+                     f"fix: use one of {recorded}")
