@@ -1,0 +1,124 @@
+"""Command line: ``il6sim trial`` (run a trial file) and ``il6sim trials`` (list shipped ones).
+
+Errors (bad trial file, unknown name, a folder holding another run) print one line
+``error: ...`` with exit code 2; an interrupted run resumes with the same ``--out``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .._cli_errors import reporting_errors
+
+__all__ = ["register"]
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False, width=120)
+
+
+def _ci(estimate: float, low: float, high: float) -> str:
+    if not np.isfinite(estimate):
+        return "—"
+    return f"{estimate:.2f} ({low:.2f}–{high:.2f})" if np.isfinite(low) else f"{estimate:.2f}"
+
+
+def headline_table(result) -> Table:
+    """Arm risks and the ratio of each endpoint, simulated beside published."""
+    from ._report import _title
+
+    design = result.design
+    treated = design.treated_arms[0]
+    table = Table(title=f"{design.name}: {result.counts['randomised']} randomised "
+                        f"({result.counts['screened']} screened)", title_justify="left")
+    for column in ("endpoint", f"{design.control}", f"{treated}", "ratio (95 % CI)",
+                   "p", "published"):
+        table.add_column(column, justify="left" if column == "endpoint" else "right")
+    arms = result.arms.set_index(["endpoint", "arm"])
+    rows = result.comparisons
+    for endpoint in design.endpoints:
+        control, arm = arms.loc[(endpoint, design.control)], arms.loc[(endpoint, treated)]
+        measure = "risk ratio" if endpoint != "organ_support_free_days" else \
+            "difference in mean days (Mann-Whitney p)"
+        row = rows[(rows.endpoint == endpoint) & (rows.arm == treated)
+                   & (rows.measure == measure)].iloc[0]
+        pub = design.published.get(endpoint)
+        published = ""
+        if pub is not None:
+            risks = (f"{100 * pub.control:.0f} % vs {100 * pub.treated:.0f} %; "
+                     if pub.control is not None and pub.treated is not None else "")
+            ratio = _ci(pub.ratio, *(pub.ci or (np.nan, np.nan))) if pub.ratio else ""
+            published = f"{risks}{ratio} {pub.measure if pub.ratio else ''}".strip()
+
+        def cell(r) -> str:
+            return (f"{100 * r['value']:.1f} % ({int(r['events'])}/{int(r['n'])})"
+                    if r["measure"] == "risk" else f"{r['value']:.1f} d")
+
+        p = row["p_value"]
+        table.add_row(_title(endpoint, result.followup_days), cell(control), cell(arm),
+                      _ci(row["estimate"], row["ci_low"], row["ci_high"]),
+                      "—" if not np.isfinite(p) else f"{p:.2g}", published)
+    return table
+
+
+def trial(
+    trial_file: Annotated[str, typer.Argument(
+        metavar="TRIAL", help="A shipped trial name (il6sim trials) or a trial YAML file.")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Folder for chunks, patients.parquet, tables, report.md and figures; "
+                      "running again with it resumes. Default: out/trial/<name>.",
+        show_default=False)] = None,
+    n: Annotated[int | None, typer.Option(
+        "--n", help="Patients to randomise (default: the file's size).",
+        show_default=False)] = None,
+    chunk_size: Annotated[int, typer.Option(
+        "--chunk-size", help="Candidates per stored chunk (results do not depend on it).")] = 128,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Dask scheduler address (tcp://HOST:PORT); default: this process.",
+        show_default=False)] = None,
+    population_file: Annotated[Path | None, typer.Option(
+        "--population", help="calibrated.parquet from `il6sim population fit` to draw "
+                             "patients from (default: the shipped calibration).",
+        show_default=False)] = None,
+) -> None:
+    """Run an in-silico randomised trial and compare it with the published one."""
+    from ._load import load_trial
+    from ._report import write_report
+    from ._run import run_trial
+
+    console = _console()
+    design = load_trial(trial_file)
+    out = out or Path("out") / "trial" / design.name
+    size = design.size if n is None else n
+    console.print(f"[bold]{design.title or design.name}[/bold]: randomising {size} virtual "
+                  f"patients ({', '.join(design.arm_names)}); results in {out}")
+    result = run_trial(design, n_patients=n, out_dir=out, chunk_size=chunk_size,
+                       scheduler=scheduler, progress=True, population_file=population_file)
+    console.print(headline_table(result))
+    paths = write_report(result, out)
+    console.print(f"wrote {paths['report']}, figures and tables in {out}")
+
+
+def trials() -> None:
+    """List the shipped trial files."""
+    from ._load import list_trials
+
+    table = Table(title="Shipped trials (il6sim/data/trials)", title_justify="left")
+    table.add_column("name")
+    table.add_column("title", overflow="fold")
+    for name, title in list_trials().items():
+        table.add_row(name, title)
+    _console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``trial`` and ``trials`` to ``app``."""
+    app.command("trial", epilog="Example: il6sim trial recovery-tocilizumab --n 400 "
+                                "--out out/recovery")(reporting_errors(trial))
+    app.command("trials", epilog="Example: il6sim trials")(reporting_errors(trials))
