@@ -103,7 +103,8 @@ def mann_whitney(values_t: np.ndarray, values_c: np.ndarray) -> dict[str, float]
 
 def heterogeneity(estimates: list[float], lows: list[float], highs: list[float]) -> float:
     """Cochran's Q p-value for the log risk ratios of subgroups (NaN if fewer than two)."""
-    est, low, high = (np.log(np.asarray(v, float)) for v in (estimates, lows, highs))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero ratio has no log
+        est, low, high = (np.log(np.asarray(v, float)) for v in (estimates, lows, highs))
     keep = np.isfinite(est) & np.isfinite(low) & np.isfinite(high) & (high > low)
     if keep.sum() < 2:
         return np.nan

@@ -1,0 +1,256 @@
+"""The trial engine: designs, eligibility and timing, reproducibility, resume, statistics."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.statistics import logrank_test
+from scipy import stats
+from typer.testing import CliRunner
+
+from il6sim.cli import app
+from il6sim.cohort import load_cohort
+from il6sim.errors import InputError
+from il6sim.population import cohort_targets, load_calibrated, load_population_spec, simulate_course
+from il6sim.population._sample import draw
+from il6sim.trial import TrialCancelledError, TrialTask, allocate, load_trial, run_trial
+from il6sim.trial._stats import (
+    cox_and_logrank,
+    heterogeneity,
+    kaplan_meier,
+    proportion,
+    risk_ratio,
+)
+
+RECOVERY = load_trial("recovery-tocilizumab")
+
+
+def design(**changes) -> dict:
+    """The RECOVERY design as a mapping, with changes."""
+    data = RECOVERY.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data.update(changes)
+    return data
+
+
+# ----------------------------------------------------------------------------- designs
+@pytest.mark.parametrize(("change", "message"), [
+    ({"arms": [{"name": "a"}, {"name": "a"}]}, "same name"),
+    ({"control": "placebo"}, "control 'placebo' is not an arm"),
+    ({"endpoints": ["mortality", "happiness"]}, "unknown endpoint 'happiness'"),
+    ({"followup": "-3 d"}, "followup"),
+    ({"size": 1}, "field 'size'"),
+    ({"enrolment": {"eligibility": [{"signal": "crp", "below": 3, "above": 1}]}},
+     "exactly one of"),
+    ({"enrolment": {"window": "soon"}}, "not a time"),
+    ({"colour": "red"}, "field 'colour': unknown key"),
+])
+def test_a_malformed_design_gets_one_line_naming_the_field(change, message):
+    with pytest.raises(InputError, match=message) as caught:
+        load_trial(design(**change))
+    assert "\n" not in str(caught.value) and "fix" in str(caught.value)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"enrolment": {"eligibility": [{"signal": "crpp", "at_least": 75}]}},
+     "unknown signal 'crpp'; fix: did you mean 'crp'"),
+    ({"enrolment": {"eligibility": [{"signal": "crp", "at_least": "75 kg"}]}},
+     "not a number in mg/L"),
+    ({"arms": [{"name": "usual care"}, {"name": "x", "treatment": {"regimen": "aspirin"}}]},
+     "unknown regimen 'aspirin'"),
+    ({"subgroups": [{"name": "x", "signal": "tnf"}]}, "not recorded at randomisation"),
+])
+def test_names_and_units_are_checked_against_the_model(change, message):
+    with pytest.raises(InputError, match=message):
+        TrialTask(load_trial(design(**change)))
+
+
+def test_a_malformed_trial_file_exits_2_with_one_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\nsize: 10\narms: [{name: a}, {name: b}]\ncontrol: c\n")
+    result = CliRunner().invoke(app, ["trial", str(path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "control 'c' is not an arm" in result.output
+    assert "Traceback" not in result.output
+    path.write_text("name: [unclosed\n")
+    result = CliRunner().invoke(app, ["trial", str(path)])
+    assert result.exit_code == 2 and "invalid YAML" in result.output
+
+
+# ----------------------------------------------------------------------------- rules
+TIMING = design(arms=[
+    {"name": "usual care"},
+    {"name": "now", "treatment": {"regimen": "tocilizumab-covid-8mgkg"},
+     "start": {"at": "randomisation", "delay": "6 h"}},
+    {"name": "day 10", "treatment": {"regimen": "tocilizumab-covid-8mgkg"},
+     "start": {"day_since_onset": 10}},
+    {"name": "on IL-6", "treatment": {"regimen": "tocilizumab-covid-8mgkg"},
+     "start": {"when": [{"signal": "il6", "at_least": "150 pg/mL"}], "within": "7 d"}},
+    {"name": "zero dose", "treatment": {"drug": "tocilizumab", "amount": "0 mg", "doses": 1}},
+])
+
+
+@pytest.fixture(scope="module")
+def screened():
+    task = TrialTask(load_trial(TIMING))
+    return task, task(np.arange(60))
+
+
+def test_eligibility_and_enrolment_window_hold_at_randomisation(screened):
+    _task, rows = screened
+    enrolled = rows[rows["enrolled"]]
+    assert 5 <= len(enrolled) < len(rows)
+    assert (enrolled["baseline_crp"] >= 75).all()
+    assert (enrolled["baseline_respiratory_support"] >= 1).all()
+    assert (enrolled["randomised_h"] >= enrolled["admission_h"] - 1e-6).all()
+    assert (enrolled["randomised_h"] <= enrolled["admission_h"] + 21 * 24 + 1e-6).all()
+    assert not rows.loc[~rows["admitted"], "enrolled"].any()
+
+
+def test_randomisation_is_the_first_eligible_check(screened):
+    task, rows = screened
+    from il6sim.engine import simulate
+    from il6sim.population._sample import dose_table, parameter_table
+
+    table = task.candidates(rows["patient"].to_numpy())
+    result = simulate(parameter_table(task.spec, table), dose_table(task.spec, table),
+                      t_end=task.spec.duration_h, dt=task.spec.sampling_h)
+    crp, pf = result.output("crp"), result.output("pf_ratio")
+    for i, row in rows[rows["enrolled"]].iterrows():
+        before = (result.time >= row["admission_h"] - 1e-6) & (result.time < row["randomised_h"])
+        assert not ((crp[i, before] >= 75) & (pf[i, before] < 300)).any()
+
+
+def test_start_rules_give_the_declared_treatment_times(screened):
+    _task, rows = screened
+    enrolled = rows[rows["enrolled"]]
+    np.testing.assert_allclose(enrolled["treatment_start_day@now"], 0.25)
+    day10 = np.maximum((enrolled["onset_h"] + 240 - enrolled["randomised_h"]) / 24, 0)
+    np.testing.assert_allclose(enrolled["treatment_start_day@day 10"], day10)
+    on_il6 = enrolled["treatment_start_day@on IL-6"]
+    high = enrolled["baseline_il6"] >= 150
+    np.testing.assert_allclose(on_il6[high], 0.0)  # already above the threshold
+    assert (on_il6[~high].dropna() > 0).all() and (on_il6.dropna() <= 7).all()
+    assert enrolled["treatment_start_day@usual care"].isna().all()
+
+
+def test_a_zero_dose_arm_equals_usual_care_and_blockade_lowers_crp(screened):
+    _, rows = screened
+    enrolled = rows[rows["enrolled"]]
+    for endpoint in ("died", "death_day", "discharge_day", "organ_support_free_days"):
+        np.testing.assert_allclose(enrolled[f"{endpoint}@zero dose"],
+                                   enrolled[f"{endpoint}@usual care"], rtol=1e-3)
+    assert (enrolled["peak_crp@now"] <= enrolled["peak_crp@usual care"] + 1e-6).all()
+    assert enrolled["secondary_infection_probability@now"].mean() > \
+        enrolled["secondary_infection_probability@usual care"].mean()
+
+
+def test_calibrated_draws_keep_the_cohort_calibration():
+    """New patients drawn around the calibrated population still match the cohort (pooled
+    admission values, KS p > 0.05; death fraction within 0.1)."""
+    spec = load_population_spec("covid19-hospitalised")
+    targets = cohort_targets(load_cohort(), list(spec.markers))
+    table = draw(spec, load_calibrated(spec).draw(7, np.arange(250)), patients=np.arange(250))
+    course = simulate_course(spec, table, read_delay_h=targets.read_delay_h,
+                             limits=targets.limits)
+    admitted = course[course["admitted"]]
+    assert len(admitted) > 200
+    assert abs(admitted["died"].mean() - targets.death_fraction) < 0.1
+    for marker in spec.markers:
+        test = stats.ks_2samp(admitted[marker].dropna(), targets.values[marker].dropna())
+        assert test.pvalue > 0.05, (marker, test)
+
+
+# ----------------------------------------------------------------------------- runs
+def test_results_do_not_depend_on_chunk_size(tmp_path):
+    a = run_trial(RECOVERY, n_patients=12, chunk_size=7, out_dir=tmp_path / "a").patients
+    b = run_trial(RECOVERY, n_patients=12, chunk_size=40).patients
+    pd.testing.assert_frame_equal(a, b)
+    smaller = run_trial(RECOVERY, n_patients=6, chunk_size=40).patients
+    pd.testing.assert_frame_equal(smaller, a.iloc[:6])  # the first patients of a larger trial
+
+
+def test_a_cancelled_run_resumes_to_the_same_result(tmp_path):
+    whole = run_trial(RECOVERY, n_patients=12, chunk_size=16).patients
+    stop, seen = threading.Event(), []
+
+    def progress(done, total):
+        seen.append(done)
+        stop.set()  # cancel after the first chunk
+
+    with pytest.raises(TrialCancelledError, match="resume"):
+        run_trial(RECOVERY, n_patients=12, chunk_size=16, out_dir=tmp_path,
+                  progress=progress, cancel=stop)
+    assert seen == [16]
+    chunks = list((tmp_path / "screening").rglob("patients-*.parquet"))
+    assert len(chunks) == 1
+    resumed = run_trial(RECOVERY, n_patients=12, chunk_size=16, out_dir=tmp_path)
+    pd.testing.assert_frame_equal(resumed.patients, whole)
+    assert (tmp_path / "patients.parquet").exists()
+
+
+def test_allocation_is_balanced_in_permuted_blocks():
+    spec = load_trial(design(arms=[{"name": "usual care", "ratio": 1},
+                                   {"name": "drug", "ratio": 2,
+                                    "treatment": {"regimen": "tocilizumab-covid-8mgkg"}}]))
+    arms = allocate(spec, 60)
+    for block in arms.reshape(-1, 6):
+        assert sorted(block) == ["drug"] * 4 + ["usual care"] * 2
+    np.testing.assert_array_equal(allocate(spec, 20), arms[:20])
+    assert not np.array_equal(allocate(spec.model_copy(update={"seed": 1}), 60), arms)
+
+
+def test_the_cli_prints_arms_beside_the_published_trial(tmp_path):
+    result = CliRunner().invoke(app, ["trial", "recovery-tocilizumab", "--n", "8",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "28-day mortality" in result.output and "0.85" in result.output
+    report = (tmp_path / "report.md").read_text()
+    assert "usual care" in report and "kaplan_meier.png" in report
+    assert (tmp_path / "comparisons.csv").exists()
+
+
+# ----------------------------------------------------------------------------- statistics
+def test_risk_ratio_matches_the_katz_formula_and_chi_square():
+    rr = risk_ratio(621, 2022, 729, 2094)
+    se = np.sqrt(1 / 621 - 1 / 2022 + 1 / 729 - 1 / 2094)
+    estimate = (621 / 2022) / (729 / 2094)
+    assert rr["estimate"] == pytest.approx(estimate)
+    assert rr["ci_low"] == pytest.approx(estimate * np.exp(-1.959964 * se), rel=1e-4)
+    assert rr["ci_high"] == pytest.approx(estimate * np.exp(1.959964 * se), rel=1e-4)
+    table = [[621, 2022 - 621], [729, 2094 - 729]]
+    assert rr["p_value"] == pytest.approx(stats.chi2_contingency(table, correction=False)[1])
+    risk, low, high = proportion(30, 100)
+    assert (risk, round(low, 3), round(high, 3)) == (0.3, 0.219, 0.396)  # Wilson interval
+
+
+def test_cox_logrank_and_km_match_lifelines():
+    rng = np.random.default_rng(3)
+    time = np.concatenate([rng.exponential(40, 200), rng.exponential(25, 200)])
+    treated = np.repeat([True, False], 200)
+    event = time < 28
+    out = cox_and_logrank(time, event, treated, 28.0)
+    duration = np.minimum(time, 28.0)
+    frame = pd.DataFrame({"d": duration, "e": event.astype(int), "x": treated.astype(int)})
+    cox = CoxPHFitter().fit(frame, "d", "e").summary.loc["x"]
+    assert out["estimate"] == pytest.approx(cox["exp(coef)"])
+    assert out["ci_low"] == pytest.approx(cox["exp(coef) lower 95%"])
+    p = logrank_test(duration[treated], duration[~treated], event[treated], event[~treated])
+    assert out["p_value"] == pytest.approx(p.p_value)
+    assert out["estimate"] < 1 and out["p_value"] < 0.05
+    km = kaplan_meier(time[treated], event[treated], 28.0)
+    ref = KaplanMeierFitter().fit(duration[treated], event[treated]).survival_function_
+    np.testing.assert_allclose(km["survival"].to_numpy(), ref.iloc[:, 0].to_numpy())
+
+
+def test_heterogeneity_is_cochrans_q():
+    estimates, lows, highs = [0.5, 1.5], [0.3, 1.0], [0.8333, 2.25]
+    se = (np.log(highs) - np.log(lows)) / (2 * 1.959964)
+    w = 1 / se**2
+    log = np.log(estimates)
+    q = np.sum(w * (log - np.sum(w * log) / np.sum(w)) ** 2)
+    assert heterogeneity(estimates, lows, highs) == pytest.approx(stats.chi2.sf(q, 1))
+    assert np.isnan(heterogeneity([0.5], [0.3], [0.8]))
