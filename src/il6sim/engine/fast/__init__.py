@@ -59,7 +59,8 @@ def resolve_backend(name: str, model: Model) -> str:
 def backend_settings(model: Model) -> dict[str, str]:
     """What a result made by the fast backend records about the solver."""
     engine = compile_model(model)
-    return {"backend": "fast-cvode", "method": "CVODE-BDF", "sundials": engine.sundials_version}
+    return {"backend": "fast-cvode", "method": "CVODE-BDF", "sundials": engine.sundials_version,
+            "linear_solver": f"{engine.linear_solver} LU"}
 
 
 def available(model: Model) -> bool:

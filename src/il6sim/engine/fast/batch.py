@@ -73,8 +73,21 @@ class FastEngine:
     n_stats: int
     sundials_major: int
     n_outputs: int
+    lu_slots: int
     sundials_version: str
+    #: the linear solver CVODE uses: "sparse" (generated sparse LU) or "dense" (SUNDIALS dense
+    #: LU); see :meth:`set_linear_solver`
+    linear_solver: str = "sparse"
 
+    def set_linear_solver(self, kind: str) -> str:
+        """Use the generated sparse LU (``"sparse"``, the default) or SUNDIALS' dense LU
+        (``"dense"``, for comparisons) in later runs of this process; returns the solver in
+        effect (``"dense"`` also when this SUNDIALS' dense solver could not be adapted)."""
+        if kind not in ("sparse", "dense"):
+            raise InputError(f"unknown linear solver '{kind}'; fix: use 'sparse' or 'dense'")
+        sparse = self.lib.il6_set_linear_solver(int(kind == "sparse"))
+        self.linear_solver = "sparse" if sparse else "dense"
+        return self.linear_solver
 
     def rhs(self, y: np.ndarray, p: np.ndarray) -> np.ndarray:
         """The compiled ``f(y; p)`` for one patient (for checks; not a fast path)."""
@@ -91,6 +104,20 @@ class FastEngine:
         self.lib.il6_eval_jac(_ptr(y, ctypes.c_double), _ptr(p, ctypes.c_double),
                               _ptr(J, ctypes.c_double))
         return J.T.copy()
+
+    def lu_solve(self, y: np.ndarray, p: np.ndarray, b: np.ndarray, c: float = 1.0,
+                 d: float = 0.0, scale: np.ndarray | None = None) -> np.ndarray | None:
+        """``(d·I + c·J(y))⁻¹ b`` with the generated sparse LU, or ``None`` when a pivot fails
+        its threshold test on the matrix scaled by ``scale`` (default ``max(|y|, 1e-12)``;
+        for checks, not a fast path)."""
+        y, p = np.ascontiguousarray(y, float), np.ascontiguousarray(p, float)
+        b = np.ascontiguousarray(b, float)
+        s = np.ascontiguousarray(np.maximum(np.abs(y), 1e-12) if scale is None else scale, float)
+        x = np.empty(self.n_states)
+        failed = self.lib.il6_eval_lu_solve(
+            _ptr(y, ctypes.c_double), _ptr(p, ctypes.c_double), float(c), float(d),
+            _ptr(s, ctypes.c_double), _ptr(b, ctypes.c_double), _ptr(x, ctypes.c_double))
+        return None if failed else x
 
     def outputs(self, y: np.ndarray, p: np.ndarray) -> np.ndarray:
         """The compiled read-outs for one patient, in :attr:`Model.output_names` order."""
@@ -119,9 +146,10 @@ def compile_model(model: Model) -> FastEngine:
         generated = generate_c(model)
         path = build_library(generated, toolchain)
         lib = load_library(path)
-        sizes = (ctypes.c_int * 5)()
+        sizes = (ctypes.c_int * 6)()
         lib.il6_sizes(sizes)
         engine = FastEngine(path, lib, *sizes, toolchain.sundials_version)
+        engine.set_linear_solver("sparse")
         if (engine.n_states, engine.n_params, engine.n_outputs) != (
             len(model.states), len(model.parameters), len(model.outputs)
         ):
@@ -182,7 +210,8 @@ def _run_chunks(n: int, chunk: int, workers: int, work: Callable[[int, int], Non
 @dataclass
 class BatchIntegration:
     """Driver results: states (N, T, S), read-outs (N, T, O; ``None`` unless asked for),
-    flag (N, 0 = ok), t_fail (N, where a failed patient stopped) and solver stats (N, 4)."""
+    flag (N, 0 = ok), t_fail (N, where a failed patient stopped) and solver stats (N, 7; see
+    :attr:`STAT_NAMES`)."""
 
     states: np.ndarray
     outputs: np.ndarray | None
@@ -190,7 +219,8 @@ class BatchIntegration:
     t_fail: np.ndarray
     stats: np.ndarray
 
-    STAT_NAMES = ("steps", "rhs_evaluations", "jacobian_evaluations", "error_test_failures")
+    STAT_NAMES = ("steps", "rhs_evaluations", "jacobian_evaluations", "error_test_failures",
+                  "lu_factorizations", "dense_lu_fallbacks", "newton_convergence_failures")
 
 
 def integrate(

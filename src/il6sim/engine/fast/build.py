@@ -233,4 +233,9 @@ def load_library(path: Path) -> ctypes.CDLL:
     for name in ("il6_eval_rhs", "il6_eval_jac", "il6_eval_outputs"):
         getattr(lib, name).restype = ctypes.c_int
         getattr(lib, name).argtypes = [_DOUBLE_P, _DOUBLE_P, _DOUBLE_P]
+    lib.il6_eval_lu_solve.restype = ctypes.c_int
+    lib.il6_eval_lu_solve.argtypes = [_DOUBLE_P, _DOUBLE_P, ctypes.c_double, ctypes.c_double,
+                                      _DOUBLE_P, _DOUBLE_P, _DOUBLE_P]
+    lib.il6_set_linear_solver.restype = ctypes.c_int
+    lib.il6_set_linear_solver.argtypes = [ctypes.c_int]
     return lib

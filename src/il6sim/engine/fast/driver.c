@@ -1,8 +1,10 @@
 /*
- * il6sim fast engine: a batch driver around SUNDIALS CVODE (BDF, Newton, dense LU, exact Jacobian).
+ * il6sim fast engine: a batch driver around SUNDIALS CVODE (BDF, Newton, exact sparse Jacobian,
+ * sparse LU with a pivot order fixed at code generation).
  *
- * This file is appended to the generated model code (IL6_NS, IL6_NP, IL6_NO, il6_rhs, il6_jac,
- * il6_outputs; see codegen.py) and compiled into one shared library. Each patient is integrated on its own, with
+ * This file is appended to the generated model code (IL6_NS, IL6_NP, IL6_NO, IL6_NNZ, il6_rhs,
+ * il6_jac, il6_outputs, il6_lu_load/factor/solve; see codegen.py and sparse_lu.py) and compiled
+ * into one shared library. Each patient is integrated on its own, with
  * CVODE's own step-size and order control (Hindmarsh AC et al. 2005 ACM TOMS 31:363;
  * Gardner DJ et al. 2022 ACM TOMS 48:31). The integration is split at dose times exactly like
  * the reference backend: the solver is restarted after each jump, and an output time that
@@ -11,7 +13,23 @@
  *
  * Return codes per patient: 0 ok, < 0 a CVODE flag (see CVodeGetReturnFlagName), and
  * IL6_BAD_INPUT for non-finite parameters or initial states.
+ *
+ * Linear algebra. CVODE's Newton iteration needs solves with M = I - gamma J. The driver gives
+ * CVODE its own linear-system function (CVodeSetLinSysFn), which evaluates the compact sparse
+ * Jacobian when CVODE asks for a new one and otherwise only records gamma, so CVODE never forms
+ * or copies a dense matrix; it keeps its own decisions on when to re-evaluate J and refactor.
+ * The linear solver is SUNDIALS' dense solver with its "setup" and "solve" operations replaced
+ * by the generated sparse LU (il6_ls_setup, il6_ls_solve). No struct layout is assumed (the
+ * layouts differ between SUNDIALS releases and the wheel ships no headers): the word of a
+ * solver object that holds its operation table is found on an empty solver
+ * (SUNLinSolNewEmpty: content NULL, the context last, the table the only other non-NULL
+ * word), and the two slots in the dense solver's table by the addresses of
+ * SUNLinSolSetup_Dense / SUNLinSolSolve_Dense (the table ends with SUNLinSolFree_Dense). If
+ * anything is not found, the plain dense solver is used. A factorisation whose diagonal pivot
+ * fails the threshold test falls back, for that setup only, to the dense LU with partial
+ * pivoting on the same matrix (counted in the statistics).
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,19 +46,37 @@
 
 #define IL6_BAD_INPUT (-1000)
 #define IL6_NO_MEMORY (-1001)
-#define IL6_N_STATS 4
+#define IL6_N_STATS 7
+
+typedef void (*il6_fn)(void);
+typedef int (*il6_setup_fn)(SUNLinearSolver, SUNMatrix);
+typedef int (*il6_solve_fn)(SUNLinearSolver, SUNMatrix, N_Vector, N_Vector, sunrealtype);
 
 typedef struct {
     SUNContext ctx;
     void *cvode;
     N_Vector y, atol;
-    SUNMatrix A;
-    SUNLinearSolver LS;
+    SUNMatrix A;               /* dense; filled only for the dense path */
+    SUNLinearSolver LS;        /* dense solver, setup/solve replaced when w->sparse */
+    il6_setup_fn dense_setup;  /* the dense solver's own operations */
+    il6_solve_fn dense_solve;
+    int sparse;                /* 1: sparse LU in use (slots replaced) */
+    int dense_mode;            /* 1: the current factorisation is the dense fallback */
+    double gamma, rtol;
+    long fallbacks;            /* dense fallbacks since the last statistics read */
+    double jac[IL6_NNZ > 0 ? IL6_NNZ : 1];  /* the Jacobian CVODE is using */
+    double lu[IL6_LU_NNZ];     /* factors of I - gamma J (or of J in the Newton polish) */
+    double scale[IL6_NS];      /* state sizes for the pivot test: rtol |y| + atol at J's y */
     SUNMatrix newton_A;
     SUNLinearSolver newton_LS;
     N_Vector newton_x, newton_b;
     const double *p;
 } il6_work;
+
+/* The work of the patient being integrated on this thread (read by the solver operations). */
+static _Thread_local il6_work *il6_active;
+/* 0: always dense LU (for comparisons); 1: sparse LU when available. */
+static int il6_sparse_wanted = 1;
 
 #if SUNDIALS_VERSION_MAJOR < 7
 static void il6_silent(int code, const char *module, const char *function, char *msg, void *data)
@@ -60,17 +96,97 @@ static int il6_cv_rhs(sunrealtype t, N_Vector y, N_Vector ydot, void *user_data)
     return 0;
 }
 
-static int il6_cv_jac(sunrealtype t, N_Vector y, N_Vector fy, SUNMatrix J, void *user_data,
-                      N_Vector tmp1, N_Vector tmp2, N_Vector tmp3)
+/* Scatter gamma-scaled J into a dense column-major matrix: M = d I + c J. */
+static void il6_dense_matrix(const double *jv, double c, double d, double *M)
+{
+    memset(M, 0, sizeof(double) * IL6_NS * IL6_NS);
+    for (int k = 0; k < IL6_NNZ; k++) M[il6_jac_col[k] * IL6_NS + il6_jac_row[k]] = c * jv[k];
+    for (int i = 0; i < IL6_NS; i++) M[i * IL6_NS + i] += d;
+}
+
+/*
+ * CVODE's linear-system function: a new exact Jacobian when CVODE does not trust the saved one
+ * (jok false), otherwise only the new gamma. The sparse path factors in il6_ls_setup; the
+ * dense path needs M = I - gamma J in A now.
+ */
+static int il6_cv_linsys(sunrealtype t, N_Vector y, N_Vector fy, SUNMatrix A, sunbooleantype jok,
+                         sunbooleantype *jcur, sunrealtype gamma, void *user_data, N_Vector tmp1,
+                         N_Vector tmp2, N_Vector tmp3)
 {
     il6_work *w = (il6_work *)user_data;
-    double *data = SUNDenseMatrix_Data(J);
     (void)t; (void)fy; (void)tmp1; (void)tmp2; (void)tmp3;
-    memset(data, 0, sizeof(double) * IL6_NS * IL6_NS);
-    il6_jac(N_VGetArrayPointer(y), w->p, data);
-    for (int k = 0; k < IL6_NS * IL6_NS; k++)
-        if (!isfinite(data[k])) return 1;
+    if (!jok) {
+        const double *yd = N_VGetArrayPointer(y), *atol = N_VGetArrayPointer(w->atol);
+        il6_jac(yd, w->p, w->jac);
+        for (int k = 0; k < IL6_NNZ; k++)
+            if (!isfinite(w->jac[k])) return 1; /* recoverable: CVODE retries a smaller step */
+        for (int i = 0; i < IL6_NS; i++) w->scale[i] = w->rtol * fabs(yd[i]) + atol[i];
+    }
+    *jcur = !jok;
+    w->gamma = gamma;
+    if (!w->sparse) il6_dense_matrix(w->jac, -gamma, 1.0, SUNDenseMatrix_Data(A));
     return 0;
+}
+
+/* LU of M = I - gamma J: the generated sparse LU, or dense LU with partial pivoting when a
+ * pivot fails its threshold test. */
+static int il6_ls_setup(SUNLinearSolver S, SUNMatrix A)
+{
+    il6_work *w = il6_active;
+    il6_lu_load(w->jac, -w->gamma, 1.0, w->lu);
+    if (il6_lu_factor(w->lu, w->scale) == 0) {
+        w->dense_mode = 0;
+        return 0;
+    }
+    w->fallbacks++;
+    w->dense_mode = 1;
+    il6_dense_matrix(w->jac, -w->gamma, 1.0, SUNDenseMatrix_Data(A));
+    return w->dense_setup(S, A);
+}
+
+static int il6_ls_solve(SUNLinearSolver S, SUNMatrix A, N_Vector x, N_Vector b, sunrealtype tol)
+{
+    il6_work *w = il6_active;
+    if (w->dense_mode) return w->dense_solve(S, A, x, b, tol);
+    double *xd = N_VGetArrayPointer(x), *bd = N_VGetArrayPointer(b);
+    if (xd != bd) memcpy(xd, bd, sizeof(double) * IL6_NS);
+    il6_lu_solve(w->lu, xd);
+    return 0;
+}
+
+/* The word of a SUNLinearSolver object that points to its operation table (a struct of
+ * function pointers only), found on an empty solver; -1 if the layout is not recognised. */
+static int il6_ops_word(SUNContext ctx)
+{
+    SUNLinearSolver empty = SUNLinSolNewEmpty(ctx);
+    void **words = (void **)empty;
+    int found = -1, k;
+    if (!empty) return -1;
+    for (k = 0; k < 6 && words[k] != (void *)ctx; k++)
+        if (words[k] != NULL) found = found == -1 ? k : -2; /* exactly one other pointer */
+    SUNLinSolFreeEmpty(empty);
+    return k < 6 && found >= 0 ? found : -1;
+}
+
+/* Replace the setup and solve operations of the dense solver w->LS by the sparse ones; the
+ * slots are identified by the dense functions' addresses (the table ends with "free"). */
+static int il6_use_sparse_lu(il6_work *w)
+{
+    int word = il6_ops_word(w->ctx), setup = -1, solve = -1, end = -1;
+    if (word < 0) return 0;
+    il6_fn *ops = ((il6_fn **)w->LS)[word];
+    if (!ops) return 0;
+    for (int k = 0; k < 24 && end < 0; k++) {
+        if (ops[k] == (il6_fn)SUNLinSolSetup_Dense) setup = k;
+        else if (ops[k] == (il6_fn)SUNLinSolSolve_Dense) solve = k;
+        else if (ops[k] == (il6_fn)SUNLinSolFree_Dense) end = k;
+    }
+    if (setup < 0 || solve < 0 || end < 0) return 0;
+    w->dense_setup = (il6_setup_fn)ops[setup];
+    w->dense_solve = (il6_solve_fn)ops[solve];
+    ops[setup] = (il6_fn)il6_ls_setup;
+    ops[solve] = (il6_fn)il6_ls_solve;
+    return 1;
 }
 
 static void il6_work_free(il6_work *w)
@@ -90,6 +206,7 @@ static void il6_work_free(il6_work *w)
 static int il6_work_init(il6_work *w, double rtol, long max_steps)
 {
     memset(w, 0, sizeof(*w));
+    w->rtol = rtol;
 #if SUNDIALS_VERSION_MAJOR >= 7
     if (SUNContext_Create(SUN_COMM_NULL, &w->ctx)) return IL6_NO_MEMORY;
     SUNContext_ClearErrHandlers(w->ctx); /* failures are reported per patient, not printed */
@@ -108,6 +225,8 @@ static int il6_work_init(il6_work *w, double rtol, long max_steps)
     w->LS = SUNLinSol_Dense(w->y, w->A, w->ctx);
     w->newton_LS = SUNLinSol_Dense(w->newton_x, w->newton_A, w->ctx);
     if (!w->LS || !w->newton_LS) return IL6_NO_MEMORY;
+    w->sparse = il6_sparse_wanted && il6_use_sparse_lu(w);
+    il6_active = w;
     N_VEnableFusedOps_Serial(w->y, 1); /* fused vector kernels; CVODE clones w->y */
     N_VConst(0.0, w->y);
     N_VConst(1e-12, w->atol);
@@ -118,7 +237,7 @@ static int il6_work_init(il6_work *w, double rtol, long max_steps)
     flag = flag ? flag : CVodeSVtolerances(w->cvode, rtol, w->atol);
     flag = flag ? flag : CVodeSetUserData(w->cvode, w);
     flag = flag ? flag : CVodeSetLinearSolver(w->cvode, w->LS, w->A);
-    flag = flag ? flag : CVodeSetJacFn(w->cvode, il6_cv_jac);
+    flag = flag ? flag : CVodeSetLinSysFn(w->cvode, il6_cv_linsys);
     flag = flag ? flag : CVodeSetMaxNumSteps(w->cvode, max_steps);
     flag = flag ? flag : CVodeSetMaxHnilWarns(w->cvode, -1); /* no "t + h = t" warnings */
     return flag;
@@ -147,6 +266,10 @@ static void il6_add_stats(il6_work *w, double *stats)
     if (CVodeGetNumRhsEvals(w->cvode, &v) == 0) stats[1] += v;
     if (CVodeGetNumJacEvals(w->cvode, &v) == 0) stats[2] += v;
     if (CVodeGetNumErrTestFails(w->cvode, &v) == 0) stats[3] += v;
+    if (CVodeGetNumLinSolvSetups(w->cvode, &v) == 0) stats[4] += v;
+    stats[5] += w->fallbacks;
+    if (CVodeGetNumNonlinSolvConvFails(w->cvode, &v) == 0) stats[6] += v;
+    w->fallbacks = 0;
 }
 
 /*
@@ -166,6 +289,7 @@ static int il6_patient(il6_work *w, const double *p, const double *y0, const dou
     *t_fail = t;
     if (!il6_all_finite(p, IL6_NP) || !il6_all_finite(y0, IL6_NS)) return IL6_BAD_INPUT;
     w->p = p;
+    w->fallbacks = 0;
     memcpy(y, y0, sizeof(double) * IL6_NS);
     memcpy(N_VGetArrayPointer(w->atol), atol, sizeof(double) * IL6_NS);
     for (; k < n_j && jt[k] <= t; k++) y[ji[k]] += jd[k];
@@ -196,7 +320,8 @@ static int il6_patient(il6_work *w, const double *p, const double *y0, const dou
  * Simulate patients [0, n): P (n, IL6_NP), Y0 and ATOL (n, IL6_NS), jumps in CSR form
  * (jump_ptr has n + 1 entries). Writes OUT (n, n_t, IL6_NS), the read-outs OUTO (n, n_t,
  * IL6_NO; skipped when NULL), FLAG (n), T_FAIL (n) and STATS (n, IL6_N_STATS: steps, rhs
- * evaluations, Jacobian evaluations, error-test failures).
+ * evaluations, Jacobian evaluations, error-test failures, LU factorisations, dense fallbacks,
+ * Newton convergence failures).
  */
 int il6_simulate(long n, const double *P, const double *Y0, const double *ATOL, long n_t,
                  const double *te, const long *jump_ptr, const double *jt, const long *ji,
@@ -218,19 +343,31 @@ int il6_simulate(long n, const double *P, const double *Y0, const double *ATOL, 
     return flag;
 }
 
+/* One Newton step dx = J^-1 f at x: sparse LU, or dense LU when a pivot fails its test. */
+static int il6_newton_step(il6_work *w, const double *x, double *f, double *dx)
+{
+    double scale[IL6_NS];
+    for (int i = 0; i < IL6_NS; i++) scale[i] = fmax(fabs(x[i]), 1e-12);
+    il6_rhs(x, w->p, f);
+    il6_jac(x, w->p, w->jac);
+    if (!il6_all_finite(f, IL6_NS) || !il6_all_finite(w->jac, IL6_NNZ)) return 0;
+    il6_lu_load(w->jac, 1.0, 0.0, w->lu);
+    if (il6_sparse_wanted && il6_lu_factor(w->lu, scale) == 0) {
+        memcpy(dx, f, sizeof(double) * IL6_NS);
+        il6_lu_solve(w->lu, dx);
+        return 1;
+    }
+    il6_dense_matrix(w->jac, 1.0, 0.0, SUNDenseMatrix_Data(w->newton_A));
+    if (SUNLinSolSetup(w->newton_LS, w->newton_A) != 0) return 0;
+    return SUNLinSolSolve(w->newton_LS, w->newton_A, w->newton_x, w->newton_b, 0.0) == 0;
+}
+
 /* Newton's method on f(x) = 0 with the exact Jacobian; 1 when the step fell below xtol. */
 static int il6_newton(il6_work *w, double *x, double xtol, int max_iter)
 {
     double *f = N_VGetArrayPointer(w->newton_b), *dx = N_VGetArrayPointer(w->newton_x);
-    double *J = SUNDenseMatrix_Data(w->newton_A);
     for (int it = 0; it < max_iter; it++) {
-        il6_rhs(x, w->p, f);
-        memset(J, 0, sizeof(double) * IL6_NS * IL6_NS);
-        il6_jac(x, w->p, J);
-        if (!il6_all_finite(f, IL6_NS) || !il6_all_finite(J, IL6_NS * IL6_NS)) return 0;
-        if (SUNLinSolSetup(w->newton_LS, w->newton_A) != 0) return 0;
-        if (SUNLinSolSolve(w->newton_LS, w->newton_A, w->newton_x, w->newton_b, 0.0) != 0)
-            return 0;
+        if (!il6_newton_step(w, x, f, dx)) return 0;
         double step = 0.0, size = 0.0;
         for (int i = 0; i < IL6_NS; i++) {
             x[i] -= dx[i];
@@ -300,7 +437,21 @@ int il6_sizes(int *sizes)
     sizes[2] = IL6_N_STATS;
     sizes[3] = SUNDIALS_VERSION_MAJOR;
     sizes[4] = IL6_NO;
+    sizes[5] = IL6_LU_NNZ;
     return 0;
+}
+
+/* Choose the linear solver for later calls: 1 sparse LU (default), 0 dense LU. Returns what a
+ * solver created now uses: 1 sparse, 0 dense (also when the dense solver's operations could
+ * not be located in this SUNDIALS). */
+int il6_set_linear_solver(int sparse)
+{
+    il6_work w;
+    il6_sparse_wanted = sparse != 0;
+    int flag = il6_work_init(&w, 1e-6, 10);
+    int result = flag == 0 && w.sparse;
+    il6_work_free(&w);
+    return result;
 }
 
 /* The generated functions, exported for checks against the model's own (sympy) evaluation. */
@@ -318,7 +469,22 @@ int il6_eval_outputs(const double *y, const double *p, double *o)
 
 int il6_eval_jac(const double *y, const double *p, double *J)
 {
-    memset(J, 0, sizeof(double) * IL6_NS * IL6_NS);
-    il6_jac(y, p, J);
+    double jv[IL6_NNZ > 0 ? IL6_NNZ : 1];
+    il6_jac(y, p, jv);
+    il6_dense_matrix(jv, 1.0, 0.0, J);
+    return 0;
+}
+
+/* x = (d I + c J(y))^-1 b with the generated sparse LU, pivots tested with the state scales
+ * s; 1 when a pivot fails its test. */
+int il6_eval_lu_solve(const double *y, const double *p, double c, double d, const double *s,
+                      const double *b, double *x)
+{
+    double jv[IL6_NNZ > 0 ? IL6_NNZ : 1], a[IL6_LU_NNZ];
+    il6_jac(y, p, jv);
+    il6_lu_load(jv, c, d, a);
+    if (il6_lu_factor(a, s)) return 1;
+    memcpy(x, b, sizeof(double) * IL6_NS);
+    il6_lu_solve(a, x);
     return 0;
 }

@@ -15,6 +15,7 @@
 
 typedef double sunrealtype;
 typedef IL6_SUNINDEXTYPE sunindextype;
+typedef int sunbooleantype;
 typedef int SUNComm;
 #define SUN_COMM_NULL 0
 #define CV_BDF 2
@@ -27,6 +28,9 @@ typedef struct _generic_SUNLinearSolver *SUNLinearSolver;
 typedef int (*CVRhsFn)(sunrealtype t, N_Vector y, N_Vector ydot, void *user_data);
 typedef int (*CVLsJacFn)(sunrealtype t, N_Vector y, N_Vector fy, SUNMatrix Jac, void *user_data,
                          N_Vector tmp1, N_Vector tmp2, N_Vector tmp3);
+typedef int (*CVLsLinSysFn)(sunrealtype t, N_Vector y, N_Vector fy, SUNMatrix A,
+                            sunbooleantype jok, sunbooleantype *jcur, sunrealtype gamma,
+                            void *user_data, N_Vector tmp1, N_Vector tmp2, N_Vector tmp3);
 
 int SUNContext_Create(SUNComm comm, SUNContext *ctx);
 int SUNContext_Free(SUNContext *ctx);
@@ -43,9 +47,14 @@ sunrealtype *SUNDenseMatrix_Data(SUNMatrix A);
 void SUNMatDestroy(SUNMatrix A);
 
 SUNLinearSolver SUNLinSol_Dense(N_Vector y, SUNMatrix A, SUNContext ctx);
+SUNLinearSolver SUNLinSolNewEmpty(SUNContext ctx);
+void SUNLinSolFreeEmpty(SUNLinearSolver S);
 int SUNLinSolSetup(SUNLinearSolver S, SUNMatrix A);
 int SUNLinSolSolve(SUNLinearSolver S, SUNMatrix A, N_Vector x, N_Vector b, sunrealtype tol);
 int SUNLinSolFree(SUNLinearSolver S);
+int SUNLinSolSetup_Dense(SUNLinearSolver S, SUNMatrix A);
+int SUNLinSolSolve_Dense(SUNLinearSolver S, SUNMatrix A, N_Vector x, N_Vector b, sunrealtype tol);
+int SUNLinSolFree_Dense(SUNLinearSolver S);
 
 void *CVodeCreate(int lmm, SUNContext ctx);
 int CVodeInit(void *mem, CVRhsFn f, sunrealtype t0, N_Vector y0);
@@ -54,6 +63,7 @@ int CVodeSVtolerances(void *mem, sunrealtype rtol, N_Vector atol);
 int CVodeSetUserData(void *mem, void *user_data);
 int CVodeSetLinearSolver(void *mem, SUNLinearSolver LS, SUNMatrix A);
 int CVodeSetJacFn(void *mem, CVLsJacFn jac);
+int CVodeSetLinSysFn(void *mem, CVLsLinSysFn linsys);
 int CVodeSetMaxNumSteps(void *mem, long int mxsteps);
 int CVodeSetStopTime(void *mem, sunrealtype tstop);
 int CVodeSetMaxHnilWarns(void *mem, int mxhnil);
@@ -62,6 +72,8 @@ int CVodeGetNumSteps(void *mem, long int *nsteps);
 int CVodeGetNumRhsEvals(void *mem, long int *nfevals);
 int CVodeGetNumJacEvals(void *mem, long int *njevals);
 int CVodeGetNumErrTestFails(void *mem, long int *netfails);
+int CVodeGetNumLinSolvSetups(void *mem, long int *nlinsetups);
+int CVodeGetNumNonlinSolvConvFails(void *mem, long int *nncfails);
 void CVodeFree(void **mem);
 
 #endif
