@@ -254,3 +254,26 @@ def test_heterogeneity_is_cochrans_q():
     q = np.sum(w * (log - np.sum(w * log) / np.sum(w)) ** 2)
     assert heterogeneity(estimates, lows, highs) == pytest.approx(stats.chi2.sf(q, 1))
     assert np.isnan(heterogeneity([0.5], [0.3], [0.8]))
+
+
+# ----------------------------------------------------------------------------- policy
+def test_policy_ranks_rules_from_potential_outcomes(tmp_path):
+    from il6sim.trial import search_policies
+
+    result = search_policies(RECOVERY, n_patients=8, drugs=["tocilizumab"],
+                             triggers=[(None, 0.0), ("il6", 1e6)], delays_h=[0.0],
+                             out_dir=tmp_path)
+    rules = result.rules.set_index("trigger")
+    never = rules.loc["il6"]  # a threshold no patient reaches: nobody is treated
+    assert never["treated"] == 0 and never["risk_ratio"] == pytest.approx(1.0)
+    assert never["harmed"] == 0 and never["helped"] == 0
+    everyone = rules.loc["randomisation"]
+    assert everyone["treated"] == 1.0
+    died = result.patients
+    expected = (died["died@tocilizumab, at randomisation"] > 0.5).mean()
+    assert everyone["mortality"] == pytest.approx(expected)
+    assert result.best["mortality"] == result.rules["mortality"].min()
+    assert "Best rule" in result.markdown()
+    assert result.figure(tmp_path / "map.png").stat().st_size > 1000
+    with pytest.raises(InputError, match="unknown drug 'aspirin'"):
+        search_policies(RECOVERY, drugs=["aspirin"])

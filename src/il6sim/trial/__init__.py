@@ -17,6 +17,7 @@ from that moment under every arm (:mod:`._task`); the analysis uses the allocate
 from ._analysis import TrialResult
 from ._design import ENDPOINTS, Arm, Criterion, Enrolment, StartRule, TrialSpec
 from ._load import list_trials, load_trial, trial_from_dict
+from ._policy import PolicyResult, Rule, search_policies
 from ._run import TrialCancelledError, allocate, run_trial
 from ._task import TrialTask
 
@@ -25,6 +26,8 @@ __all__ = [
     "Arm",
     "Criterion",
     "Enrolment",
+    "PolicyResult",
+    "Rule",
     "StartRule",
     "TrialCancelledError",
     "TrialResult",
@@ -34,5 +37,6 @@ __all__ = [
     "list_trials",
     "load_trial",
     "run_trial",
+    "search_policies",
     "trial_from_dict",
 ]

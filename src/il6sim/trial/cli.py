@@ -1,4 +1,5 @@
-"""Command line: ``il6sim trial`` (run a trial file) and ``il6sim trials`` (list shipped ones).
+"""Command line: ``il6sim trial`` (run a trial file), ``il6sim trials`` (list shipped ones) and
+``il6sim policy`` (search treatment rules).
 
 Errors (bad trial file, unknown name, a folder holding another run) print one line
 ``error: ...`` with exit code 2; an interrupted run resumes with the same ``--out``.
@@ -105,6 +106,54 @@ def trial(
     console.print(f"wrote {paths['report']}, figures and tables in {out}")
 
 
+def policy(
+    trial_file: Annotated[str, typer.Argument(
+        metavar="TRIAL", help="Trial whose population and enrolment to use (name or YAML).")] =
+    "recovery-tocilizumab",
+    n: Annotated[int, typer.Option("--n", help="Patients, each simulated under every rule.")] =
+    200,
+    drugs: Annotated[str, typer.Option(
+        "--drugs", help="Comma-separated drugs (default regimen of each).")] =
+    "tocilizumab,sarilumab",
+    out: Annotated[Path, typer.Option("--out", help="Folder for the tables, report and map; "
+                                                    "running again resumes.")] =
+    Path("out/policy"),
+    chunk_size: Annotated[int, typer.Option("--chunk-size", help="Candidates per chunk.")] = 64,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Dask scheduler address; default: this process.",
+        show_default=False)] = None,
+) -> None:
+    """Search treatment rules (drug x trigger x delay) and report who benefits and who is
+    harmed."""
+    from ._policy import search_policies
+
+    console = _console()
+    names = [d.strip() for d in drugs.split(",") if d.strip()]
+    console.print(f"evaluating {len(names)} drug(s) x 6 triggers x 3 delays on {n} patients "
+                  f"of {trial_file}; results in {out}")
+    result = search_policies(trial_file, n_patients=n, drugs=names, out_dir=out / "run",
+                             progress=True, chunk_size=chunk_size, scheduler=scheduler)
+    table = Table(title="Rules by 28-day mortality if every patient followed them",
+                  title_justify="left")
+    for column in ("rule", "mortality", "RR vs usual care", "treated", "harmed", "helped"):
+        table.add_column(column, justify="left" if column == "rule" else "right")
+    for _, row in result.rules.head(8).iterrows():
+        table.add_row(row["rule"], f"{100 * row['mortality']:.1f} %", f"{row['risk_ratio']:.2f}",
+                      f"{100 * row['treated']:.0f} %", f"{100 * row['harmed']:.1f} %",
+                      f"{100 * row['helped']:.1f} %")
+    console.print(table)
+    best = result.best
+    console.print(f"best rule: [bold]{best['rule']}[/bold] (usual care "
+                  f"{100 * best['mortality_usual_care']:.1f} %)")
+    out.mkdir(parents=True, exist_ok=True)
+    result.rules.to_csv(out / "rules.csv", index=False)
+    result.harm.to_csv(out / "harm.csv", index=False)
+    figure = result.figure(out / "policy_map.png")
+    (out / "report.md").write_text(result.markdown() + f"\n![policy map]({figure.name})\n")
+    console.print(f"wrote {out / 'report.md'}, {out / 'rules.csv'}, {out / 'harm.csv'} and "
+                  f"{figure}")
+
+
 def trials() -> None:
     """List the shipped trial files."""
     from ._load import list_trials
@@ -122,3 +171,5 @@ def register(app: typer.Typer) -> None:
     app.command("trial", epilog="Example: il6sim trial recovery-tocilizumab --n 400 "
                                 "--out out/recovery")(reporting_errors(trial))
     app.command("trials", epilog="Example: il6sim trials")(reporting_errors(trials))
+    app.command("policy", epilog="Example: il6sim policy recovery-tocilizumab --n 200 "
+                                 "--out out/policy")(reporting_errors(policy))
