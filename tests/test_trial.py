@@ -277,3 +277,23 @@ def test_policy_ranks_rules_from_potential_outcomes(tmp_path):
     assert result.figure(tmp_path / "map.png").stat().st_size > 1000
     with pytest.raises(InputError, match="unknown drug 'aspirin'"):
         search_policies(RECOVERY, drugs=["aspirin"])
+
+
+def test_a_declared_coinfection_reaches_the_drawn_patients_in_every_arm():
+    data = design(coinfection={"fraction": 0.5, "amount": "1e6 CFU", "antibiotic": None})
+    task = TrialTask(load_trial(data))
+    rows = task(np.arange(40))
+    enrolled = rows[rows["enrolled"]]
+    co = enrolled["coinfected"] > 0.5
+    assert 0 < co.sum() < len(enrolled)
+    np.testing.assert_array_equal(co.to_numpy(), task.coinfected(enrolled["patient"].to_numpy()))
+    plain = TrialTask(RECOVERY)(np.arange(40))
+    plain = plain[plain["enrolled"]]
+    # the same patients: untouched without co-infection, more inflamed with it
+    same, more = ~co.to_numpy(), co.to_numpy()
+    np.testing.assert_allclose(enrolled["peak_il6@usual care"].to_numpy()[same],
+                               plain["peak_il6@usual care"].to_numpy()[same], rtol=1e-6)
+    assert (enrolled["peak_il6@usual care"].to_numpy()[more]
+            >= plain["peak_il6@usual care"].to_numpy()[more] * 0.999).all()
+    with pytest.raises(InputError, match="coinfection"):
+        TrialTask(load_trial(design(coinfection={"fraction": 0.1, "amount": "3 kg"})))

@@ -171,6 +171,47 @@ class Enrolment(BaseModel):
         return parse_time(self.window, what="enrolment.window")
 
 
+class Antibiotic(BaseModel):
+    """Antibiotic given to co-infected patients (usual care for a bacterial infection)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Number | str = "2000 mg"
+    start: Number | str = "24 h"
+    interval: Number | str = "24 h"
+    doses: int = Field(7, ge=1)
+
+    @field_validator("start", "interval")
+    @classmethod
+    def _times(cls, value: Any, info) -> Any:
+        return _time(value, f"coinfection.antibiotic.{info.field_name}")
+
+
+class Coinfection(BaseModel):
+    """A bacterial co-infection acquired around randomisation by a fraction of patients (drawn
+    per patient, the same in every arm): ``amount`` of the pathogen's ``agent`` at ``at`` after
+    randomisation, with the pathogen profile's parameters (``il6sim/data/pathogens``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pathogen: str = "streptococcus-pneumoniae"
+    fraction: float = Field(ge=0, le=1)
+    agent: str = "bacteria"
+    route: str = "inoculation"
+    amount: Number | str = "1e5 CFU"
+    at: Number | str = "0 h"
+    antibiotic: Antibiotic | None = Field(default_factory=Antibiotic)
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, value: Any) -> Any:
+        return _time(value, "coinfection.at")
+
+    @property
+    def at_h(self) -> float:
+        return parse_time(self.at, what="coinfection.at")
+
+
 class Subgroup(BaseModel):
     """Patients split by a baseline value: ``cuts`` for a number (``age`` with ``[70]`` gives
     < 70 and ≥ 70), none for a yes/no or category signal."""
@@ -212,6 +253,8 @@ class TrialSpec(BaseModel):
     arms: list[Arm] = Field(min_length=2)
     control: str = Field(description="name of the control arm")
     followup: Number | str = "28 d"
+    coinfection: Coinfection | None = Field(None, description="bacterial co-infection in a "
+                                            "fraction of patients")
     endpoints: list[str] = Field(default_factory=lambda: list(ENDPOINTS))
     primary: str = "mortality"
     subgroups: list[Subgroup] = Field(default_factory=list)

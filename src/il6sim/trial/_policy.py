@@ -37,7 +37,7 @@ DEFAULT_TRIGGERS: tuple[tuple[str | None, float], ...] = (
 DEFAULT_DELAYS_H = (0.0, 48.0, 120.0)
 #: Baseline values the harm analysis looks at.
 FEATURES = ("baseline_days_since_onset", "baseline_viral_load", "baseline_il6", "baseline_crp",
-            "baseline_pf_ratio", "baseline_sofa", "age", "comorbidity")
+            "baseline_pf_ratio", "baseline_sofa", "age", "comorbidity", "coinfected")
 UNITS = {"il6": "pg/mL", "crp": "mg/L"}
 
 

@@ -27,17 +27,19 @@ from scipy import stats
 
 from ..clinical import death_hazard
 from ..engine import simulate
+from ..errors import InputError
 from ..model import default_model
 from ..pharmacology import drug_parameters, expand_regimen
 from ..population import load_calibrated, load_population_spec, read_course
 from ..population._sample import dose_table, draw, parameter_table, patient_normals
 from ..runner import model_fingerprint
+from ..scenario._schema import parse_time
 from ._design import TrialSpec
 from ._endpoints import arm_endpoints
 from ._signals import Course, holds, threshold
 
-#: Random stream of the secondary-infection draw (shared by all arms of a patient).
-INFECTION_STREAM = 3000
+#: Random streams of the secondary-infection and co-infection draws (shared by all arms).
+INFECTION_STREAM, COINFECTION_STREAM = 3000, 3001
 #: Baseline values recorded for every enrolled patient (signals at randomisation).
 BASELINE_SIGNALS = ("il6", "crp", "ldh_level", "lymphocytes", "ferritin_level", "pf_ratio",
                     "respiratory_support", "imv", "organ_support", "sofa", "days_since_onset",
@@ -82,9 +84,45 @@ class TrialTask:
             from ._signals import signal_unit
 
             if subgroup.signal not in BASELINE_SIGNALS and subgroup.signal not in (
-                    "age", "male", "comorbidity", "weight"):
+                    "age", "male", "comorbidity", "weight", "coinfected"):
                 signal_unit(subgroup.signal, model)  # an unknown name fails with its choices
                 raise_unrecorded(k, subgroup.signal)
+
+        self.coinfection_doses = self._coinfection_doses(model)
+
+    def _coinfection_doses(self, model) -> pd.DataFrame | None:
+        """Dose rows (hours after randomisation) of a co-infected patient, or None; sets
+        :attr:`coinfection_parameters` (the pathogen profile in the model's units)."""
+        co = self.design.coinfection
+        self.coinfection_parameters: dict[str, float] = {}
+        if co is None:
+            return None
+        from ..engine.doses import dose_table as normalise
+        from ..scenario import pathogen_parameters
+        from ..scenario._schema import DoseSpec, ScenarioFieldError, dose_amount
+
+        specs = [("coinfection", DoseSpec(time=co.at, agent=co.agent, route=co.route,
+                                          amount=co.amount))]
+        if co.antibiotic is not None:
+            abx = co.antibiotic
+            first = co.at_h + parse_time(abx.start, what="antibiotic start")
+            step = parse_time(abx.interval, what="antibiotic interval")
+            specs += [("coinfection.antibiotic", DoseSpec(
+                time=first + k * step, agent="antibiotic", route="iv", amount=abx.amount))
+                for k in range(abx.doses)]
+        rows = []
+        for field, spec in specs:
+            try:
+                amount, unit = dose_amount(model, spec, field)
+            except ScenarioFieldError as exc:
+                raise InputError(f"trial '{self.design.name}', field '{exc.field}': "
+                                 f"{exc.message}") from None
+            rows.append({"time_h": parse_time(spec.time, what=field), "agent": spec.agent,
+                         "route": spec.route, "amount": amount, "unit": unit})
+        self.coinfection_parameters = {
+            name: model.convert_parameter(name, value)
+            for name, value in pathogen_parameters(co.pathogen).items()}
+        return normalise(rows)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"design": self.design, "population_file": self.population_file,
@@ -203,10 +241,17 @@ class TrialTask:
                                                  1, stream=INFECTION_STREAM)[:, 0])
         params = parameter_table(spec, table.iloc[chosen])
         n = len(chosen)
+        coinfected = self.coinfected(table["patient"].to_numpy()[chosen])
+        for name, value in self.coinfection_parameters.items():
+            column = params[name] if name in params else default_model().parameter(name).value
+            params[name] = np.where(coinfected, value, column)
         all_params, all_states, doses, starts = [], [], [], {}
         for k, arm in enumerate(design.arms):
             all_params.append(params)
             all_states.append(states)
+            if self.coinfection_doses is not None:
+                for i in np.flatnonzero(coinfected):
+                    doses.append(self.coinfection_doses.assign(patient=k * n + i))
             if arm.treatment is None:
                 continue
             offsets = self._start_offsets(arm, c, chosen, enrol)
@@ -231,7 +276,17 @@ class TrialTask:
                                            else np.nan)
             for column in ends.columns:
                 columns[f"{column}@{arm.name}"] = ends[column].to_numpy()
+        columns["coinfected"] = coinfected.astype(float)
         return pd.DataFrame(columns, index=chosen)
+
+    def coinfected(self, patients: np.ndarray) -> np.ndarray:
+        """Which of these patients acquire the trial's co-infection (seeded per patient)."""
+        co = self.design.coinfection
+        if co is None:
+            return np.zeros(len(patients), bool)
+        u = stats.norm.cdf(patient_normals(self.design.seed, patients, 1,
+                                           stream=COINFECTION_STREAM)[:, 0])
+        return u < co.fraction
 
 
 def _rows(result, rows: slice):
@@ -242,8 +297,6 @@ def _rows(result, rows: slice):
 
 def raise_unrecorded(k: int, signal: str) -> None:
     """A subgroup on a signal that is not recorded at randomisation."""
-    from ..errors import InputError
-
     recorded = ", ".join([*BASELINE_SIGNALS, "age", "male", "comorbidity", "weight"])
     raise InputError(f"subgroups[{k}]: signal '{signal}' is not recorded at randomisation; "
                      f"fix: use one of {recorded}")
