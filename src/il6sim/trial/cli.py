@@ -30,13 +30,15 @@ def _ci(estimate: float, low: float, high: float) -> str:
     return f"{estimate:.2f} ({low:.2f}–{high:.2f})" if np.isfinite(low) else f"{estimate:.2f}"
 
 
-def headline_table(result) -> Table:
-    """Arm risks and the ratio of each endpoint, simulated beside published."""
+def headline_table(result, treated: str | None = None) -> Table:
+    """Arm risks and the ratio of each endpoint for one treated arm (default: the first),
+    simulated beside published."""
     from ._report import _title
 
     design = result.design
-    treated = design.treated_arms[0]
-    table = Table(title=f"{design.name}: {result.counts['randomised']} randomised "
+    treated = treated or design.treated_arms[0]
+    table = Table(title=f"{design.name}: {treated} vs {design.control}, "
+                        f"{result.counts['randomised']} randomised "
                         f"({result.counts['screened']} screened)", title_justify="left")
     for column in ("endpoint", f"{design.control}", f"{treated}", "ratio (95 % CI)",
                    "p", "published"):
@@ -52,10 +54,11 @@ def headline_table(result) -> Table:
         pub = design.published.get(endpoint)
         published = ""
         if pub is not None:
-            risks = (f"{100 * pub.control:.0f} % vs {100 * pub.treated:.0f} %; "
+            risks = (f"{100 * pub.control:.0f} % vs {100 * pub.treated:.0f} %"
                      if pub.control is not None and pub.treated is not None else "")
-            ratio = _ci(pub.ratio, *(pub.ci or (np.nan, np.nan))) if pub.ratio else ""
-            published = f"{risks}{ratio} {pub.measure if pub.ratio else ''}".strip()
+            ratio = (f"{_ci(pub.ratio, *(pub.ci or (np.nan, np.nan)))} {pub.measure}"
+                     if pub.ratio else "")
+            published = "; ".join(part for part in (risks, ratio) if part)
 
         def cell(r) -> str:
             return (f"{100 * r['value']:.1f} % ({int(r['events'])}/{int(r['n'])})"
@@ -101,7 +104,8 @@ def trial(
                   f"patients ({', '.join(design.arm_names)}); results in {out}")
     result = run_trial(design, n_patients=n, out_dir=out, chunk_size=chunk_size,
                        scheduler=scheduler, progress=True, population_file=population_file)
-    console.print(headline_table(result))
+    for arm in result.design.treated_arms:
+        console.print(headline_table(result, arm))
     paths = write_report(result, out)
     console.print(f"wrote {paths['report']}, figures and tables in {out}")
 
