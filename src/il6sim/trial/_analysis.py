@@ -98,7 +98,7 @@ class TrialResult:
     def _compare(self, endpoint: str, arm: str, control: str) -> list[dict]:
         data = self._population(endpoint)
         treated, base = data[data["arm"] == arm], data[data["arm"] == control]
-        published = self.design.published.get(endpoint)
+        published = self.design.published_for(endpoint, arm)
         common = {"endpoint": endpoint, "arm": arm, "control": control}
         rows = []
         if endpoint == "organ_support_free_days":

@@ -233,6 +233,8 @@ class Published(BaseModel):
     ratio: float | None = Field(None, gt=0)
     ci: tuple[float, float] | None = None
     measure: str = "risk ratio"
+    arm: str | None = Field(None, description="the treated arm it describes (default: the "
+                            "first treated arm)")
     source: str = ""
 
 
@@ -286,7 +288,10 @@ class TrialSpec(BaseModel):
         if self.primary not in self.endpoints:
             raise _fail(f"primary endpoint '{self.primary}' is not among the endpoints; fix: "
                         "add it to endpoints")
-        for name in self.published:
+        for name, result in self.published.items():
+            if result.arm is not None and result.arm not in names:
+                raise _fail(f"published result for '{name}' names arm '{result.arm}', which is "
+                            f"not an arm; fix: use one of {', '.join(names)}")
             if name not in ENDPOINTS:
                 raise _fail(f"published result for unknown endpoint '{name}'; fix: use one of "
                             f"{', '.join(ENDPOINTS)}")
@@ -306,3 +311,10 @@ class TrialSpec(BaseModel):
 
     def arm(self, name: str) -> Arm:
         return next(arm for arm in self.arms if arm.name == name)
+
+    def published_for(self, endpoint: str, arm: str) -> Published | None:
+        """The published result of ``endpoint`` for treated ``arm``, if the file gives one."""
+        result = self.published.get(endpoint)
+        if result is None or (result.arm or self.treated_arms[0]) != arm:
+            return None
+        return result

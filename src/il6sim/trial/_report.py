@@ -74,14 +74,15 @@ def markdown(result: TrialResult) -> str:
                        if v.control is not None and v.treated is not None}
     if published_risks:
         lines += ["", "## Beside the published trial", "",
-                  "| endpoint | simulated control | published control | simulated treated | "
-                  "published treated |", "|---|---|---|---|---|"]
-        treated = design.treated_arms[0]
+                  "| endpoint | arm | simulated control | published control | simulated treated | "
+                  "published treated |", "|---|---|---|---|---|---|"]
         for endpoint, pub in published_risks.items():
+            treated = pub.arm or design.treated_arms[0]
             if endpoint not in design.endpoints:
                 continue
             get = arms.set_index(["endpoint", "arm"])["value"]
-            lines.append(f"| {_title(endpoint, days)} | {100 * get[(endpoint, design.control)]:.1f}"
+            lines.append(f"| {_title(endpoint, days)} | {treated} | "
+                         f"{100 * get[(endpoint, design.control)]:.1f}"
                          f" % | {100 * pub.control:.0f} % | {100 * get[(endpoint, treated)]:.1f} %"
                          f" | {100 * pub.treated:.0f} % |")
     if len(result.subgroups):

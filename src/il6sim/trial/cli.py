@@ -51,7 +51,7 @@ def headline_table(result, treated: str | None = None) -> Table:
             "difference in mean days (Mann-Whitney p)"
         row = rows[(rows.endpoint == endpoint) & (rows.arm == treated)
                    & (rows.measure == measure)].iloc[0]
-        pub = design.published.get(endpoint)
+        pub = design.published_for(endpoint, treated)
         published = ""
         if pub is not None:
             risks = (f"{100 * pub.control:.0f} % vs {100 * pub.treated:.0f} %"
