@@ -106,18 +106,17 @@ class FastEngine:
         return J.T.copy()
 
     def lu_solve(self, y: np.ndarray, p: np.ndarray, b: np.ndarray, c: float = 1.0,
-                 d: float = 0.0, scale: np.ndarray | None = None) -> np.ndarray | None:
-        """``(d·I + c·J(y))⁻¹ b`` with the generated sparse LU, or ``None`` when a pivot fails
-        its threshold test on the matrix scaled by ``scale`` (default ``max(|y|, 1e-12)``;
-        for checks, not a fast path)."""
+                 d: float = 0.0) -> tuple[np.ndarray, float] | None:
+        """``(d·I + c·J(y))⁻¹ b`` with the generated sparse LU and its componentwise backward
+        error, or ``None`` when a pivot is zero or not finite (for checks; not a fast path)."""
         y, p = np.ascontiguousarray(y, float), np.ascontiguousarray(p, float)
         b = np.ascontiguousarray(b, float)
-        s = np.ascontiguousarray(np.maximum(np.abs(y), 1e-12) if scale is None else scale, float)
         x = np.empty(self.n_states)
+        omega = ctypes.c_double()
         failed = self.lib.il6_eval_lu_solve(
             _ptr(y, ctypes.c_double), _ptr(p, ctypes.c_double), float(c), float(d),
-            _ptr(s, ctypes.c_double), _ptr(b, ctypes.c_double), _ptr(x, ctypes.c_double))
-        return None if failed else x
+            _ptr(b, ctypes.c_double), _ptr(x, ctypes.c_double), ctypes.byref(omega))
+        return None if failed else (x, omega.value)
 
     def outputs(self, y: np.ndarray, p: np.ndarray) -> np.ndarray:
         """The compiled read-outs for one patient, in :attr:`Model.output_names` order."""

@@ -25,9 +25,10 @@
  * (SUNLinSolNewEmpty: content NULL, the context last, the table the only other non-NULL
  * word), and the two slots in the dense solver's table by the addresses of
  * SUNLinSolSetup_Dense / SUNLinSolSolve_Dense (the table ends with SUNLinSolFree_Dense). If
- * anything is not found, the plain dense solver is used. A factorisation whose diagonal pivot
- * fails the threshold test falls back, for that setup only, to the dense LU with partial
- * pivoting on the same matrix (counted in the statistics).
+ * anything is not found, the plain dense solver is used. A factorisation with a zero or
+ * non-finite pivot, or whose first solve has a componentwise backward error above
+ * IL6_LU_MAX_BACKWARD_ERROR, is replaced, for that setup only, by the dense LU with partial
+ * pivoting of the same matrix (counted in the statistics).
  */
 #include <float.h>
 #include <math.h>
@@ -62,11 +63,12 @@ typedef struct {
     il6_solve_fn dense_solve;
     int sparse;                /* 1: sparse LU in use (slots replaced) */
     int dense_mode;            /* 1: the current factorisation is the dense fallback */
-    double gamma, rtol;
+    double gamma;
+    int check;                 /* 1: the next solve checks its backward error */
     long fallbacks;            /* dense fallbacks since the last statistics read */
     double jac[IL6_NNZ > 0 ? IL6_NNZ : 1];  /* the Jacobian CVODE is using */
-    double lu[IL6_LU_NNZ];     /* factors of I - gamma J (or of J in the Newton polish) */
-    double scale[IL6_NS];      /* state sizes for the pivot test: rtol |y| + atol at J's y */
+    double m[IL6_LU_NNZ];      /* I - gamma J (or J in the Newton polish), for residuals */
+    double lu[IL6_LU_NNZ];     /* its factors */
     SUNMatrix newton_A;
     SUNLinearSolver newton_LS;
     N_Vector newton_x, newton_b;
@@ -116,11 +118,9 @@ static int il6_cv_linsys(sunrealtype t, N_Vector y, N_Vector fy, SUNMatrix A, su
     il6_work *w = (il6_work *)user_data;
     (void)t; (void)fy; (void)tmp1; (void)tmp2; (void)tmp3;
     if (!jok) {
-        const double *yd = N_VGetArrayPointer(y), *atol = N_VGetArrayPointer(w->atol);
-        il6_jac(yd, w->p, w->jac);
+        il6_jac(N_VGetArrayPointer(y), w->p, w->jac);
         for (int k = 0; k < IL6_NNZ; k++)
             if (!isfinite(w->jac[k])) return 1; /* recoverable: CVODE retries a smaller step */
-        for (int i = 0; i < IL6_NS; i++) w->scale[i] = w->rtol * fabs(yd[i]) + atol[i];
     }
     *jcur = !jok;
     w->gamma = gamma;
@@ -128,29 +128,71 @@ static int il6_cv_linsys(sunrealtype t, N_Vector y, N_Vector fy, SUNMatrix A, su
     return 0;
 }
 
-/* LU of M = I - gamma J: the generated sparse LU, or dense LU with partial pivoting when a
- * pivot fails its threshold test. */
-static int il6_ls_setup(SUNLinearSolver S, SUNMatrix A)
+/* Componentwise backward error max_i |b - M x|_i / (|M| |x| + |b|)_i of a solution x of
+ * M x = b (Oettli & Prager 1964); M in slot storage. NaN if anything is not finite. */
+static double il6_backward_error(const double *m, const double *x, const double *b)
 {
-    il6_work *w = il6_active;
-    il6_lu_load(w->jac, -w->gamma, 1.0, w->lu);
-    if (il6_lu_factor(w->lu, w->scale) == 0) {
-        w->dense_mode = 0;
-        return 0;
+    double r[IL6_NS], t[IL6_NS], omega = 0.0;
+    for (int i = 0; i < IL6_NS; i++) {
+        r[i] = b[i];
+        t[i] = fabs(b[i]);
     }
+    for (int k = 0; k < IL6_M_NNZ; k++) {
+        double v = m[il6_m_slot[k]] * x[il6_m_col[k]];
+        r[il6_m_row[k]] -= v;
+        t[il6_m_row[k]] += fabs(v);
+    }
+    for (int i = 0; i < IL6_NS; i++) {
+        double q = t[i] > 0.0 ? fabs(r[i]) / t[i] : fabs(r[i]);
+        if (!(q <= omega)) omega = q; /* NaN propagates */
+    }
+    return omega;
+}
+
+/* Sparse LU of m (copied to lu); 0 on success. */
+static int il6_sparse_factor(il6_work *w)
+{
+    memcpy(w->lu, w->m, sizeof w->lu);
+    return il6_lu_factor(w->lu);
+}
+
+/* Dense LU with partial pivoting of I - gamma J in A (SUNDIALS' own dense setup). */
+static int il6_dense_fallback(il6_work *w, SUNLinearSolver S, SUNMatrix A)
+{
     w->fallbacks++;
     w->dense_mode = 1;
     il6_dense_matrix(w->jac, -w->gamma, 1.0, SUNDenseMatrix_Data(A));
     return w->dense_setup(S, A);
 }
 
+/* LU of M = I - gamma J: the generated sparse LU, or the dense fallback. */
+static int il6_ls_setup(SUNLinearSolver S, SUNMatrix A)
+{
+    il6_work *w = il6_active;
+    il6_lu_load(w->jac, -w->gamma, 1.0, w->m);
+    if (il6_sparse_factor(w) != 0) return il6_dense_fallback(w, S, A);
+    w->dense_mode = 0;
+    w->check = 1;
+    return 0;
+}
+
 static int il6_ls_solve(SUNLinearSolver S, SUNMatrix A, N_Vector x, N_Vector b, sunrealtype tol)
 {
     il6_work *w = il6_active;
     if (w->dense_mode) return w->dense_solve(S, A, x, b, tol);
-    double *xd = N_VGetArrayPointer(x), *bd = N_VGetArrayPointer(b);
+    double *xd = N_VGetArrayPointer(x), *bd = N_VGetArrayPointer(b), rhs[IL6_NS];
+    if (w->check) memcpy(rhs, bd, sizeof rhs);
     if (xd != bd) memcpy(xd, bd, sizeof(double) * IL6_NS);
     il6_lu_solve(w->lu, xd);
+    if (w->check) {
+        w->check = 0;
+        if (!(il6_backward_error(w->m, xd, rhs) <= IL6_LU_MAX_BACKWARD_ERROR)) {
+            int flag = il6_dense_fallback(w, S, A);
+            if (flag != 0) return flag;
+            memcpy(bd, rhs, sizeof rhs);
+            return w->dense_solve(S, A, x, b, tol);
+        }
+    }
     return 0;
 }
 
@@ -206,7 +248,6 @@ static void il6_work_free(il6_work *w)
 static int il6_work_init(il6_work *w, double rtol, long max_steps)
 {
     memset(w, 0, sizeof(*w));
-    w->rtol = rtol;
 #if SUNDIALS_VERSION_MAJOR >= 7
     if (SUNContext_Create(SUN_COMM_NULL, &w->ctx)) return IL6_NO_MEMORY;
     SUNContext_ClearErrHandlers(w->ctx); /* failures are reported per patient, not printed */
@@ -343,19 +384,17 @@ int il6_simulate(long n, const double *P, const double *Y0, const double *ATOL, 
     return flag;
 }
 
-/* One Newton step dx = J^-1 f at x: sparse LU, or dense LU when a pivot fails its test. */
+/* One Newton step dx = J^-1 f at x: sparse LU, or dense LU when the sparse one fails. */
 static int il6_newton_step(il6_work *w, const double *x, double *f, double *dx)
 {
-    double scale[IL6_NS];
-    for (int i = 0; i < IL6_NS; i++) scale[i] = fmax(fabs(x[i]), 1e-12);
     il6_rhs(x, w->p, f);
     il6_jac(x, w->p, w->jac);
     if (!il6_all_finite(f, IL6_NS) || !il6_all_finite(w->jac, IL6_NNZ)) return 0;
-    il6_lu_load(w->jac, 1.0, 0.0, w->lu);
-    if (il6_sparse_wanted && il6_lu_factor(w->lu, scale) == 0) {
+    il6_lu_load(w->jac, 1.0, 0.0, w->m);
+    if (il6_sparse_wanted && il6_sparse_factor(w) == 0) {
         memcpy(dx, f, sizeof(double) * IL6_NS);
         il6_lu_solve(w->lu, dx);
-        return 1;
+        if (il6_backward_error(w->m, dx, f) <= IL6_LU_MAX_BACKWARD_ERROR) return 1;
     }
     il6_dense_matrix(w->jac, 1.0, 0.0, SUNDenseMatrix_Data(w->newton_A));
     if (SUNLinSolSetup(w->newton_LS, w->newton_A) != 0) return 0;
@@ -475,16 +514,18 @@ int il6_eval_jac(const double *y, const double *p, double *J)
     return 0;
 }
 
-/* x = (d I + c J(y))^-1 b with the generated sparse LU, pivots tested with the state scales
- * s; 1 when a pivot fails its test. */
-int il6_eval_lu_solve(const double *y, const double *p, double c, double d, const double *s,
-                      const double *b, double *x)
+/* x = (d I + c J(y))^-1 b with the generated sparse LU; *omega its componentwise backward
+ * error. Returns 1 when a pivot is zero or not finite. */
+int il6_eval_lu_solve(const double *y, const double *p, double c, double d, const double *b,
+                      double *x, double *omega)
 {
-    double jv[IL6_NNZ > 0 ? IL6_NNZ : 1], a[IL6_LU_NNZ];
+    double jv[IL6_NNZ > 0 ? IL6_NNZ : 1], m[IL6_LU_NNZ], a[IL6_LU_NNZ];
     il6_jac(y, p, jv);
-    il6_lu_load(jv, c, d, a);
-    if (il6_lu_factor(a, s)) return 1;
+    il6_lu_load(jv, c, d, m);
+    memcpy(a, m, sizeof a);
+    if (il6_lu_factor(a)) return 1;
     memcpy(x, b, sizeof(double) * IL6_NS);
     il6_lu_solve(a, x);
+    *omega = il6_backward_error(m, x, b);
     return 0;
 }
