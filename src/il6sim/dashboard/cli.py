@@ -1,0 +1,94 @@
+"""Command line of the dashboard: ``il6sim serve``.
+
+:func:`register` adds the command to a :class:`typer.Typer` app. A bad host or a port in use is
+printed as ``error: <message>`` with exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+import webbrowser
+from typing import Annotated
+
+import typer
+
+from .._cli_errors import reporting_errors
+from ..errors import InputError
+
+__all__ = ["register"]
+
+
+def _check_address(host: str, port: int) -> None:
+    """Fail with one line when ``port`` is out of range or cannot be bound on ``host``."""
+    if not 1 <= port <= 65535:
+        raise InputError(f"--port {port} is not a port number; fix: give 1024 to 65535, "
+                         "e.g. --port 8050")
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror:
+        raise InputError(f"--host '{host}' is not an address of this computer; fix: use "
+                         "127.0.0.1 (this computer only)") from None
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise InputError(f"cannot listen on {host}:{port} ({exc.strerror}); fix: choose "
+                             f"another port, e.g. --port {port + 1}") from None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: Annotated[str, typer.Option(
+        "--host", help="Address to listen on. The default is reachable from this computer "
+                       "only; the dashboard has no log-in, so keep it that way.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8050,
+    no_browser: Annotated[bool, typer.Option(
+        "--no-browser", help="Do not open the page in a web browser.")] = False,
+) -> None:
+    """Open the browser dashboard: explore an infection treated vs untreated, fit a patient's
+    digital twin, run a virtual trial.
+
+    Everything runs on this computer; stop the server with Ctrl+C.
+    """
+    import uvicorn
+
+    from . import create_app
+
+    _check_address(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"
+    if not _is_loopback(host):
+        typer.echo(f"warning: listening on {host}: anyone who can reach this computer can use "
+                   "the dashboard (it has no log-in)", err=True)
+    server = uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port,
+                                           log_level="warning"))
+    typer.echo(f"il6sim dashboard on {url} (the model loads in a few seconds; Ctrl+C to stop)")
+    if not no_browser:
+        threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
+    server.run()
+
+
+def _open_when_started(server, url: str, timeout: float = 60.0) -> None:
+    """Open ``url`` in the default browser once ``server`` accepts connections."""
+    deadline = time.monotonic() + timeout
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if server.started:
+        webbrowser.open(url)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to ``app``."""
+    app.command("serve", epilog="Example: il6sim serve --port 8050 --no-browser")(
+        reporting_errors(serve))
