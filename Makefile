@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/il6sim simulate endotoxemia-2ngkg --out out/endotoxemia.parquet --plot out/endotoxemia.png
+	$(BIN)/il6sim study --out out/study
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks

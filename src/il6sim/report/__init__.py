@@ -17,7 +17,7 @@ reported in place and the others still run.
 from ._blocks import SectionResult, SectionUnavailable
 from ._claims import CLAIMS
 from ._settings import StudySettings
-from ._study import StudyResult, check_out_dir, run_study
+from ._study import StudyResult, check_out_dir, run_study, select_sections
 
 __all__ = [
     "CLAIMS",
@@ -27,4 +27,5 @@ __all__ = [
     "StudySettings",
     "check_out_dir",
     "run_study",
+    "select_sections",
 ]

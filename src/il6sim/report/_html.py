@@ -64,7 +64,7 @@ def _block(block: Block, label: str, anchor: str) -> str:
 def _status(section: SectionResult) -> str:
     word = {"ok": "done", "failed": "failed", "unavailable": "not available"}[section.status]
     if section.cached:
-        word += " (saved result reused)"
+        word += " (reused)"
     return f'<span class="status-{section.status}">{_e(word)}</span>'
 
 
@@ -100,6 +100,14 @@ def _section(number: int, section: SectionResult, intro: str,
     parts.append(f"<p class='meta'>Section time: {section.seconds:.1f} s"
                  f"{' (computed in an earlier run)' if section.cached else ''}.</p></section>")
     return "\n".join(parts)
+
+
+def _reused(sections: Sequence[tuple[SectionResult, str]]) -> str:
+    reused = [s for s, _ in sections if s.cached]
+    if not reused:
+        return ""
+    return (f" ({len(reused)} section(s) reused from an earlier run of the same settings, "
+            f"computed in {sum(s.seconds for s in reused):.0f} s)")
 
 
 def _key_results(sections: Sequence[tuple[SectionResult, str]]) -> str:
@@ -152,7 +160,7 @@ def render_report(sections: Sequence[tuple[SectionResult, str]], meta: dict[str,
 <code>{_e(meta["command"])}</code> from the model and the shipped data; each figure says which
 statement of the founding article (claims C01–C19) it demonstrates.</p>
 <p class="meta">il6sim {_e(meta["version"])} · generated {_e(meta["generated"])} ·
-{meta["seconds"]:.0f} s in this run · settings: {_e(settings)}</p>
+{meta["seconds"]:.0f} s in this run{_reused(sections)} · settings: {_e(settings)}</p>
 {warning}
 {_key_results(sections)}
 <nav><h2>Contents</h2><ol>{toc}<li><a href="#claims">Claims shown in this report</a></li>

@@ -26,7 +26,7 @@ from ._cache import load_section, save_section, section_fingerprint
 from ._html import render_report
 from ._settings import StudySettings
 
-__all__ = ["StudyResult", "check_out_dir", "run_study"]
+__all__ = ["StudyResult", "check_out_dir", "run_study", "select_sections"]
 
 #: Called as ``(event, section_key, detail)``: events ``start`` (detail: number of steps),
 #: ``step`` (detail: message; the next step starts), ``detail`` (detail: message; same step),
@@ -69,7 +69,9 @@ def check_out_dir(out_dir: str | Path) -> Path:
     return out
 
 
-def _select(names: Sequence[str] | None):
+def select_sections(names: Sequence[str] | None = None) -> list:
+    """The sections named (all when none), in report order; an unknown name is an
+    :class:`InputError`."""
     from .sections import SECTIONS
 
     if not names:
@@ -133,7 +135,7 @@ def run_study(out_dir: str | Path = "out/study", settings: StudySettings | None 
 
     settings = settings or StudySettings.default()
     out = check_out_dir(out_dir)
-    specs = _select(sections)
+    specs = select_sections(sections)
     say = progress or (lambda event, key, detail: None)
     start = time.perf_counter()
     model_hash = model_fingerprint(default_model())

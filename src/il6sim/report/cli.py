@@ -93,13 +93,17 @@ def study(
     trial and the real-cohort prognosis. Finished sections are saved in --out and reused by the
     next run with the same settings; a failed section is reported and the others still run.
     """
-    from . import StudySettings, check_out_dir, run_study
+    from . import StudySettings, check_out_dir, run_study, select_sections
     from .sections import SECTIONS
 
-    check_out_dir(out)  # a bad --out is reported before anything runs
-    settings = StudySettings.default(quick=quick, seed=seed)
     names = [n.strip() for n in only.split(",") if n.strip()] if only else None
+    select_sections(names)  # bad input is reported before anything runs
+    check_out_dir(out)
+    settings = StudySettings.default(quick=quick, seed=seed)
     console = Console(highlight=False)
+    count = len(names) if names else len(SECTIONS)
+    console.print(f"il6sim study{' (quick)' if quick else ''}: {count} sections → "
+                  f"{out / 'report.html'}; building the model first")
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=24),
                MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:

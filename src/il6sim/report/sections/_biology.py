@@ -78,7 +78,7 @@ def _sources(ctx, control) -> None:
                         f"macrophages make {rest['macrophages']:.0%}, endothelium "
                         f"{rest['endothelium']:.1%}, fibroblasts {rest['fibroblasts']:.1%} and "
                         f"T and B cells together {lymph:.1%}. Endotoxin acts on macrophages "
-                        f"(their share is {at2['macrophages']:.0%} at 2 h), and TNF-α/IL-1β "
+                        f"(their share is {at2['macrophages']:.1%} at 2 h), and TNF-α/IL-1β "
                         f"raise endothelial and fibroblast output up to "
                         f"{folds['endothelium'].max():.0f}× and {folds['fibroblasts'].max():.0f}× "
                         "their resting rates."),

@@ -74,8 +74,12 @@ def _numbers(ctx, result) -> None:
                infection_rr_low=infection.get("ci_low"),
                infection_rr_high=infection.get("ci_high"))
     n = ctx.result.numbers
-    pub = (f" (RECOVERY: {n['published_rr']:.2f}, {n['published_ci'][0]:.2f}–"
-           f"{n['published_ci'][1]:.2f})" if n["published_rr"] and n["published_ci"] else "")
+    pub = ""
+    if published is not None and published.ratio is not None and published.ci is not None:
+        risks = (f"{published.control:.0%} vs {published.treated:.0%}, "
+                 if published.control is not None and published.treated is not None else "")
+        pub = (f"; published: {risks}{published.ratio:.2f} ({published.ci[0]:.2f}–"
+               f"{published.ci[1]:.2f})")
     ctx.summary(f"{result.counts['randomised']} randomised virtual inpatients: "
                 f"{result.followup_days:g}-day mortality {n['primary_risk'][control]:.1%} with "
                 f"{control} vs {n['primary_risk'][treated]:.1%} with {treated}, risk ratio "
