@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.il6sim-installed
 PYTHON ?= python3
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,17 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/il6sim study --out out/study
 
-test: $(STAMP)
+# The browser tests (tests/test_dashboard.py) drive Debian's chromium. As root (CI on a fresh
+# clone) it is installed here when missing; apt-get's output goes to a log shown on failure.
+APT_LOG := $${TMPDIR:-/tmp}/il6sim-apt-chromium.log
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium for the browser tests (apt-get)"; \
+		if ! (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) \
+			>$(APT_LOG) 2>&1; then tail -n 20 $(APT_LOG); exit 1; fi; \
+	fi
+
+test: $(STAMP) chromium
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/pytest -n 2 -q
 

@@ -123,7 +123,7 @@ def run_trial_job(payload: dict[str, Any], report: Report) -> dict[str, Any]:
                              out_dir=payload.get("out_dir"))
     arms = result.arms
     drawable = {"endpoint", "arm", "value", "ci_low", "ci_high", "measure"} <= set(arms.columns)
-    svg = (trial_figure(arms, title=f"{spec.title or spec.name} ({n} patients)")
+    svg = (trial_figure(arms, title=f"{spec.name}: risk by arm, {n} patients")
            if drawable else "")
     return {"trial": payload["trial"], "title": spec.title, "seed": spec.seed, "n_patients": n,
             "seconds": round(time.perf_counter() - started, 1),

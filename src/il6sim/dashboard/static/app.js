@@ -74,8 +74,9 @@ function cellId(text) {
   return String(text).toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
 }
 
-// A table {columns, rows} as HTML; each cell gets id `${prefix}-${row key}-${column}`.
-function fillTable(table, data, prefix, rowKey) {
+// A table {columns, rows} as HTML; each cell gets id `${prefix}-${row key}-${column}` and
+// numbers their full value in data-value; `formats` maps a column to a format (".1%").
+function fillTable(table, data, prefix, rowKey, formats = {}) {
   table.textContent = "";
   const head = table.createTHead().insertRow();
   for (const column of data.columns) {
@@ -90,11 +91,14 @@ function fillTable(table, data, prefix, rowKey) {
     row.forEach((value, j) => {
       const td = tr.insertCell();
       td.id = `${prefix}-${key}-${cellId(data.columns[j])}`;
+      const spec = formats[data.columns[j]];
       if (typeof value === "number") {
         td.dataset.value = String(value);
-        td.textContent = Number.isInteger(value) ? String(value) : format(value, ".4g");
+        td.textContent = spec ? format(value, spec)
+          : Number.isInteger(value) ? String(value) : format(value, ".4g");
       } else {
         td.textContent = value === null ? "–" : String(value);
+        if (value !== null) td.className = "text";
       }
     });
   });
@@ -280,7 +284,8 @@ function renderTwin(result) {
     `${format(result.effective_draws, ".3g")} effective posterior draws. Later labs inside ` +
     `the 90 % interval: ${result.later_labs_covered} of ${result.later_labs}.`;
   fillTable($("twin-death"), result.death, "twin-death",
-            (row, i) => (i === 0 ? "untreated" : "treated"));
+            (row, i) => (i === 0 ? "untreated" : "treated"),
+            { probability: ".1%", low: ".1%", high: ".1%" });
   $("twin-figure").innerHTML = result.svg;
   fillTable($("twin-parameters"), result.parameters, "twin-parameter");
 }
