@@ -225,8 +225,9 @@ def load_library(path: Path) -> ctypes.CDLL:
     ]
     lib.il6_equilibrate.restype = ctypes.c_int
     lib.il6_equilibrate.argtypes = [
-        ctypes.c_long, _DOUBLE_P, _DOUBLE_P, ctypes.c_double, ctypes.c_double, ctypes.c_long,
-        ctypes.c_double, ctypes.c_double, _DOUBLE_P, _DOUBLE_P, _INT_P,
+        ctypes.c_long, _DOUBLE_P, _DOUBLE_P, ctypes.c_double, ctypes.c_double, ctypes.c_double,
+        ctypes.c_double, ctypes.c_long, ctypes.c_double, ctypes.c_double, _DOUBLE_P, _DOUBLE_P,
+        _INT_P, _INT_P,
     ]
     lib.il6_sizes.restype = ctypes.c_int
     lib.il6_sizes.argtypes = [_INT_P]

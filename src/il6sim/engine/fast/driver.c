@@ -420,41 +420,73 @@ static int il6_newton(il6_work *w, double *x, double xtol, int max_iter)
 }
 
 /*
- * Rest states: relax each guess for t_relax hours (rtol, atol = max(rtol 1e-2 |guess|, 1e-12)
- * with |guess| floored at 1e-6), then polish with Newton's method. Mirrors the reference's
- * steady_state_patient: Y (n, IL6_NS) = max(y, 0), RESIDUAL (n) = max |f(y)| / max(|y|, scale_floor).
+ * Relax the guess g for t_relax hours (rtol, atol = max(rtol 1e-2 |g|, 1e-12) with |g| floored
+ * at 1e-6), then polish with Newton's method, keeping the polished state only if it is
+ * non-negative; the result is in w->y. Returns the CVODE flag (0 ok); *moved is the largest
+ * change Newton made, relative to max(|state|, scale_floor) (infinite when not kept).
+ */
+static int il6_relax_polish(il6_work *w, const double *g, double t_relax, double rtol,
+                            double xtol, double scale_floor, double *moved)
+{
+    double *y = N_VGetArrayPointer(w->y), *atol = N_VGetArrayPointer(w->atol);
+    double x[IL6_NS], t_ret = 0.0;
+    int flag;
+    for (int s = 0; s < IL6_NS; s++) {
+        y[s] = g[s];
+        atol[s] = fmax(rtol * 1e-2 * fmax(fabs(g[s]), 1e-6), 1e-12);
+    }
+    flag = il6_restart(w, 0.0, t_relax, rtol);
+    if (flag == 0) {
+        int cv = CVode(w->cvode, t_relax, w->y, &t_ret, CV_NORMAL);
+        flag = cv < 0 ? cv : 0;
+    }
+    *moved = INFINITY;
+    memcpy(x, y, sizeof x);
+    if (il6_newton(w, x, xtol, 50)) {
+        double change = 0.0;
+        for (int s = 0; s < IL6_NS; s++) {
+            if (x[s] < -1e-12 * fmax(1.0, fabs(y[s]))) return flag;
+            change = fmax(change, fabs(x[s] - y[s]) / fmax(fabs(x[s]), scale_floor));
+        }
+        memcpy(y, x, sizeof x);
+        *moved = change;
+    }
+    return flag;
+}
+
+/*
+ * Rest states, as the reference's steady_state_patient: relax each guess for t_relax hours at
+ * rtol and polish with Newton's method. Y (n, IL6_NS) = max(y, 0), RESIDUAL (n) = max |f(y)| /
+ * max(|y|, scale_floor), MODE (n; may be NULL) = 0 or 1 as below.
+ *
+ * Shortcut (rtol_first > rtol): relax at the looser rtol_first first; its Newton-polished state
+ * is kept (MODE 0) when Newton moved no state by more than settled (relative), i.e. the
+ * relaxation had come to rest there and Newton only removed the integration error. Otherwise
+ * (still moving, oscillating, or Newton failed) the patient is relaxed again from its guess at
+ * rtol, exactly as without the shortcut (MODE 1).
  */
 int il6_equilibrate(long n, const double *P, const double *GUESS, double t_relax, double rtol,
-                    long max_steps, double xtol, double scale_floor, double *Y, double *RESIDUAL,
-                    int *FLAG)
+                    double rtol_first, double settled, long max_steps, double xtol,
+                    double scale_floor, double *Y, double *RESIDUAL, int *FLAG, int *MODE)
 {
     il6_work w;
     int flag = il6_work_init(&w, rtol, max_steps);
-    double x[IL6_NS], f[IL6_NS];
+    double f[IL6_NS], moved;
     for (long i = 0; i < n; i++) {
         const double *p = P + i * IL6_NP, *g = GUESS + i * IL6_NS;
-        double *y = N_VGetArrayPointer(w.y), *atol = N_VGetArrayPointer(w.atol), *out = Y + i * IL6_NS;
-        double t_ret = 0.0;
+        double *y = N_VGetArrayPointer(w.y), *out = Y + i * IL6_NS;
+        int mode = 1;
         FLAG[i] = flag;
         RESIDUAL[i] = NAN;
+        if (MODE) MODE[i] = -1;
         if (flag) continue;
         w.p = p;
-        for (int s = 0; s < IL6_NS; s++) {
-            y[s] = g[s];
-            atol[s] = fmax(rtol * 1e-2 * fmax(fabs(g[s]), 1e-6), 1e-12);
+        if (rtol_first > rtol) {
+            FLAG[i] = il6_relax_polish(&w, g, t_relax, rtol_first, xtol, scale_floor, &moved);
+            mode = !(FLAG[i] == 0 && moved <= settled);
         }
-        FLAG[i] = il6_restart(&w, 0.0, t_relax, rtol);
-        if (FLAG[i] == 0) {
-            int cv = CVode(w.cvode, t_relax, w.y, &t_ret, CV_NORMAL);
-            FLAG[i] = cv < 0 ? cv : 0;
-        }
-        memcpy(x, y, sizeof x);
-        if (il6_newton(&w, x, xtol, 50)) {
-            int accept = 1;
-            for (int s = 0; s < IL6_NS; s++)
-                if (x[s] < -1e-12 * fmax(1.0, fabs(y[s]))) accept = 0;
-            if (accept) memcpy(y, x, sizeof x);
-        }
+        if (mode) FLAG[i] = il6_relax_polish(&w, g, t_relax, rtol, xtol, scale_floor, &moved);
+        if (MODE) MODE[i] = mode;
         il6_rhs(y, p, f);
         double residual = 0.0;
         for (int s = 0; s < IL6_NS; s++) {
