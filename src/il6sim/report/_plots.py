@@ -60,7 +60,8 @@ def plot_severity_population(table: pd.DataFrame, *, rho: float, auc: float):
                    color=colour, label=f"{label} (n={mask.sum()})")
     ax.set_xscale("log")
     ax.set(xlabel="peak IL-6 (pg/mL)", ylabel="peak SOFA score",
-           title=f"Virtual COVID-19 patients: Spearman ρ {rho:.2f}, AUC for death {auc:.2f}")
+           title=f"Virtual COVID-19 patients: Spearman ρ {rho:.2f}"
+                 + (f", AUC for death {auc:.2f}" if np.isfinite(auc) else ""))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return fig

@@ -82,8 +82,10 @@ def build(ctx) -> None:
     ctx.summary(f"the severe host's IL-6 peaks at {n['severe_il6_peak']:.0f} pg/mL on day "
                 f"{n['severe_il6_peak_day']:.1f} (mild: {n['mild_il6_peak']:.0f}), P/F falls to "
                 f"{n['severe_pf_min']:.0f} with {n['storm_hours']['severe']:.0f} h of cytokine "
-                f"storm; across {n['population_n']} virtual patients peak IL-6 ranks death with "
-                f"AUC {n['population_auc']:.2f}.")
+                f"storm; across {n['population_n']} virtual patients peak IL-6 tracks peak SOFA "
+                f"(ρ {n['population_rho']:.2f})"
+                + (f" and ranks death with AUC {n['population_auc']:.2f}."
+                   if np.isfinite(n["population_auc"]) else "."))
 
 
 def _population(ctx) -> None:
@@ -110,11 +112,14 @@ def _population(ctx) -> None:
     auc = float(roc_auc_score(died, table.peak_il6)) if 0 < died.sum() < size else float("nan")
     ctx.number(population_n=size, population_deaths=int(died.sum()), population_rho=rho,
                population_auc=auc)
+    ranks = (f"ranks death ({int(died.sum())} deaths drawn from the SOFA hazard) with AUC "
+             f"{auc:.2f}" if np.isfinite(auc) else
+             f"cannot be scored for death: the death draw gave {int(died.sum())} deaths "
+             "(a larger population, as in the default study, has both outcomes)")
     fig = plot_severity_population(table, rho=rho, auc=auc)
     ctx.figure(fig, name="covid_population", title="IL-6 marks severity and predicts death",
                caption=(f"{size} virtual COVID-19 patients (age 30–90 y, interferon capacity "
                         f"0.1–1.6, inoculum 10²–10⁵; seed {ctx.settings.seed}), 28 days each. "
                         f"Peak IL-6 tracks peak organ dysfunction (Spearman ρ {rho:.2f}) and "
-                        f"ranks death ({int(died.sum())} deaths drawn from the SOFA hazard) with "
-                        f"AUC {auc:.2f}."),
+                        f"{ranks}."),
                claims=["C10", "C12"])
