@@ -15,7 +15,7 @@ INTRO = ("A randomised in-silico trial on virtual patients calibrated to the rea
          "tocilizumab (trial file recovery-tocilizumab), with RECOVERY's eligibility, timing and "
          "endpoints and the trial's statistics.")
 STEPS = 3
-USES = ("backend", "seed", "trial_patients")
+USES = ("backend", "trial_patients")  # the seed is the trial file's own
 
 TRIAL = "recovery-tocilizumab"
 
