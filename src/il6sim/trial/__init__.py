@@ -18,6 +18,7 @@ from ._analysis import TrialResult
 from ._design import ENDPOINTS, Arm, Criterion, Enrolment, StartRule, TrialSpec
 from ._load import list_trials, load_trial, trial_from_dict
 from ._policy import PolicyResult, Rule, search_policies
+from ._report import figures, write_report
 from ._run import TrialCancelledError, allocate, run_trial
 from ._task import TrialTask
 
@@ -34,9 +35,11 @@ __all__ = [
     "TrialSpec",
     "TrialTask",
     "allocate",
+    "figures",
     "list_trials",
     "load_trial",
     "run_trial",
     "search_policies",
     "trial_from_dict",
+    "write_report",
 ]

@@ -88,7 +88,7 @@ def _numbers(ctx, result) -> None:
 
 
 def _figures(ctx, result) -> None:
-    from ...trial._report import figures
+    from ...trial import figures
 
     design, n = result.design, ctx.result.numbers
     counts = result.counts
