@@ -94,6 +94,7 @@ class Job:
     result: Any = None
     error: str | None = None
     process: Any = None
+    folder: Path | None = None  # removed when the job ends
 
     @property
     def active(self) -> bool:
@@ -131,21 +132,20 @@ class JobManager:
             if running:
                 raise InputError(f"a {kind} job is already running; fix: wait for it to "
                                  "finish or press Cancel")
-            job = Job(id=uuid.uuid4().hex[:12], kind=kind)
+            job = Job(id=uuid.uuid4().hex[:12], kind=kind, folder=cleanup)
             self._jobs[job.id] = job
             self._forget_old()
-        thread = threading.Thread(target=self._run, args=(job, work, payload, cleanup),
+        thread = threading.Thread(target=self._run, args=(job, work, payload),
                                   daemon=True, name=f"il6sim-job-{job.id}")
         thread.start()
         return job
 
-    def _run(self, job: Job, work: Callable[[Any, Report], Any], payload: Any,
-             cleanup: Path | None) -> None:
+    def _run(self, job: Job, work: Callable[[Any, Report], Any], payload: Any) -> None:
         try:
             self._start_and_follow(job, work, payload)
         finally:
-            if cleanup is not None:
-                shutil.rmtree(cleanup, ignore_errors=True)
+            if job.folder is not None:
+                shutil.rmtree(job.folder, ignore_errors=True)
 
     def _start_and_follow(self, job: Job, work: Callable[[Any, Report], Any],
                           payload: Any) -> None:
