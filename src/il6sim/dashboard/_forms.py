@@ -214,7 +214,7 @@ class TrialForm(_Form):
     @classmethod
     def _n(cls, value: int) -> int:
         if not 10 <= value <= 5000:
-            raise _fail(f"{value} patients; fix: give 10 to 5000 (200 take about a minute)")
+            raise _fail(f"{value} patients; fix: give 10 to 5000, e.g. 200")
         return value
 
     @field_validator("seed")
