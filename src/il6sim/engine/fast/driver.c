@@ -128,27 +128,6 @@ static int il6_cv_linsys(sunrealtype t, N_Vector y, N_Vector fy, SUNMatrix A, su
     return 0;
 }
 
-/* Componentwise backward error max_i |b - M x|_i / (|M| |x| + |b|)_i of a solution x of
- * M x = b (Oettli & Prager 1964); M in slot storage. NaN if anything is not finite. */
-static double il6_backward_error(const double *m, const double *x, const double *b)
-{
-    double r[IL6_NS], t[IL6_NS], omega = 0.0;
-    for (int i = 0; i < IL6_NS; i++) {
-        r[i] = b[i];
-        t[i] = fabs(b[i]);
-    }
-    for (int k = 0; k < IL6_M_NNZ; k++) {
-        double v = m[il6_m_slot[k]] * x[il6_m_col[k]];
-        r[il6_m_row[k]] -= v;
-        t[il6_m_row[k]] += fabs(v);
-    }
-    for (int i = 0; i < IL6_NS; i++) {
-        double q = t[i] > 0.0 ? fabs(r[i]) / t[i] : fabs(r[i]);
-        if (!(q <= omega)) omega = q; /* NaN propagates */
-    }
-    return omega;
-}
-
 /* Sparse LU of m (copied to lu); 0 on success. */
 static int il6_sparse_factor(il6_work *w)
 {
@@ -186,7 +165,7 @@ static int il6_ls_solve(SUNLinearSolver S, SUNMatrix A, N_Vector x, N_Vector b, 
     il6_lu_solve(w->lu, xd);
     if (w->check) {
         w->check = 0;
-        if (!(il6_backward_error(w->m, xd, rhs) <= IL6_LU_MAX_BACKWARD_ERROR)) {
+        if (!(il6_lu_backward_error(w->m, xd, rhs) <= IL6_LU_MAX_BACKWARD_ERROR)) {
             int flag = il6_dense_fallback(w, S, A);
             if (flag != 0) return flag;
             memcpy(bd, rhs, sizeof rhs);
@@ -394,7 +373,7 @@ static int il6_newton_step(il6_work *w, const double *x, double *f, double *dx)
     if (il6_sparse_wanted && il6_sparse_factor(w) == 0) {
         memcpy(dx, f, sizeof(double) * IL6_NS);
         il6_lu_solve(w->lu, dx);
-        if (il6_backward_error(w->m, dx, f) <= IL6_LU_MAX_BACKWARD_ERROR) return 1;
+        if (il6_lu_backward_error(w->m, dx, f) <= IL6_LU_MAX_BACKWARD_ERROR) return 1;
     }
     il6_dense_matrix(w->jac, 1.0, 0.0, SUNDenseMatrix_Data(w->newton_A));
     if (SUNLinSolSetup(w->newton_LS, w->newton_A) != 0) return 0;
@@ -558,6 +537,6 @@ int il6_eval_lu_solve(const double *y, const double *p, double c, double d, cons
     if (il6_lu_factor(a)) return 1;
     memcpy(x, b, sizeof(double) * IL6_NS);
     il6_lu_solve(a, x);
-    *omega = il6_backward_error(m, x, b);
+    *omega = il6_lu_backward_error(m, x, b);
     return 0;
 }
