@@ -228,20 +228,24 @@ def test_sparse_lu_solves_like_dense(model):
         assert residual.max() < 1e-13 and omega < 1e-13  # backward stable
 
 
-def test_sparse_and_dense_lu_give_the_same_trajectories(model):
-    """The linear solver only steers CVODE's Newton iteration: both give the same solution."""
+@pytest.mark.parametrize("option", [{"linear_solver": "dense"}, {"vector_kernels": False}])
+def test_sundials_own_operations_give_the_same_trajectories(model, option):
+    """The sparse LU only steers CVODE's Newton iteration and the vector kernels compute the
+    same formulas as SUNDIALS' serial vectors: switching either back gives the same solution."""
     engine = fast_module.compile_model(model)
     kwargs = {"doses": lps(2.0), "t_end": 72.0, "model": model, "backend": "fast"}
+    ours = simulate(**kwargs)
+    assert ours.settings["linear_solver"] == "sparse LU"
+    assert ours.settings["vector_kernels"] == "il6sim"
     try:
-        assert engine.set_linear_solver("dense") == "dense"
-        dense = simulate(**kwargs)
+        engine.configure(**option)
+        assert (engine.linear_solver, engine.vector_kernels) == (
+            option.get("linear_solver", "sparse"), option.get("vector_kernels", True))
+        theirs = simulate(**kwargs)
     finally:
-        engine.set_linear_solver("sparse")
-    sparse = simulate(**kwargs)
-    assert sparse.settings["linear_solver"] == "sparse LU"
-    assert dense.settings["linear_solver"] == "dense LU"
-    scale = np.abs(dense.states).max(axis=(0, 1))
-    assert np.all(np.abs(sparse.states - dense.states) <= 1e-5 * np.abs(dense.states)
+        engine.configure(linear_solver="sparse", vector_kernels=True)
+    scale = np.abs(theirs.states).max(axis=(0, 1))
+    assert np.all(np.abs(ours.states - theirs.states) <= 1e-5 * np.abs(theirs.states)
                   + 1e-9 * scale + 1e-15)
 
 

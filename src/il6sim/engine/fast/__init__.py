@@ -60,7 +60,8 @@ def backend_settings(model: Model) -> dict[str, str]:
     """What a result made by the fast backend records about the solver."""
     engine = compile_model(model)
     return {"backend": "fast-cvode", "method": "CVODE-BDF", "sundials": engine.sundials_version,
-            "linear_solver": f"{engine.linear_solver} LU"}
+            "linear_solver": f"{engine.linear_solver} LU",
+            "vector_kernels": "il6sim" if engine.vector_kernels else "sundials"}
 
 
 def available(model: Model) -> bool:

@@ -85,19 +85,33 @@ class FastEngine:
     n_outputs: int
     lu_slots: int
     sundials_version: str
-    #: the linear solver CVODE uses: "sparse" (generated sparse LU) or "dense" (SUNDIALS dense
-    #: LU); see :meth:`set_linear_solver`
+    #: the linear solver CVODE uses: "sparse" (generated sparse LU) or "dense" (SUNDIALS' dense
+    #: LU); see :meth:`configure`
     linear_solver: str = "sparse"
+    #: whether CVODE's vectors use the engine's own kernels (else SUNDIALS' serial operations)
+    vector_kernels: bool = True
+
+    def configure(self, *, linear_solver: str | None = None,
+                  vector_kernels: bool | None = None) -> FastEngine:
+        """Choose, for later runs in this process, the linear solver (``"sparse"``, the default,
+        or SUNDIALS' ``"dense"`` LU) and the vector operations (the engine's kernels, the
+        default, or SUNDIALS' serial ones) — for comparisons; results agree to the solver
+        tolerance either way. :attr:`linear_solver` and :attr:`vector_kernels` then say what
+        is in effect (the defaults fall back to SUNDIALS' own when its operations cannot be
+        located in the SUNDIALS build)."""
+        linear_solver = linear_solver or self.linear_solver
+        if linear_solver not in ("sparse", "dense"):
+            raise InputError(f"unknown linear solver '{linear_solver}'; fix: use 'sparse' or "
+                             "'dense'")
+        kernels = self.vector_kernels if vector_kernels is None else bool(vector_kernels)
+        effect = self.lib.il6_configure(int(linear_solver == "sparse"), int(kernels))
+        self.linear_solver = "sparse" if effect & 1 else "dense"
+        self.vector_kernels = bool(effect & 2)
+        return self
 
     def set_linear_solver(self, kind: str) -> str:
-        """Use the generated sparse LU (``"sparse"``, the default) or SUNDIALS' dense LU
-        (``"dense"``, for comparisons) in later runs of this process; returns the solver in
-        effect (``"dense"`` also when this SUNDIALS' dense solver could not be adapted)."""
-        if kind not in ("sparse", "dense"):
-            raise InputError(f"unknown linear solver '{kind}'; fix: use 'sparse' or 'dense'")
-        sparse = self.lib.il6_set_linear_solver(int(kind == "sparse"))
-        self.linear_solver = "sparse" if sparse else "dense"
-        return self.linear_solver
+        """Shorthand for :meth:`configure` with ``linear_solver``; returns the one in effect."""
+        return self.configure(linear_solver=kind).linear_solver
 
     def rhs(self, y: np.ndarray, p: np.ndarray) -> np.ndarray:
         """The compiled ``f(y; p)`` for one patient (for checks; not a fast path)."""
@@ -158,7 +172,7 @@ def compile_model(model: Model) -> FastEngine:
         sizes = (ctypes.c_int * 6)()
         lib.il6_sizes(sizes)
         engine = FastEngine(path, lib, *sizes, toolchain.sundials_version)
-        engine.set_linear_solver("sparse")
+        engine.configure(linear_solver="sparse", vector_kernels=True)
         if (engine.n_states, engine.n_params, engine.n_outputs) != (
             len(model.states), len(model.parameters), len(model.outputs)
         ):

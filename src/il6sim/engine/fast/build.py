@@ -33,7 +33,7 @@ from .codegen import GeneratedModel
 
 DRIVER = Path(__file__).with_name("driver.c")
 DECLARATIONS = Path(__file__).with_name("sundials_decl.h")
-CFLAGS = ("-O2", "-fPIC", "-shared", "-std=gnu11", "-fno-fast-math")
+CFLAGS = ("-O3", "-fPIC", "-shared", "-std=gnu11", "-fno-fast-math")
 _LIBS = ("sundials_cvode", "sundials_nvecserial", "sundials_sunmatrixdense",
          "sundials_sunlinsoldense", "sundials_core", "sundials_generic")
 
@@ -237,6 +237,6 @@ def load_library(path: Path) -> ctypes.CDLL:
     lib.il6_eval_lu_solve.restype = ctypes.c_int
     lib.il6_eval_lu_solve.argtypes = [_DOUBLE_P, _DOUBLE_P, ctypes.c_double, ctypes.c_double,
                                       _DOUBLE_P, _DOUBLE_P, _DOUBLE_P]
-    lib.il6_set_linear_solver.restype = ctypes.c_int
-    lib.il6_set_linear_solver.argtypes = [ctypes.c_int]
+    lib.il6_configure.restype = ctypes.c_int
+    lib.il6_configure.argtypes = [ctypes.c_int, ctypes.c_int]
     return lib

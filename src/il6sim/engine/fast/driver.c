@@ -50,8 +50,6 @@
 #define IL6_N_STATS 7
 
 typedef void (*il6_fn)(void);
-typedef int (*il6_setup_fn)(SUNLinearSolver, SUNMatrix);
-typedef int (*il6_solve_fn)(SUNLinearSolver, SUNMatrix, N_Vector, N_Vector, sunrealtype);
 
 typedef struct {
     SUNContext ctx;
@@ -59,9 +57,8 @@ typedef struct {
     N_Vector y, atol;
     SUNMatrix A;               /* dense; filled only for the dense path */
     SUNLinearSolver LS;        /* dense solver, setup/solve replaced when w->sparse */
-    il6_setup_fn dense_setup;  /* the dense solver's own operations */
-    il6_solve_fn dense_solve;
     int sparse;                /* 1: sparse LU in use (slots replaced) */
+    int kernels;               /* 1: the vector kernels below are in use */
     int dense_mode;            /* 1: the current factorisation is the dense fallback */
     double gamma;
     int check;                 /* 1: the next solve checks its backward error */
@@ -79,6 +76,8 @@ typedef struct {
 static _Thread_local il6_work *il6_active;
 /* 0: always dense LU (for comparisons); 1: sparse LU when available. */
 static int il6_sparse_wanted = 1;
+/* 0: SUNDIALS' own serial vector operations; 1: the kernels below when available. */
+static int il6_kernels_wanted = 1;
 
 #if SUNDIALS_VERSION_MAJOR < 7
 static void il6_silent(int code, const char *module, const char *function, char *msg, void *data)
@@ -141,7 +140,7 @@ static int il6_dense_fallback(il6_work *w, SUNLinearSolver S, SUNMatrix A)
     w->fallbacks++;
     w->dense_mode = 1;
     il6_dense_matrix(w->jac, -w->gamma, 1.0, SUNDenseMatrix_Data(A));
-    return w->dense_setup(S, A);
+    return SUNLinSolSetup_Dense(S, A);
 }
 
 /* LU of M = I - gamma J: the generated sparse LU, or the dense fallback. */
@@ -158,7 +157,7 @@ static int il6_ls_setup(SUNLinearSolver S, SUNMatrix A)
 static int il6_ls_solve(SUNLinearSolver S, SUNMatrix A, N_Vector x, N_Vector b, sunrealtype tol)
 {
     il6_work *w = il6_active;
-    if (w->dense_mode) return w->dense_solve(S, A, x, b, tol);
+    if (w->dense_mode) return SUNLinSolSolve_Dense(S, A, x, b, tol);
     double *xd = N_VGetArrayPointer(x), *bd = N_VGetArrayPointer(b), rhs[IL6_NS];
     if (w->check) memcpy(rhs, bd, sizeof rhs);
     if (xd != bd) memcpy(xd, bd, sizeof(double) * IL6_NS);
@@ -169,45 +168,174 @@ static int il6_ls_solve(SUNLinearSolver S, SUNMatrix A, N_Vector x, N_Vector b, 
             int flag = il6_dense_fallback(w, S, A);
             if (flag != 0) return flag;
             memcpy(bd, rhs, sizeof rhs);
-            return w->dense_solve(S, A, x, b, tol);
+            return SUNLinSolSolve_Dense(S, A, x, b, tol);
         }
     }
     return 0;
 }
 
-/* The word of a SUNLinearSolver object that points to its operation table (a struct of
- * function pointers only), found on an empty solver; -1 if the layout is not recognised. */
-static int il6_ops_word(SUNContext ctx)
+/* The word of a SUNDIALS object that points to its operation table (a struct of function
+ * pointers only), found on an empty object: its content is NULL, its context is the last
+ * member and the table is the one other non-NULL word. -1 if the layout is not recognised. */
+static int il6_ops_word(void *empty, SUNContext ctx)
 {
-    SUNLinearSolver empty = SUNLinSolNewEmpty(ctx);
     void **words = (void **)empty;
     int found = -1, k;
     if (!empty) return -1;
     for (k = 0; k < 6 && words[k] != (void *)ctx; k++)
         if (words[k] != NULL) found = found == -1 ? k : -2; /* exactly one other pointer */
-    SUNLinSolFreeEmpty(empty);
     return k < 6 && found >= 0 ? found : -1;
 }
 
-/* Replace the setup and solve operations of the dense solver w->LS by the sparse ones; the
- * slots are identified by the dense functions' addresses (the table ends with "free"). */
+/*
+ * In the operation table at word `word` of `object`, replace each function original[k] by
+ * replacement[k] (k < count). The slots are found by the originals' addresses, scanning up to
+ * the slot holding `end` (the table's last operation, set in the object). Nothing is changed
+ * unless every original and `end` are found. Returns 1 when replaced.
+ */
+static int il6_patch_ops(void *object, int word, il6_fn end, const il6_fn *original,
+                         const il6_fn *replacement, int count)
+{
+    int slot[8], last = -1;
+    if (word < 0 || count > 8) return 0;
+    il6_fn *ops = ((il6_fn **)object)[word];
+    if (!ops) return 0;
+    for (int k = 0; k < count; k++) slot[k] = -1;
+    for (int i = 0; i < 96 && last < 0; i++) {
+        if (ops[i] == end) last = i;
+        for (int k = 0; k < count; k++)
+            if (ops[i] == original[k]) slot[k] = i;
+    }
+    if (last < 0) return 0;
+    for (int k = 0; k < count; k++)
+        if (slot[k] < 0) return 0;
+    for (int k = 0; k < count; k++) ops[slot[k]] = replacement[k];
+    return 1;
+}
+
+/* Replace the setup and solve operations of the dense solver w->LS by the sparse ones. */
 static int il6_use_sparse_lu(il6_work *w)
 {
-    int word = il6_ops_word(w->ctx), setup = -1, solve = -1, end = -1;
-    if (word < 0) return 0;
-    il6_fn *ops = ((il6_fn **)w->LS)[word];
-    if (!ops) return 0;
-    for (int k = 0; k < 24 && end < 0; k++) {
-        if (ops[k] == (il6_fn)SUNLinSolSetup_Dense) setup = k;
-        else if (ops[k] == (il6_fn)SUNLinSolSolve_Dense) solve = k;
-        else if (ops[k] == (il6_fn)SUNLinSolFree_Dense) end = k;
+    SUNLinearSolver empty = SUNLinSolNewEmpty(w->ctx);
+    int word = il6_ops_word(empty, w->ctx);
+    if (empty) SUNLinSolFreeEmpty(empty);
+    const il6_fn original[2] = {(il6_fn)SUNLinSolSetup_Dense, (il6_fn)SUNLinSolSolve_Dense};
+    const il6_fn replacement[2] = {(il6_fn)il6_ls_setup, (il6_fn)il6_ls_solve};
+    return il6_patch_ops(w->LS, word, (il6_fn)SUNLinSolFree_Dense, original, replacement, 2);
+}
+
+/*
+ * Vector kernels for CVODE's state-length vectors (IL6_NS doubles, a compile-time constant):
+ * the operations that took most of CVODE's own time (linear sums of the Nordsieck history,
+ * scalings, weighted RMS norms, fused multi-vector updates), as plain loops the compiler can
+ * unroll and vectorise; on x86-64 each also exists in an AVX2 version chosen at load time.
+ * Same formulas as SUNDIALS' serial vectors (element by element, so an output may alias an
+ * input); sums are accumulated in index order.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define IL6_KERNEL __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef IL6_KERNEL
+#define IL6_KERNEL
+#endif
+
+/* Kernels on distinct arrays (restrict: no overlap checks, so they vectorise) and in place. */
+IL6_KERNEL static void il6_axpby(double a, const double *restrict x, double b,
+                                 const double *restrict y, double *restrict z)
+{
+    for (int i = 0; i < IL6_NS; i++) z[i] = a * x[i] + b * y[i];
+}
+
+IL6_KERNEL static void il6_axpby_self(double a, double *restrict z, double b,
+                                      const double *restrict y)
+{
+    for (int i = 0; i < IL6_NS; i++) z[i] = a * z[i] + b * y[i];
+}
+
+IL6_KERNEL static void il6_ax(double a, const double *restrict x, double *restrict z)
+{
+    for (int i = 0; i < IL6_NS; i++) z[i] = a * x[i];
+}
+
+IL6_KERNEL static void il6_ax_self(double a, double *restrict z)
+{
+    for (int i = 0; i < IL6_NS; i++) z[i] *= a;
+}
+
+IL6_KERNEL static void il6_add_ax(double a, const double *restrict x, double *restrict z)
+{
+    for (int i = 0; i < IL6_NS; i++) z[i] += a * x[i];
+}
+
+IL6_KERNEL static double il6_wsqrsum(const double *restrict x, const double *restrict w)
+{
+    double sum = 0.0;
+    for (int i = 0; i < IL6_NS; i++) {
+        double v = x[i] * w[i];
+        sum += v * v;
     }
-    if (setup < 0 || solve < 0 || end < 0) return 0;
-    w->dense_setup = (il6_setup_fn)ops[setup];
-    w->dense_solve = (il6_solve_fn)ops[solve];
-    ops[setup] = (il6_fn)il6_ls_setup;
-    ops[solve] = (il6_fn)il6_ls_solve;
-    return 1;
+    return sum;
+}
+
+/* z = a x + b y, z possibly x or y. */
+static void il6_linear_sum(double a, const double *x, double b, const double *y, double *z)
+{
+    if (z == x && z == y) il6_ax_self(a + b, z); /* (a + b) z: as a z + b z up to rounding */
+    else if (z == x) il6_axpby_self(a, z, b, y);
+    else if (z == y) il6_axpby_self(b, z, a, x);
+    else il6_axpby(a, x, b, y, z);
+}
+
+static void il6_nv_linearsum(sunrealtype a, N_Vector x, sunrealtype b, N_Vector y, N_Vector z)
+{
+    il6_linear_sum(a, N_VGetArrayPointer(x), b, N_VGetArrayPointer(y), N_VGetArrayPointer(z));
+}
+
+static void il6_nv_scale(sunrealtype c, N_Vector x, N_Vector z)
+{
+    double *xd = N_VGetArrayPointer(x), *zd = N_VGetArrayPointer(z);
+    if (xd == zd) il6_ax_self(c, zd);
+    else il6_ax(c, xd, zd);
+}
+
+static sunrealtype il6_nv_wrmsnorm(N_Vector x, N_Vector w)
+{
+    return sqrt(il6_wsqrsum(N_VGetArrayPointer(x), N_VGetArrayPointer(w)) / IL6_NS);
+}
+
+static int il6_nv_scaleaddmulti(int nvec, sunrealtype *a, N_Vector x, N_Vector *Y, N_Vector *Z)
+{
+    const double *xd = N_VGetArrayPointer(x);
+    for (int j = 0; j < nvec; j++)
+        il6_linear_sum(a[j], xd, 1.0, N_VGetArrayPointer(Y[j]), N_VGetArrayPointer(Z[j]));
+    return 0;
+}
+
+static int il6_nv_linearcombination(int nvec, sunrealtype *c, N_Vector *X, N_Vector z)
+{
+    double sum[IL6_NS]; /* z may be any of the X[j] */
+    il6_ax(c[0], N_VGetArrayPointer(X[0]), sum);
+    for (int j = 1; j < nvec; j++) il6_add_ax(c[j], N_VGetArrayPointer(X[j]), sum);
+    memcpy(N_VGetArrayPointer(z), sum, sizeof sum);
+    return 0;
+}
+
+/* Give the serial vector v (length IL6_NS, fused operations enabled) the kernels above;
+ * CVODE's own vectors are clones of it and copy its operation table. */
+static int il6_use_vector_kernels(N_Vector v, SUNContext ctx)
+{
+    N_Vector empty = N_VNewEmpty(ctx);
+    int word = il6_ops_word(empty, ctx);
+    if (empty) N_VFreeEmpty(empty);
+    const il6_fn original[5] = {
+        (il6_fn)N_VLinearSum_Serial, (il6_fn)N_VScale_Serial, (il6_fn)N_VWrmsNorm_Serial,
+        (il6_fn)N_VScaleAddMulti_Serial, (il6_fn)N_VLinearCombination_Serial};
+    const il6_fn replacement[5] = {
+        (il6_fn)il6_nv_linearsum, (il6_fn)il6_nv_scale, (il6_fn)il6_nv_wrmsnorm,
+        (il6_fn)il6_nv_scaleaddmulti, (il6_fn)il6_nv_linearcombination};
+    return il6_patch_ops(v, word, (il6_fn)N_VPrintFile_Serial, original, replacement, 5);
 }
 
 static void il6_work_free(il6_work *w)
@@ -248,6 +376,11 @@ static int il6_work_init(il6_work *w, double rtol, long max_steps)
     w->sparse = il6_sparse_wanted && il6_use_sparse_lu(w);
     il6_active = w;
     N_VEnableFusedOps_Serial(w->y, 1); /* fused vector kernels; CVODE clones w->y */
+    N_VEnableFusedOps_Serial(w->atol, 1);
+    if (il6_kernels_wanted) {
+        w->kernels = il6_use_vector_kernels(w->y, w->ctx);
+        w->kernels = il6_use_vector_kernels(w->atol, w->ctx) && w->kernels;
+    }
     N_VConst(0.0, w->y);
     N_VConst(1e-12, w->atol);
 #if SUNDIALS_VERSION_MAJOR < 7
@@ -491,15 +624,18 @@ int il6_sizes(int *sizes)
     return 0;
 }
 
-/* Choose the linear solver for later calls: 1 sparse LU (default), 0 dense LU. Returns what a
- * solver created now uses: 1 sparse, 0 dense (also when the dense solver's operations could
- * not be located in this SUNDIALS). */
-int il6_set_linear_solver(int sparse)
+/* Choose, for solvers created later, the linear solver (sparse: 1 generated sparse LU, the
+ * default; 0 SUNDIALS' dense LU) and the vector operations (kernels: 1 the kernels above, the
+ * default; 0 SUNDIALS' serial ones), e.g. for comparisons. Returns what a solver created now
+ * uses: bit 0 sparse LU, bit 1 vector kernels (0 also when the SUNDIALS operations could not
+ * be located in this build). */
+int il6_configure(int sparse, int kernels)
 {
     il6_work w;
     il6_sparse_wanted = sparse != 0;
+    il6_kernels_wanted = kernels != 0;
     int flag = il6_work_init(&w, 1e-6, 10);
-    int result = flag == 0 && w.sparse;
+    int result = flag == 0 ? (w.sparse ? 1 : 0) | (w.kernels ? 2 : 0) : 0;
     il6_work_free(&w);
     return result;
 }

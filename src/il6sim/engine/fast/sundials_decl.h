@@ -41,6 +41,14 @@ void N_VDestroy(N_Vector v);
 sunrealtype *N_VGetArrayPointer(N_Vector v);
 void N_VConst(sunrealtype c, N_Vector z);
 int N_VEnableFusedOps_Serial(N_Vector v, int tf);
+N_Vector N_VNewEmpty(SUNContext ctx);
+void N_VFreeEmpty(N_Vector v);
+void N_VLinearSum_Serial(sunrealtype a, N_Vector x, sunrealtype b, N_Vector y, N_Vector z);
+void N_VScale_Serial(sunrealtype c, N_Vector x, N_Vector z);
+sunrealtype N_VWrmsNorm_Serial(N_Vector x, N_Vector w);
+int N_VScaleAddMulti_Serial(int nvec, sunrealtype *a, N_Vector x, N_Vector *Y, N_Vector *Z);
+int N_VLinearCombination_Serial(int nvec, sunrealtype *c, N_Vector *X, N_Vector z);
+void N_VPrintFile_Serial(N_Vector v, void *outfile);
 
 SUNMatrix SUNDenseMatrix(sunindextype M, sunindextype N, SUNContext ctx);
 sunrealtype *SUNDenseMatrix_Data(SUNMatrix A);
