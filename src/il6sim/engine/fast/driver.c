@@ -32,6 +32,7 @@
  */
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,15 +87,37 @@ static void il6_silent(int code, const char *module, const char *function, char 
 }
 #endif
 
+/* Hot loops: on x86-64 also compiled for AVX2, the version chosen when the library is loaded
+ * (GCC/Clang function multi-versioning). */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define IL6_KERNEL __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef IL6_KERNEL
+#define IL6_KERNEL
+#endif
+
+/* 1 when no x[i] is infinite or NaN (all exponent bits set); a branch-free loop that
+ * vectorises, as it runs after every right-hand side evaluation. */
+IL6_KERNEL static int il6_all_finite(const double *x, int n)
+{
+    uint64_t bad = 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t u;
+        memcpy(&u, x + i, sizeof u);
+        bad |= (~u & UINT64_C(0x7ff0000000000000)) == 0;
+    }
+    return !bad;
+}
+
 static int il6_cv_rhs(sunrealtype t, N_Vector y, N_Vector ydot, void *user_data)
 {
     il6_work *w = (il6_work *)user_data;
     double *dy = N_VGetArrayPointer(ydot);
     (void)t;
     il6_rhs(N_VGetArrayPointer(y), w->p, dy);
-    for (int i = 0; i < IL6_NS; i++)
-        if (!isfinite(dy[i])) return 1; /* recoverable: CVODE retries with a smaller step */
-    return 0;
+    return il6_all_finite(dy, IL6_NS) ? 0 : 1; /* 1: recoverable, CVODE retries a smaller step */
 }
 
 /* Scatter gamma-scaled J into a dense column-major matrix: M = d I + c J. */
@@ -118,8 +141,7 @@ static int il6_cv_linsys(sunrealtype t, N_Vector y, N_Vector fy, SUNMatrix A, su
     (void)t; (void)fy; (void)tmp1; (void)tmp2; (void)tmp3;
     if (!jok) {
         il6_jac(N_VGetArrayPointer(y), w->p, w->jac);
-        for (int k = 0; k < IL6_NNZ; k++)
-            if (!isfinite(w->jac[k])) return 1; /* recoverable: CVODE retries a smaller step */
+        if (!il6_all_finite(w->jac, IL6_NNZ)) return 1; /* recoverable: a smaller step */
     }
     *jcur = !jok;
     w->gamma = gamma;
@@ -232,14 +254,6 @@ static int il6_use_sparse_lu(il6_work *w)
  * Same formulas as SUNDIALS' serial vectors (element by element, so an output may alias an
  * input); sums are accumulated in index order.
  */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define IL6_KERNEL __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#ifndef IL6_KERNEL
-#define IL6_KERNEL
-#endif
 
 /* Kernels on distinct arrays (restrict: no overlap checks, so they vectorise) and in place. */
 IL6_KERNEL static void il6_axpby(double a, const double *restrict x, double b,
@@ -394,13 +408,6 @@ static int il6_work_init(il6_work *w, double rtol, long max_steps)
     flag = flag ? flag : CVodeSetMaxNumSteps(w->cvode, max_steps);
     flag = flag ? flag : CVodeSetMaxHnilWarns(w->cvode, -1); /* no "t + h = t" warnings */
     return flag;
-}
-
-static int il6_all_finite(const double *x, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (!isfinite(x[i])) return 0;
-    return 1;
 }
 
 /* Restart CVODE at (t, y) with per-state absolute tolerances, integrating towards stop. */
