@@ -134,6 +134,19 @@ def test_invalid_input_shows_the_field_and_fix_and_keeps_the_form(page):
     assert page.is_hidden("#explore-error")
 
 
+def test_choosing_an_infection_fills_its_host(page):
+    page.select_option("#preset", "endotoxemia-2ngkg")
+    assert page.input_value("#duration_days") == "2"
+    assert page.input_value("#treatment_day") == "0"  # day 8 would be past the end
+    assert "LPS" in page.text_content("#preset-description")
+    page.select_option("#drug", "sarilumab")
+    assert (page.input_value("#dose"), page.input_value("#dose_unit")) == ("400", "mg")
+    run_explore(page)
+    assert page.is_hidden("#explore-error")
+    assert "sarilumab 400 mg IV from day 0" in page.text_content("#explore-treated-head")
+    assert value(page, "out-peak_drug-treated") > 0
+
+
 def _upload_example(page, server, tmp_path) -> None:
     example = tmp_path / "patient308.csv"
     with urllib.request.urlopen(server[0] + "api/twin/example.csv", timeout=30) as response:
@@ -189,7 +202,8 @@ def test_trial_tab_runs_a_small_trial(page):
     assert "field 'Patients': 3 patients; fix:" in page.text_content("#trial-error")
     page.fill("#trial-n", "20")
     page.click("#trial-run")
-    page.wait_for_selector("#trial-arms td", timeout=120_000)
+    page.wait_for_selector("#trial-arms td, #trial-error:not([hidden])", timeout=120_000)
+    assert page.is_hidden("#trial-error"), page.text_content("#trial-error")
     assert page.locator("#trial-arms tbody tr").count() >= 2
     assert page.locator("#trial-comparisons tbody tr").count() >= 1
     assert "20 patients randomised" in page.text_content("#trial-summary")

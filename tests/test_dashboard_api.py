@@ -196,7 +196,8 @@ def test_trial_errors_and_cancel(server):
     status, body = call(url, "api/trial", {"n_patients": "2000"})
     assert status == 200, body
     job = application.state.il6sim.jobs.get(body["job"])
-    wait_for(url, job.id, lambda s: s["status"] == "running")
+    snapshot = wait_for(url, job.id, lambda s: s["status"] != "starting")
+    assert snapshot["status"] == "running", snapshot.get("error")
     assert job.folder.is_dir()  # the trial's chunks
     call(url, f"api/jobs/{job.id}/cancel", {})
     assert job.status == "cancelled" and not job.process.is_alive()

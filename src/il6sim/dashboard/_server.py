@@ -23,6 +23,10 @@ def background_server(app=None, *, host: str = "127.0.0.1", port: int = 0,
 
     ``port=0`` takes a free port. Raises :class:`~il6sim.errors.Il6simError` if the server
     does not start or the model does not load within ``ready_timeout`` seconds.
+
+    Jobs run in processes that import the calling script's main module (as
+    :mod:`multiprocessing` does), so a script must start the server under
+    ``if __name__ == "__main__":``; notebooks need nothing.
     """
     import uvicorn
 

@@ -121,6 +121,8 @@ function fillPreset(name) {
   for (const key of ["age", "ifn_capacity", "body_weight", "duration_days"]) {
     $(key).value = String(preset[key]);
   }
+  // a first dose after the end of the new infection's course would only be an error
+  if (Number($("treatment_day").value) >= preset.duration_days) $("treatment_day").value = "0";
 }
 
 function fillDrug(name) {
