@@ -31,7 +31,7 @@ test: $(STAMP) chromium
 	$(BIN)/pytest -n 2 -q
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/engine_backends.py --n 2000 --workers 2
+	$(BIN)/python benchmarks/engine.py --n 2000 --workers 1,2 --dense
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks
