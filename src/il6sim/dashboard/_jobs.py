@@ -155,8 +155,16 @@ class JobManager:
                                   name=f"il6sim-{job.kind}-{job.id}")
         if job.status == "cancelled":
             return
-        process.start()  # the first job waits here while the forkserver loads the model
-        writer.close()
+        try:
+            process.start()  # the first job waits here while the forkserver loads the model
+        except Exception as exc:  # e.g. the forkserver could not start: say so in the page
+            with self._lock:
+                if job.active:
+                    job.status, job.message, job.finished = "failed", "failed", time.monotonic()
+                    job.error = f"the {job.kind} process could not start ({exc})"
+            return
+        finally:
+            writer.close()
         with self._lock:
             cancelled = job.status == "cancelled"
             if not cancelled:
@@ -183,7 +191,9 @@ class JobManager:
                                     f"(exit code {process.exitcode})")
                 continue
             if message[0] == "progress":
-                job.progress, job.message = message[1], message[2]
+                with self._lock:
+                    if job.active:
+                        job.progress, job.message = message[1], message[2]
             else:
                 outcome = message
         reader.close()
