@@ -137,6 +137,23 @@ def test_dose_events_equal_the_reference_jumps(model):
         assert events[i] == _dose_jumps(model, table, i, p)
 
 
+def test_per_patient_dose_events_equal_the_reference_jumps(model):
+    """Per-patient rows (evaluated together per agent, route and unit) give the reference's
+    jumps exactly and in the same order."""
+    rng = np.random.default_rng(4)
+    matrix = np.tile(model.default_parameters(), (6, 1))
+    matrix[:, model.param_index["body_weight"]] = rng.uniform(50, 100, 6)
+    doses = [Dose(0.0, "virus", float(10 ** rng.uniform(2, 5)), route="inoculation", patient=i)
+             for i in range(6)]
+    doses += [Dose(3.0, "lps", float(rng.uniform(1, 3)), unit="ng/kg", patient=i)
+              for i in (4, 1, 2)]
+    doses += [Dose(3.0, "lps", 1.0, unit="ng/kg"), Dose(1.0, "lps", 0.5, patient=1)]
+    table = dose_table(doses)
+    events = fast_module.dose_events(model, table, matrix)
+    for i, p in enumerate(matrix):
+        assert events[i] == _dose_jumps(model, table, i, p)
+
+
 def test_results_do_not_depend_on_batch_chunks_or_workers(model):
     rng = np.random.default_rng(7)
     matrix = np.tile(model.default_parameters(), (12, 1))

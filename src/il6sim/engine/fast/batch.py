@@ -19,9 +19,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pint
 
 from ...errors import InputError
 from ...model.spec import Model
+from ...model.units import ureg
 from ..doses import amount_in_route_unit
 from .build import build_library, find_toolchain, load_library
 from .codegen import generate_c
@@ -188,25 +190,56 @@ def _ptr(array: np.ndarray, ctype: Any) -> Any:
     return array.ctypes.data_as(ctypes.POINTER(ctype))
 
 
+def _amounts_in_route_unit(model: Model, agent: str, route: str, unit: str,
+                           amounts: np.ndarray) -> np.ndarray:
+    """Dose amounts in the route's dose unit, as :func:`amount_in_route_unit` does row by row."""
+    dose_unit = model.route(agent, route).dose_unit
+    if not unit or unit == dose_unit:
+        return amounts
+    try:
+        return np.asarray(ureg.Quantity(amounts, unit).to(dose_unit).magnitude, float)
+    except pint.errors.PintError:
+        raise InputError(
+            f"dose of {agent} is in '{unit}', which cannot be converted to "
+            f"'{dose_unit}'; fix: give the amount in {dose_unit}"
+        ) from None
+
+
 def dose_events(
     model: Model, doses: pd.DataFrame, matrix: np.ndarray
 ) -> list[list[tuple[float, int, float]]]:
-    """Each patient's jumps ``(time, state index, delta)``, as the reference's ``_dose_jumps``.
+    """Each patient's jumps ``(time, state index, delta)``, as the reference's ``_dose_jumps``
+    (same values, same order).
 
-    A dose row is converted to the route's unit once and its jump evaluated for all patients at
-    once (the same floating-point operations, element by element).
+    A row for everyone is converted to the route's unit once and its jump evaluated for all
+    patients at once; rows for one patient each (e.g. a per-patient inoculum) are converted and
+    evaluated together, one call per agent, route and unit (the same floating-point
+    operations, element by element).
     """
     n = len(matrix)
     events: list[list[tuple[float, int, float]]] = [[] for _ in range(n)]
-    for row in doses.itertuples():
-        amount = amount_in_route_unit(model, row)
-        who = range(n) if row.patient == -1 else [row.patient] if 0 <= row.patient < n else []
-        if not who:
-            continue
-        index, delta = model.dose_jump(row.agent, row.route, amount, matrix[list(who)].T)
-        delta = np.broadcast_to(np.asarray(delta, float), (len(who),))
-        for k, patient in enumerate(who):
-            events[patient].append((float(row.time_h), index, float(delta[k])))
+    table = doses.reset_index(drop=True)
+    patients = table.patient.to_numpy(dtype=np.int64)
+    single = (patients >= 0) & (patients < n)
+    jump_of_row: dict[int, tuple[int, float]] = {}
+    for (agent, route, unit), group in table[single].groupby(
+            ["agent", "route", "unit"], sort=False, dropna=False):
+        amounts = _amounts_in_route_unit(model, agent, route, unit,
+                                         group.amount.to_numpy(dtype=float))
+        who = group.patient.to_numpy(dtype=np.int64)
+        index, delta = model.dose_jump(agent, route, amounts, matrix[who].T)
+        delta = np.broadcast_to(np.asarray(delta, float), (len(group),))
+        for position, value in zip(group.index, delta, strict=True):
+            jump_of_row[position] = (index, float(value))
+    for position, row in enumerate(table.itertuples()):
+        if position in jump_of_row:
+            events[row.patient].append((float(row.time_h), *jump_of_row[position]))
+        elif row.patient == -1:
+            amount = amount_in_route_unit(model, row)
+            index, delta = model.dose_jump(row.agent, row.route, amount, matrix.T)
+            delta = np.broadcast_to(np.asarray(delta, float), (n,))
+            for patient in range(n):
+                events[patient].append((float(row.time_h), index, float(delta[patient])))
     return events
 
 
