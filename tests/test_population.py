@@ -70,9 +70,13 @@ def test_covariates_and_variability_follow_their_declaration():
                          (~women, weight.values["median"] * weight.values["factor"]["male"])):
         z = np.log(table.loc[mask, "weight"] / median) / weight.sigma
         assert stats.kstest(z, "norm").pvalue > 0.01
-    incubation = spec.course["incubation"]
-    z = np.log(table["incubation_h"] / (24 * incubation.values["median"])) / incubation.sigma
+    threshold = spec.onset_threshold
+    z = np.log(table["onset_threshold"] / threshold.values["median"]) / threshold.sigma
     assert stats.kstest(z, "norm").pvalue > 0.01
+    delay = spec.course["onset_to_admission"]
+    z = np.log(table["onset_to_admission_h"] / (24 * delay.values["median"])) / delay.sigma
+    assert stats.kstest(z, "norm").pvalue > 0.01
+    assert (table["w_injury_virus"] == spec.parameters["w_injury_virus"].value).all()
     for name in ("p_virus", "r_crp_max", "lymph_blood_baseline"):
         parameter = spec.parameters[name]
         z = np.log(table[name] / parameter.median) / parameter.distribution.sigma
@@ -205,6 +209,57 @@ def test_calibration_to_the_shipped_cohort():
     assert len(population.population_) >= 250
 
 
+# ----------------------------------------------------------------------------- course
+def test_symptom_onset_is_read_from_the_simulated_course():
+    """Onset is the first time the declared read-out reaches the patient's threshold (or
+    hypoxaemia, if earlier); a higher threshold gives a later onset; a patient with neither has
+    no symptoms and is not admitted."""
+    from il6sim.engine import simulate
+    from il6sim.population import read_course
+    from il6sim.population._course import _first_time
+    from il6sim.population._sample import dose_table, parameter_table
+
+    population = VirtualPopulation(random_state=2)
+    spec = population.spec_
+    table = population.sample(40)
+    raised = table.assign(onset_threshold=table["onset_threshold"] * 10)
+    both = pd.concat([table, raised], ignore_index=True)
+    result = simulate(parameter_table(spec, both), dose_table(spec, both), t_end=spec.duration_h,
+                      dt=spec.sampling_h, backend="fast")
+    course = read_course(spec, both, result, {}, {}, {})
+    signal = result.output(spec.onset_output)
+    crossed = _first_time(result.time, signal >= both["onset_threshold"].to_numpy()[:, None])
+    expected = np.fmin(crossed, course["hypoxaemia_h"].to_numpy())
+    np.testing.assert_allclose(course["onset_h"], expected, equal_nan=True)
+    first, later = course["onset_h"].to_numpy()[:40], course["onset_h"].to_numpy()[40:]
+    seen = np.isfinite(first) & np.isfinite(later)
+    assert seen.sum() >= 10 and (later[seen] >= first[seen]).all() and (later > first).any()
+    silent = ~np.isfinite(course["onset_h"].to_numpy())
+    assert silent.any() and not course["admitted"].to_numpy()[silent].any()
+    peak = result.time[np.argmax(signal, axis=1)]
+    np.testing.assert_allclose(course["onset_peak_h"], peak)
+
+
+def test_the_calibrated_course_is_not_compressed():
+    """Guard against the compressed course this population once had (median hypoxaemia 0.5 d
+    before symptom onset and P/F from 300 to 150 in 0.7 d, onset drawn independently): in
+    patients drawn from the shipped calibration, hypoxaemia follows onset by days and P/F
+    falls from 300 to 150 over days (measured: 2.8 d and 2.7 d, docs/population.md)."""
+    from il6sim.population import load_calibrated, simulate_course
+    from il6sim.population._sample import draw
+
+    spec = load_population_spec()
+    table = draw(spec, load_calibrated(spec).draw(3, np.arange(200)), patients=np.arange(200))
+    course = simulate_course(spec, table)
+    admitted = course[course["admitted"]]
+    to_hypoxaemia = (admitted["hypoxaemia_h"] - admitted["onset_h"]).dropna() / 24
+    to_ventilation = (admitted["ventilation_h"] - admitted["hypoxaemia_h"]).dropna() / 24
+    assert len(to_hypoxaemia) >= 40 and len(to_ventilation) >= 10
+    assert to_hypoxaemia.median() >= 2.0 and to_ventilation.median() >= 1.5
+    peak = (admitted["onset_peak_h"] - admitted["onset_h"]) / 24
+    assert abs(peak.median()) <= 1.5  # viral peak near symptom onset (He 2020)
+
+
 # ----------------------------------------------------------------------------- errors
 def _spec_with(change) -> dict:
     raw = truth_spec()
@@ -224,6 +279,16 @@ def _spec_with(change) -> dict:
     (lambda r: r["admission"].update(latest="40 d"), "shorter than the latest admission"),
     (lambda r: r["markers"].update(il6="il6_nonsense"), "unknown read-out 'il6_nonsense'"),
     (lambda r: r.pop("course"), "field 'course': missing"),
+    (lambda r: r["course"].update(incubation={"distribution": "lognormal", "median": 5.1,
+                                              "gsd": 1.52, "unit": "d"}),
+     "field 'course.incubation': symptom onset is read from each simulated course"),
+    (lambda r: r["course"].pop("onset"), "field 'course.onset': missing"),
+    (lambda r: r["course"]["onset"].update(output="viral_lode"),
+     "field 'course.onset.output': unknown read-out 'viral_lode'"),
+    (lambda r: r["course"]["onset"].pop("above"), "needs 'above'"),
+    (lambda r: r["course"]["onset"]["above"].update(unit="kg"), "cannot be converted"),
+    (lambda r: r["parameters"]["w_injury_virus"].update(cv=0.3),
+     "'cv' cannot be combined with value"),
 ])
 def test_bad_declaration_is_one_clear_error(change, words):
     with pytest.raises(InputError, match="population '<dict>'") as error:

@@ -1,11 +1,22 @@
 """Simulate each virtual patient's infection and read what a hospital would record.
 
-**Admission rule.** Time 0 is the infecting dose. Symptoms start after the incubation period;
-the patient is admitted at the earlier of (a) symptom onset plus the usual delay to admission and
-(b) hypoxaemia — the first time the declared read-out (P/F) falls below its threshold, but not
-before symptom onset — plus a delay until the patient reaches hospital. A patient not admitted
-within ``admission.latest`` of infection, or who dies before admission, is not in the hospital
-population. Sources of each time are in the declaration (Lauer 2020, Wang 2020, RECOVERY 2021).
+**Symptom onset** is read from the simulated course, not drawn: it is the first time the
+declared read-out (``course.onset.output``, viral load for COVID-19) reaches the patient's own
+threshold (``onset_threshold``, drawn from ``course.onset.above``; the spread between patients is
+how differently people perceive and report the same infection), or hypoxaemia if that comes
+first (breathlessness is a symptom). With viral load as the read-out, symptoms start as the
+virus nears its peak, as observed (He X 2020 Nat Med 26:672; Néant N 2021 PNAS
+118:e2017962118). The resulting time from infection to onset is a validation read-out, compared
+with the published incubation period (Lauer SA 2020 Ann Intern Med 172:577), never an input.
+A patient whose read-out never reaches the threshold and who never becomes hypoxaemic has no
+symptoms and is not admitted.
+
+**Admission rule.** Time 0 is the infecting dose. The patient is admitted at the earlier of
+(a) symptom onset plus the usual delay to admission and (b) hypoxaemia — the first time the
+declared read-out (P/F) falls below its threshold — plus a delay until the patient reaches
+hospital. A patient not admitted within ``admission.latest`` of infection, or who dies before
+admission, is not in the hospital population. Sources of each time are in the declaration
+(Wang 2020, RECOVERY 2021).
 
 **Laboratory values** are read at admission plus the cohort's median delay to the first sample
 of each marker (Tongji: CRP ≈ 9 h, IL-6 ≈ 26 h), interpolated linearly on the sampling grid, and
@@ -25,17 +36,20 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..clinical import death_hazard, sofa
+from ..clinical import VENTILATION_PF, death_hazard, sofa
 from ..engine import simulate
 from ..model import Model, default_model
-from ._sample import dose_table, parameter_table
+from ._sample import ONSET_COLUMN, dose_table, parameter_table
 from ._spec import PopulationSpec
 
 __all__ = ["COURSE_RESULT_COLUMNS", "read_course", "simulate_course"]
 
 #: Columns added to each patient by :func:`simulate_course` (besides one per marker).
+#: ``onset_peak_h``: time of the peak of the onset read-out (the viral peak), to compare with
+#: onset; ``ventilation_h``: first time P/F falls below 150 (invasive ventilation, WHO scale).
 COURSE_RESULT_COLUMNS = ("status", "onset_h", "hypoxaemia_h", "admission_h", "death_h",
-                         "admitted", "died", "days_to_death", "peak_sofa", "ventilated")
+                         "admitted", "died", "days_to_death", "peak_sofa", "ventilated",
+                         "onset_peak_h", "ventilation_h")
 
 
 def _values_at(time: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -95,10 +109,12 @@ def read_course(spec: PopulationSpec, chunk: pd.DataFrame, result, markers: Mapp
     """Admission, outcome and laboratory values (``markers``: cohort name → read-out) of the
     patients of ``chunk`` from their simulated courses ``result`` (see the module docstring)."""
     time = result.time
-    onset = chunk["incubation_h"].to_numpy(float)
+    signal = result.output(spec.onset_output)
+    threshold = chunk[ONSET_COLUMN].to_numpy(float)[:, None]
     hypoxaemia = _first_time(time, result.output(spec.hypoxaemia_output) < spec.hypoxaemia_below)
+    onset = np.fmin(_first_time(time, signal >= threshold), hypoxaemia)
     by_symptoms = onset + chunk["onset_to_admission_h"].to_numpy(float)
-    by_hypoxaemia = np.fmax(hypoxaemia, onset) + chunk["hypoxaemia_to_admission_h"].to_numpy(float)
+    by_hypoxaemia = hypoxaemia + chunk["hypoxaemia_to_admission_h"].to_numpy(float)
     admission = np.fmin(by_symptoms, by_hypoxaemia)
     rate = death_hazard(result)
     dt = np.diff(time, prepend=time[0])
@@ -110,13 +126,16 @@ def read_course(spec: PopulationSpec, chunk: pd.DataFrame, result, markers: Mapp
     end = np.fmin(admission + spec.followup_h, time[-1])
     in_stay = (time[None, :] >= admission[:, None]) & (time[None, :] <= end[:, None])
     score = np.where(in_stay, sofa(result), -1)
-    ventilated = (result.output("pf_ratio") < 150) & in_stay
+    pf = result.output("pf_ratio")
+    ventilated = (pf < VENTILATION_PF) & in_stay
     out = pd.DataFrame({
         "status": result.status, "onset_h": onset, "hypoxaemia_h": hypoxaemia,
         "admission_h": admission, "death_h": death, "admitted": admitted, "died": died,
         "days_to_death": np.where(died, (death - admission) / 24.0, np.nan),
         "peak_sofa": np.where(admitted, score.max(axis=1), np.nan),
         "ventilated": admitted & ventilated.any(axis=1),
+        "onset_peak_h": time[np.argmax(np.nan_to_num(signal, nan=-np.inf), axis=1)],
+        "ventilation_h": _first_time(time, pf < VENTILATION_PF),
     }, index=chunk.index)
     for marker, output in markers.items():
         values = _values_at(time, result.output(output), admission + read_delay_h.get(marker, 0.0))

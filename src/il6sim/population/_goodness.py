@@ -7,6 +7,11 @@ same data chose the patients); for validation markers it is an honest test. The 
 statistic (plausible population with its prevalence weights) shows the fit before selection, and
 the prior statistic (admitted patients of the first, prior round, unweighted) the fit before any
 calibration.
+
+The course of the selected patients is never calibrated: its timing (symptom onset against the
+published incubation period, the viral peak against onset, onset to hypoxaemia and to
+ventilation, admission to death) is a validation of the model (:func:`course_summary`,
+:func:`onset_table`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import pandas as pd
 from scipy import stats
 
 __all__ = ["GROUPS", "association_table", "course_summary", "death_summary", "ks_table",
-           "mean_ks", "weighted_ks"]
+           "mean_ks", "onset_table", "weighted_ks"]
 
 GROUPS = {0: "survived", 1: "died"}
 
@@ -120,9 +125,11 @@ def death_summary(real: pd.DataFrame, selected: pd.DataFrame, plausible: pd.Data
 
 
 def course_summary(selected: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
-    """The clinical course of the selected patients by outcome: how they were admitted, days
-    from symptom onset to admission, days from admission to death (with the cohort's), and
-    ventilation (P/F < 150) and peak SOFA during the stay."""
+    """The clinical course of the selected patients by outcome (medians, days): how they were
+    admitted; infection to symptom onset; the peak of the onset read-out (the viral peak) minus
+    onset; onset to hypoxaemia and hypoxaemia to ventilation (P/F < 150), among the patients who
+    reach them; onset to admission; admission to death (with the cohort's); and ventilation and
+    peak SOFA during the stay."""
     rows = []
     for died, group in GROUPS.items():
         chosen = selected[selected["died"] == died]
@@ -131,6 +138,10 @@ def course_summary(selected: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
         rows.append({
             "group": group, "n": len(chosen),
             "admitted_at_hypoxaemia": float((chosen["admission_h"] < by_symptoms - 1e-9).mean()),
+            "infection_to_onset_days": _median(chosen["onset_h"] / 24),
+            "peak_minus_onset_days": _days(chosen, "onset_h", "onset_peak_h"),
+            "onset_to_hypoxaemia_days": _days(chosen, "onset_h", "hypoxaemia_h"),
+            "hypoxaemia_to_ventilation_days": _days(chosen, "hypoxaemia_h", "ventilation_h"),
             "onset_to_admission_days": _median((chosen["admission_h"] - chosen["onset_h"]) / 24),
             "admission_to_death_days": _median(chosen["days_to_death"]),
             "cohort_admission_to_death_days": _median(cohort),
@@ -138,6 +149,40 @@ def course_summary(selected: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
             "peak_sofa": _median(chosen["peak_sofa"]),
         })
     return pd.DataFrame(rows)
+
+
+def _days(frame: pd.DataFrame, start: str, end: str) -> float:
+    """Median days from ``start`` to ``end`` (hours); NaN where a file predates the column."""
+    if start not in frame or end not in frame:
+        return np.nan
+    return _median((frame[end] - frame[start]) / 24)
+
+
+def onset_table(selected: pd.DataFrame, spec) -> pd.DataFrame:
+    """Infection to symptom onset in the selected patients (all and by outcome) against the
+    declared incubation period (``course.onset.incubation``; one-sample KS test against its
+    distribution), in that declaration's unit: a validation, since onset is read from the
+    simulated course."""
+    reference = spec.incubation
+    if reference is None:
+        return pd.DataFrame()
+    quartiles = reference.transform(stats.norm.ppf([0.25, 0.5, 0.75]))
+    rows = [{"population": "published", "n": np.nan, "median": quartiles[1],
+             "q25": quartiles[0], "q75": quartiles[2], "ks": np.nan, "p_value": np.nan}]
+    groups = {"virtual (selected)": selected,
+              **{f"virtual ({g})": selected[selected["died"] == d] for d, g in GROUPS.items()}}
+    for name, frame in groups.items():
+        onset = (frame["onset_h"] / spec.incubation_scale_h).dropna().to_numpy()
+        if len(onset) == 0:
+            continue
+        z = np.log(np.maximum(onset, 1e-9) / reference.values["median"]) / reference.sigma
+        test = stats.kstest(z, "norm")
+        q25, median, q75 = np.percentile(onset, [25, 50, 75])
+        rows.append({"population": name, "n": len(onset), "median": median, "q25": q25,
+                     "q75": q75, "ks": test.statistic, "p_value": test.pvalue})
+    table = pd.DataFrame(rows)
+    table.insert(2, "unit", reference.unit or "h")
+    return table
 
 
 def _median(values: pd.Series) -> float:

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
 from ..cohort._markers import MARKER_BY_NAME
-from ._goodness import GROUPS
+from ._goodness import GROUPS, onset_table
 
 __all__ = ["parameter_shift", "write_report"]
 
@@ -190,8 +190,8 @@ def _markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
 
 def write_report(population, out: str | Path) -> dict[str, Path]:
     """Write ``report.md``, ``goodness_of_fit.csv``, ``deaths.csv``, ``course.csv``,
-    ``associations.csv``, ``parameters.csv`` and the figures ``ecdf.png``, ``histograms.png``
-    and ``validation_ecdf.png`` into ``out``."""
+    ``onset.csv``, ``associations.csv``, ``parameters.csv`` and the figures ``ecdf.png``,
+    ``histograms.png`` and ``validation_ecdf.png`` into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary, ks, spec = population.summary_, population.goodness_of_fit_, population.spec_
@@ -213,14 +213,16 @@ def write_report(population, out: str | Path) -> dict[str, Path]:
         paths["validation_ecdf"] = plot_validation(real, selected, validation, ks,
                                                    out / "validation_ecdf.png")
     shifts = parameter_shift(population.plausible_, selected, spec)
+    onset = onset_table(selected, spec)
     ks.to_csv(out / "goodness_of_fit.csv", index=False)
     population.deaths_.to_csv(out / "deaths.csv", index=False)
     population.course_.to_csv(out / "course.csv", index=False)
     population.associations_.to_csv(out / "associations.csv", index=False)
     shifts.to_csv(out / "parameters.csv", index=False)
+    onset.to_csv(out / "onset.csv", index=False)
     paths.update({"goodness_of_fit": out / "goodness_of_fit.csv", "deaths": out / "deaths.csv",
                   "course": out / "course.csv", "associations": out / "associations.csv",
-                  "parameters": out / "parameters.csv"})
+                  "parameters": out / "parameters.csv", "onset": out / "onset.csv"})
     rounds = pd.DataFrame(summary["rounds"])
     text = [
         f"# Virtual population `{spec.name}` calibrated to `{Path(summary['cohort']).name}`",
@@ -246,11 +248,18 @@ def write_report(population, out: str | Path) -> dict[str, Path]:
         text += ["![validation markers](validation_ecdf.png)", ""]
     text += [
         "## Course of the selected patients (not calibrated)", "",
-        "Share admitted at hypoxaemia (rather than by the usual delay after symptom onset), "
-        "median days from symptom onset to admission and from admission to death (the cohort's "
-        "in the next column), share ventilated (P/F < 150) and median peak SOFA during the "
-        "stay.", "",
+        "Share admitted at hypoxaemia (rather than by the usual delay after symptom onset); "
+        "median days from infection to symptom onset, from onset to the peak of the onset "
+        f"read-out ({spec.onset_output}), from onset to hypoxaemia and from hypoxaemia to "
+        "ventilation (P/F < 150) among the patients who reach them, from onset to admission and "
+        "from admission to death (the cohort's in the next column); share ventilated and median "
+        "peak SOFA during the stay.", "",
         _markdown_table(population.course_), "",
+        "Symptom onset is read from each simulated course (the first time "
+        f"{spec.onset_output} reaches the patient's threshold, or hypoxaemia if earlier), so "
+        "the time from infection to onset is a validation against the declared incubation "
+        "period (one-sample KS test):", "",
+        _markdown_table(onset) if len(onset) else "(no incubation period declared)", "",
         "## Discrimination and how the markers go together", "",
         "The AUC of each admission value for death follows from its distributions in the two "
         "outcome groups, which were calibrated (a consistency check). The Spearman correlations "

@@ -16,11 +16,14 @@ from ..errors import InputError
 from ..model import Model, default_model
 from ._spec import PopulationSpec
 
-__all__ = ["COURSE_COLUMNS", "dose_table", "draw", "parameter_table", "patient_normals"]
+__all__ = ["COURSE_COLUMNS", "ONSET_COLUMN", "dose_table", "draw", "parameter_table",
+           "patient_normals"]
 
-#: Columns with the times of the course, in hours.
-COURSE_COLUMNS = {"incubation": "incubation_h", "onset_to_admission": "onset_to_admission_h",
+#: Columns with the drawn delays of the course, in hours.
+COURSE_COLUMNS = {"onset_to_admission": "onset_to_admission_h",
                   "hypoxaemia_to_admission": "hypoxaemia_to_admission_h"}
+#: Column with the patient's symptom threshold (in the unit of the onset read-out).
+ONSET_COLUMN = "onset_threshold"
 
 
 def _check_seed(seed) -> int:
@@ -48,7 +51,8 @@ def draw(spec: PopulationSpec, z: np.ndarray, patients: np.ndarray | None = None
     -------
     pandas.DataFrame
         one row per patient: ``patient``; ``inoculum`` (in the dose route's unit); each
-        covariate; the course times (``incubation_h``, ``onset_to_admission_h``,
+        covariate; ``onset_threshold`` (the level of the onset read-out at which this patient's
+        symptoms start, in the read-out's unit); the drawn delays (``onset_to_admission_h``,
         ``hypoxaemia_to_admission_h``); ``death_threshold`` (unit-exponential, see
         :mod:`._course`); one column per declared model parameter (declared unit).
     """
@@ -71,6 +75,8 @@ def draw(spec: PopulationSpec, z: np.ndarray, patients: np.ndarray | None = None
     for name, distribution in spec.covariates.items():
         covariates[name] = distribution.transform(column[f"covariate:{name}"], covariates)
         table[name] = covariates[name]
+    table[ONSET_COLUMN] = spec.onset_threshold.transform(column["course:onset"]) \
+        * spec.onset_scale
     for name, distribution in spec.course.items():
         table[COURSE_COLUMNS[name]] = (distribution.transform(column[f"course:{name}"])
                                        * spec.course_scale_h[name])
@@ -78,6 +84,8 @@ def draw(spec: PopulationSpec, z: np.ndarray, patients: np.ndarray | None = None
     for name, parameter in spec.parameters.items():
         if parameter.covariate is not None:
             values = covariates[parameter.covariate] * parameter.covariate_scale
+        elif parameter.distribution is None:
+            values = np.full(n, parameter.value)
         else:
             values = parameter.distribution.transform(
                 column[f"parameter:{name}"], covariates, median=parameter.median)

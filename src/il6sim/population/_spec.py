@@ -1,9 +1,10 @@
 """A virtual population declared as data: ``il6sim/data/populations/<name>.yaml``.
 
 A declaration names a base scenario (pathogen and patient), the infection dose that starts each
-course, covariate distributions, the times of the clinical course that decide admission, the
-model parameters that vary between patients (each with its distribution and source) and the
-cohort markers the population is calibrated to. :func:`load_population_spec` validates it;
+course, covariate distributions, the clinical course (how symptom onset is read from each
+simulated course, and the delays that decide admission), the model parameters that vary between
+patients (each with its distribution and source) and the cohort markers the population is
+calibrated to. :func:`load_population_spec` validates it;
 every problem is one :class:`~il6sim.errors.InputError` line naming the file, the field and the
 fix. The file format is described in ``docs/population.md``.
 """
@@ -27,8 +28,11 @@ from ._distributions import Distribution, Field, parse_distribution
 __all__ = ["COURSE_TIMES", "ParameterSpec", "PopulationSpec", "list_population_specs",
            "load_population_spec"]
 
-#: The times of the clinical course every declaration gives (see :mod:`._admission`).
-COURSE_TIMES = ("incubation", "onset_to_admission", "hypoxaemia_to_admission")
+#: The delays of the clinical course every declaration draws per patient (see :mod:`._course`).
+COURSE_TIMES = ("onset_to_admission", "hypoxaemia_to_admission")
+#: Keys of ``course.onset``: the read-out, the per-patient threshold it must reach, the source of
+#: the rule and (optional) a published incubation period the simulated onset is compared with.
+ONSET_KEYS = ("output", "above", "source", "incubation")
 _TOP_KEYS = {"name", "description", "scenario", "infection", "duration", "sampling", "covariates",
              "course", "admission", "parameters", "markers", "validation_markers"}
 _REQUIRED = ("name", "scenario", "infection", "duration", "sampling", "covariates", "course",
@@ -37,15 +41,17 @@ _REQUIRED = ("name", "scenario", "infection", "duration", "sampling", "covariate
 
 @dataclass(frozen=True)
 class ParameterSpec:
-    """How one model parameter is set per patient: from a covariate, or by a distribution around
-    its ``median`` (declared unit; default the base scenario's value), times ``effects``
-    (multipliers for patients with a yes/no covariate)."""
+    """How one model parameter is set per patient: from a covariate, by a distribution around
+    its ``median`` (declared unit; default the base scenario's value), or to one ``value`` for
+    the whole population (a population-level departure from the model default), times
+    ``effects`` (multipliers for patients with a yes/no covariate)."""
 
     name: str
     covariate: str | None = None
     covariate_scale: float = 1.0
     distribution: Distribution | None = None
     median: float | None = None
+    value: float | None = None
     effects: Mapping[str, float] = field(default_factory=dict)
     source: str = ""
 
@@ -65,6 +71,12 @@ class PopulationSpec:
     covariates: Mapping[str, Distribution]
     course: Mapping[str, Distribution]
     course_scale_h: Mapping[str, float]
+    onset_output: str
+    onset_threshold: Distribution
+    onset_scale: float
+    onset_source: str
+    incubation: Distribution | None
+    incubation_scale_h: float
     hypoxaemia_output: str
     hypoxaemia_below: float
     hypoxaemia_source: str
@@ -81,7 +93,7 @@ class PopulationSpec:
     def coordinates(self) -> list[str]:
         """Names of the standard-normal coordinates of one patient, in order."""
         varied = [f"parameter:{name}" for name, p in self.parameters.items() if p.distribution]
-        return ["inoculum", *(f"covariate:{c}" for c in self.covariates),
+        return ["inoculum", *(f"covariate:{c}" for c in self.covariates), "course:onset",
                 *(f"course:{c}" for c in self.course), *varied, "death_threshold"]
 
 
@@ -211,6 +223,12 @@ def _parse(data: Any, source: str, model: Model) -> PopulationSpec:
     course: dict[str, Distribution] = {}
     scale: dict[str, float] = {}
     given = _mapping(field_("course"), data["course"], "times")
+    if "incubation" in given:
+        raise InputError(f"{field_('course.incubation')}: symptom onset is read from each "
+                         "simulated course, not drawn; fix: declare course.onset {output, above, "
+                         "source} and give the published incubation period as "
+                         "course.onset.incubation (compared, never drawn)")
+    onset = _onset(field_, given.get("onset"), model)
     for name in COURSE_TIMES:
         if name not in given:
             raise InputError(f"{field_('course')}: needs '{name}'; fix: declare "
@@ -218,10 +236,10 @@ def _parse(data: Any, source: str, model: Model) -> PopulationSpec:
         where = field_(f"course.{name}")
         course[name] = parse_distribution(where, given[name])
         scale[name] = _unit_scale(where, course[name].unit or "h", "hour")
-    extra = sorted(set(given) - set(COURSE_TIMES))
+    extra = sorted(set(given) - {"onset", *COURSE_TIMES})
     if extra:
-        raise InputError(f"{field_('course.' + str(extra[0]))}: unknown time; fix: use only "
-                         f"{', '.join(COURSE_TIMES)}")
+        raise InputError(f"{field_('course.' + str(extra[0]))}: unknown key; fix: use only "
+                         f"onset, {', '.join(COURSE_TIMES)}")
 
     admission = _mapping(field_("admission"), data["admission"], "keys")
     hypoxaemia = _mapping(field_("admission.hypoxaemia"), admission.get("hypoxaemia"), "keys")
@@ -262,10 +280,48 @@ def _parse(data: Any, source: str, model: Model) -> PopulationSpec:
         scenario=str(data["scenario"]), infection_agent=str(infection["agent"]),
         infection_route=str(infection["route"]), inoculum=inoculum, duration_h=duration,
         sampling_h=_hours(field_("sampling"), data["sampling"]), covariates=covariates,
-        course=course, course_scale_h=scale, hypoxaemia_output=output,
+        course=course, course_scale_h=scale, **onset, hypoxaemia_output=output,
         hypoxaemia_below=float(below), hypoxaemia_source=str(hypoxaemia.get("source", "")),
         latest_admission_h=latest, followup_h=followup, parameters=parameters, markers=markers,
         validation_markers=validation, base_overrides=base, source=source, raw=dict(data))
+
+
+def _onset(field_, data: Any, model: Model) -> dict[str, Any]:
+    """``course.onset``: symptom onset is the first time ``output`` reaches the patient's own
+    threshold, drawn from ``above`` (a distribution in the read-out's unit)."""
+    where = field_("course.onset")
+    if data is None:
+        raise InputError(f"{where}: missing; fix: declare how symptom onset is read from the "
+                         "course, e.g. {output: viral_load, above: {distribution: lognormal, "
+                         "median: 1.0e+6, gsd: 3, unit: virion/mL}, source: ...}")
+    if not isinstance(data, Mapping):
+        raise InputError(f"{where}: expected a mapping with output, above and source; fix: see "
+                         "docs/population.md")
+    unknown = sorted(set(data) - set(ONSET_KEYS))
+    if unknown:
+        raise InputError(f"{field_('course.onset.' + str(unknown[0]))}: unknown key; fix: use "
+                         f"only {', '.join(ONSET_KEYS)}")
+    output = str(data.get("output", ""))
+    if output not in model.output_names:
+        from ..scenario._schema import suggest
+
+        raise InputError(f"{field_('course.onset.output')}: unknown read-out '{output}'; fix: "
+                         f"{suggest(output, model.output_names)}")
+    if "above" not in data:
+        raise InputError(f"{where}: needs 'above', the threshold distribution; fix: add e.g. "
+                         "above: {distribution: lognormal, median: 1.0e+6, gsd: 3, unit: "
+                         "virion/mL}")
+    threshold = parse_distribution(field_("course.onset.above"), data["above"])
+    unit = model.outputs[model.output_index[output]].unit
+    onset_scale = _unit_scale(field_("course.onset.above"), threshold.unit or unit, unit)
+    incubation, incubation_scale = None, 1.0
+    if data.get("incubation") is not None:
+        incubation = parse_distribution(field_("course.onset.incubation"), data["incubation"])
+        incubation_scale = _unit_scale(field_("course.onset.incubation"),
+                                       incubation.unit or "h", "hour")
+    return {"onset_output": output, "onset_threshold": threshold, "onset_scale": onset_scale,
+            "onset_source": str(data.get("source", "") or ""), "incubation": incubation,
+            "incubation_scale_h": incubation_scale}
 
 
 def _parse_parameter(where: Field, name: str, entry: Any, covariates: Mapping[str, Distribution],
@@ -276,8 +332,9 @@ def _parse_parameter(where: Field, name: str, entry: Any, covariates: Mapping[st
         raise InputError(f"{where}: unknown model parameter; fix: "
                          f"{suggest(name, model.param_names)}")
     if not isinstance(entry, Mapping):
-        raise InputError(f"{where}: expected a mapping; fix: write {{covariate: age}} or "
-                         "{distribution: lognormal, cv: 0.3, source: ...}")
+        raise InputError(f"{where}: expected a mapping; fix: write {{covariate: age}}, "
+                         "{value: 0.2, source: ...} or {distribution: lognormal, cv: 0.3, "
+                         "source: ...}")
     entry = dict(entry)
     source = str(entry.get("source", "") or "")
     effects = entry.pop("effects", None) or {}
@@ -306,6 +363,17 @@ def _parse_parameter(where: Field, name: str, entry: Any, covariates: Mapping[st
         scale = _unit_scale(where, covariates[covariate].unit, declared_unit)
         return ParameterSpec(name, covariate=covariate, covariate_scale=scale, effects=effects,
                              source=source)
+    if "value" in entry:
+        extra = set(entry) - {"value", "unit", "source"}
+        if extra:
+            raise InputError(f"{where}: '{sorted(extra)[0]}' cannot be combined with value; fix: "
+                             "give one value for everyone or a distribution")
+        value = entry["value"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise InputError(f"{where('value')}: {value!r} is not a number of 0 or more; fix: "
+                             "give the value in the declared unit")
+        scale = _unit_scale(where, str(entry.get("unit") or declared_unit), declared_unit)
+        return ParameterSpec(name, value=float(value) * scale, effects=effects, source=source)
     distribution = parse_distribution(where, entry, median_optional=True)
     median = distribution.values.get("median")
     if median is not None and distribution.unit:
