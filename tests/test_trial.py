@@ -26,14 +26,18 @@ from il6sim.trial._stats import (
     risk_ratio,
 )
 
-RECOVERY = load_trial("recovery-tocilizumab")
+SHIPPED = load_trial("recovery-tocilizumab")
 
 
 def design(**changes) -> dict:
-    """The RECOVERY design as a mapping, with changes."""
-    data = RECOVERY.model_dump(mode="json", by_alias=True, exclude_none=True)
+    """The RECOVERY design as a mapping, without its control-risk calibration, with changes."""
+    data = SHIPPED.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data.pop("control_risk", None)
     data.update(changes)
     return data
+
+
+RECOVERY = load_trial(design())
 
 
 # ----------------------------------------------------------------------------- designs
@@ -211,6 +215,20 @@ def test_the_cli_prints_arms_beside_the_published_trial(tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "usual care" in report and "kaplan_meier.png" in report
     assert (tmp_path / "comparisons.csv").exists()
+
+
+def test_a_control_risk_calibration_sets_the_untreated_risk():
+    from il6sim.trial._run import RISK_SAMPLE, acceptance
+
+    calibrated = load_trial(design(control_risk={"risk": 0.35}))
+    result = run_trial(calibrated, n_patients=300, chunk_size=256)
+    a = result.counts["acceptance"]
+    assert 0 < a < 1  # the calibrated population dies more often than RECOVERY's usual care
+    untreated = (result.patients["died@usual care"] > 0.5).mean()
+    assert untreated == pytest.approx(0.35, abs=0.08)  # binomial error of 300 patients
+    plain = run_trial(RECOVERY, n_patients=RISK_SAMPLE, chunk_size=256).patients
+    assert (plain["died@usual care"] > 0.5).mean() > 0.35 + 0.1
+    assert acceptance(RECOVERY, plain) is None
 
 
 # ----------------------------------------------------------------------------- statistics

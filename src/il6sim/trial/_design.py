@@ -212,6 +212,19 @@ class Coinfection(BaseModel):
         return parse_time(self.at, what="coinfection.at")
 
 
+class ControlRisk(BaseModel):
+    """Calibrate the untreated risk of death of the randomised patients to a published control
+    arm: eligible patients are accepted with a probability that depends only on whether they
+    die without treatment (:mod:`il6sim.trial._run`), so the treatment effect still comes from
+    the mechanism. Meant for a calibration trial; a validation trial should leave it out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: Literal["mortality"] = "mortality"
+    risk: float = Field(gt=0, lt=1, description="the control arm's published risk")
+    source: str = ""
+
+
 class Subgroup(BaseModel):
     """Patients split by a baseline value: ``cuts`` for a number (``age`` with ``[70]`` gives
     < 70 and ≥ 70), none for a yes/no or category signal."""
@@ -254,6 +267,8 @@ class TrialSpec(BaseModel):
     enrolment: Enrolment = Field(default_factory=Enrolment)
     arms: list[Arm] = Field(min_length=2)
     control: str = Field(description="name of the control arm")
+    control_risk: ControlRisk | None = Field(None, description="calibrate the untreated risk "
+                                             "(calibration trials only)")
     followup: Number | str = "28 d"
     coinfection: Coinfection | None = Field(None, description="bacterial co-infection in a "
                                             "fraction of patients")

@@ -42,6 +42,10 @@ ALLOCATION_STREAM = 4000
 MAX_SCREENED_PER_PATIENT = 200
 #: Block sizes are multiples of this many candidates.
 BLOCK_QUANTUM = 64
+#: Random stream of the acceptance draws of a control-risk calibration.
+ACCEPTANCE_STREAM = 5000
+#: Eligible patients whose untreated deaths set the acceptance of a control-risk calibration.
+RISK_SAMPLE = 256
 
 
 class TrialCancelledError(Il6simError):
@@ -144,16 +148,22 @@ def run_trial(
     task = TrialTask(design, population_file=None if population_file is None
                      else str(population_file), backend=backend)
     callback = progress if callable(progress) else None
-    screened = enrolled = 0
-    tables = []
+    screened = accepted = 0
+    tables: list[pd.DataFrame] = []
+    candidates = pd.DataFrame()
     with _folder(out_dir) as root:
-        while enrolled < size:
-            if screened >= MAX_SCREENED_PER_PATIENT * size:
+        while True:
+            eligible = int(candidates["enrolled"].sum()) if len(candidates) else 0
+            pending = design.control_risk is not None and eligible < RISK_SAMPLE
+            if accepted >= size and not pending:
+                break
+            if screened >= MAX_SCREENED_PER_PATIENT * max(size, RISK_SAMPLE if pending else 0):
                 raise InputError(
-                    f"only {enrolled} of {screened} screened virtual patients met the "
+                    f"only {accepted} of {screened} screened virtual patients met the "
                     f"eligibility of trial '{design.name}'; fix: loosen enrolment.eligibility, "
                     "widen enrolment.window or ask for fewer patients")
-            count = _next_block(size, enrolled, screened)
+            count = (_next_block(RISK_SAMPLE, eligible, screened) if pending
+                     else _next_block(size, accepted, screened))
             first = screened
 
             def on_chunk(done: int, total: int, first: int = first, count: int = count) -> None:
@@ -170,17 +180,56 @@ def run_trial(
                                 progress=progress is True, on_progress=on_chunk)
             tables.append(table)
             screened += count
-            enrolled += int(table["enrolled"].sum())
-        candidates = pd.concat(tables, ignore_index=True).drop(columns="patient")
+            candidates = pd.concat(tables, ignore_index=True).drop(columns="patient")
+            accepted = int(_accepted(design, candidates).sum())
         result = _randomise(design, candidates, size)
         if out_dir is not None:
             result.save(root)
     return result
 
 
+def acceptance(design: TrialSpec, candidates: pd.DataFrame) -> float | None:
+    """Probability of accepting an eligible patient whose untreated outcome is over-represented,
+    so that the accepted patients' untreated risk equals ``design.control_risk`` (None: no
+    calibration). Set from the first :data:`RISK_SAMPLE` eligible candidates, so it does not
+    depend on the trial size. Positive: accept deaths with it; negative: accept survivors with
+    its absolute value."""
+    if design.control_risk is None:
+        return None
+    eligible = candidates[candidates["enrolled"].astype(bool)].iloc[:RISK_SAMPLE]
+    died = eligible[f"died@{design.control}"].to_numpy(float) > 0.5
+    p0, target = float(died.mean()), design.control_risk.risk
+    if p0 in (0.0, 1.0):
+        raise InputError(f"no eligible virtual patient of trial '{design.name}' "
+                         f"{'survives' if p0 == 1 else 'dies'} without treatment, so the control "
+                         "risk cannot be calibrated; fix: remove control_risk")
+    if p0 > target:
+        return target * (1 - p0) / (p0 * (1 - target))
+    return -((1 - target) * p0 / ((1 - p0) * target))
+
+
+def _accepted(design: TrialSpec, candidates: pd.DataFrame) -> np.ndarray:
+    """Which candidates are randomised when eligible (all, without a control-risk calibration)."""
+    eligible = candidates["enrolled"].astype(bool).to_numpy()
+    if design.control_risk is None:
+        return eligible
+    if eligible.sum() < RISK_SAMPLE:
+        return np.zeros(len(candidates), bool)
+    a = acceptance(design, candidates)
+    from scipy import stats
+
+    from ..population._sample import patient_normals
+
+    u = stats.norm.cdf(patient_normals(design.seed, candidates["candidate"].to_numpy(), 1,
+                                       stream=ACCEPTANCE_STREAM)[:, 0])
+    died = candidates[f"died@{design.control}"].to_numpy(float) > 0.5
+    keep = (u < a) | ~died if a >= 0 else (u < -a) | died
+    return eligible & keep
+
+
 def _randomise(design: TrialSpec, candidates: pd.DataFrame, size: int) -> TrialResult:
-    eligible = candidates[candidates["enrolled"].astype(bool)]
-    patients = eligible.iloc[:size].copy()
+    accepted = _accepted(design, candidates)
+    patients = candidates[accepted].iloc[:size].copy()
     last = int(patients["candidate"].iloc[-1])
     screened = candidates[candidates["candidate"] <= last]
     patients.insert(1, "arm", allocate(design, size))
@@ -192,7 +241,10 @@ def _randomise(design: TrialSpec, candidates: pd.DataFrame, size: int) -> TrialR
             values[mine] = patients.loc[mine, f"{endpoint}@{arm}"]
         patients[endpoint] = values
     counts = {"screened": len(screened), "admitted": int(screened["admitted"].sum()),
-              "randomised": size}
+              "eligible": int(screened["enrolled"].sum()), "randomised": size}
+    a = acceptance(design, candidates)
+    if a is not None:
+        counts["acceptance"] = a
     return TrialResult(design, patients.reset_index(drop=True), counts)
 
 

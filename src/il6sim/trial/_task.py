@@ -161,10 +161,8 @@ class TrialTask:
         indices = np.asarray(indices, dtype=np.int64)
         spec, design = self.spec, self.design
         table = self.candidates(indices)
+        # onset comes before admission, so this bounds randomisation after either
         horizon = spec.latest_admission_h + design.enrolment.delay_h + design.enrolment.window_h
-        if design.enrolment.after == "onset":
-            horizon = float(table["incubation_h"].max()) + design.enrolment.delay_h \
-                + design.enrolment.window_h
         screening = simulate(parameter_table(spec, table), dose_table(spec, table),
                              t_end=min(horizon, spec.duration_h), dt=spec.sampling_h,
                              backend=self.backend, settings={"trial": design.name})
