@@ -109,8 +109,9 @@ def test_eligibility_and_enrolment_window_hold_at_randomisation(screened):
     assert 5 <= len(enrolled) < len(rows)
     assert (enrolled["baseline_crp"] >= 75).all()
     assert (enrolled["baseline_respiratory_support"] >= 1).all()
-    assert (enrolled["randomised_h"] >= enrolled["admission_h"] - 1e-6).all()
-    assert (enrolled["randomised_h"] <= enrolled["admission_h"] + 21 * 24 + 1e-6).all()
+    start = enrolled["admission_h"] + 48  # RECOVERY: from 2 d after admission, for 21 d
+    assert (enrolled["randomised_h"] >= start - 1e-6).all()
+    assert (enrolled["randomised_h"] <= start + 21 * 24 + 1e-6).all()
     assert not rows.loc[~rows["admitted"], "enrolled"].any()
 
 
@@ -124,7 +125,9 @@ def test_randomisation_is_the_first_eligible_check(screened):
                       t_end=task.spec.duration_h, dt=task.spec.sampling_h)
     crp, pf = result.output("crp"), result.output("pf_ratio")
     for i, row in rows[rows["enrolled"]].iterrows():
-        before = (result.time >= row["admission_h"] - 1e-6) & (result.time < row["randomised_h"])
+        delay = task.design.enrolment.delay_h
+        before = (result.time >= row["admission_h"] + delay - 1e-6) \
+            & (result.time < row["randomised_h"])
         assert not ((crp[i, before] >= 75) & (pf[i, before] < 300)).any()
 
 
@@ -300,12 +303,12 @@ def test_policy_ranks_rules_from_potential_outcomes(tmp_path):
 def test_a_declared_coinfection_reaches_the_drawn_patients_in_every_arm():
     data = design(coinfection={"fraction": 0.5, "amount": "1e6 CFU", "antibiotic": None})
     task = TrialTask(load_trial(data))
-    rows = task(np.arange(40))
+    rows = task(np.arange(100))
     enrolled = rows[rows["enrolled"]]
     co = enrolled["coinfected"] > 0.5
     assert 0 < co.sum() < len(enrolled)
     np.testing.assert_array_equal(co.to_numpy(), task.coinfected(enrolled["patient"].to_numpy()))
-    plain = TrialTask(RECOVERY)(np.arange(40))
+    plain = TrialTask(RECOVERY)(np.arange(100))
     plain = plain[plain["enrolled"]]
     # the same patients: untouched without co-infection, more inflamed with it
     same, more = ~co.to_numpy(), co.to_numpy()
