@@ -29,6 +29,9 @@
  * non-finite pivot, or whose first solve has a componentwise backward error above
  * IL6_LU_MAX_BACKWARD_ERROR, is replaced, for that setup only, by the dense LU with partial
  * pivoting of the same matrix (counted in the statistics).
+ *
+ * Vector operations. The same slot lookup gives the serial vectors CVODE clones from the
+ * driver's own kernels for its five most used operations (il6_use_vector_kernels).
  */
 #include <float.h>
 #include <math.h>
@@ -87,9 +90,9 @@ static void il6_silent(int code, const char *module, const char *function, char 
 }
 #endif
 
-/* Hot loops: on x86-64 also compiled for AVX2, the version chosen when the library is loaded
- * (GCC/Clang function multi-versioning). */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+/* Hot loops: with GCC on x86-64 also compiled for AVX2, the version chosen when the library is
+ * loaded (function multi-versioning; other compilers build the portable version only). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
 #define IL6_KERNEL __attribute__((target_clones("avx2", "default")))
 #endif
