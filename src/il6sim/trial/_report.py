@@ -45,8 +45,9 @@ def markdown(result: TrialResult) -> str:
               f"{counts['screened']} screened inpatients ({counts['admitted']} admitted); "
               f"seed {design.seed}; follow-up {days:g} days.", "",
               "Eligibility: " + "; ".join(c.describe() for c in design.enrolment.eligibility)
-              + f" — at the first check within {design.enrolment.window} of "
-              f"{design.enrolment.after}.", ""]
+              + f" — at the first check from {design.enrolment.after}"
+              + (f" + {design.enrolment.delay}" if design.enrolment.delay_h else "")
+              + f", within {design.enrolment.window}.", ""]
     lines += ["## Outcomes by arm", "", "| endpoint | " + " | ".join(design.arm_names) + " |",
               "|---|" + "---|" * len(design.arm_names)]
     arms = result.arms

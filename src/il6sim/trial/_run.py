@@ -42,8 +42,6 @@ ALLOCATION_STREAM = 4000
 MAX_SCREENED_PER_PATIENT = 200
 #: Block sizes are multiples of this many candidates.
 BLOCK_QUANTUM = 64
-#: Random stream of the acceptance draws of a control-risk calibration.
-ACCEPTANCE_STREAM = 5000
 #: Eligible patients whose untreated deaths set the acceptance of a control-risk calibration.
 RISK_SAMPLE = 256
 
@@ -145,26 +143,22 @@ def run_trial(
     if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 2:
         raise InputError(f"n_patients = {size!r}; fix: give a whole number of 2 or more")
     size = int(size)
-    task = TrialTask(design, population_file=None if population_file is None
-                     else str(population_file), backend=backend)
+    options = {"population_file": None if population_file is None else str(population_file),
+               "backend": backend}
     callback = progress if callable(progress) else None
-    screened = accepted = 0
-    tables: list[pd.DataFrame] = []
-    candidates = pd.DataFrame()
-    with _folder(out_dir) as root:
-        while True:
-            eligible = int(candidates["enrolled"].sum()) if len(candidates) else 0
-            pending = design.control_risk is not None and eligible < RISK_SAMPLE
-            if accepted >= size and not pending:
-                break
-            if screened >= MAX_SCREENED_PER_PATIENT * max(size, RISK_SAMPLE if pending else 0):
+
+    def screen(task: TrialTask, folder: Path, wanted: int, column: str) -> pd.DataFrame:
+        """Screen candidate blocks into ``folder`` until ``wanted`` enrolled candidates have
+        ``column`` set; every candidate screened."""
+        screened = found = 0
+        tables: list[pd.DataFrame] = []
+        while found < wanted:
+            if screened >= MAX_SCREENED_PER_PATIENT * wanted:
                 raise InputError(
-                    f"only {accepted} of {screened} screened virtual patients met the "
+                    f"only {found} of {screened} screened virtual patients met the "
                     f"eligibility of trial '{design.name}'; fix: loosen enrolment.eligibility, "
                     "widen enrolment.window or ask for fewer patients")
-            count = (_next_block(RISK_SAMPLE, eligible, screened) if pending
-                     else _next_block(size, accepted, screened))
-            first = screened
+            count, first = _next_block(wanted, found, screened), screened
 
             def on_chunk(done: int, total: int, first: int = first, count: int = count) -> None:
                 if callback is not None:
@@ -175,14 +169,26 @@ def run_trial(
                         "patients; run again with the same --out to resume")
 
             table = run_chunked(_Block(task, first), count,
-                                out_dir=root / "screening" / f"{first:09d}-{first + count:09d}",
+                                out_dir=folder / f"{first:09d}-{first + count:09d}",
                                 chunk_size=chunk_size, scheduler=scheduler,
                                 progress=progress is True, on_progress=on_chunk)
             tables.append(table)
             screened += count
-            candidates = pd.concat(tables, ignore_index=True).drop(columns="patient")
-            accepted = int(_accepted(design, candidates).sum())
-        result = _randomise(design, candidates, size)
+            chosen = table["enrolled"].astype(bool)
+            if column in table:
+                chosen &= table[column] > 0.5
+            found += int(chosen.sum())
+        return pd.concat(tables, ignore_index=True).drop(columns="patient")
+
+    with _folder(out_dir) as root:
+        a = None
+        if design.control_risk is not None:  # a pilot of the control arm sets the acceptance
+            pilot = screen(TrialTask(design, control_only=True, **options), root / "pilot",
+                           RISK_SAMPLE, "enrolled")
+            a = acceptance(design, pilot)
+        task = TrialTask(design, acceptance=a, **options)
+        candidates = screen(task, root / "screening", size, "accepted")
+        result = _randomise(design, candidates, size, a)
         if out_dir is not None:
             result.save(root)
     return result
@@ -208,27 +214,9 @@ def acceptance(design: TrialSpec, candidates: pd.DataFrame) -> float | None:
     return -((1 - target) * p0 / ((1 - p0) * target))
 
 
-def _accepted(design: TrialSpec, candidates: pd.DataFrame) -> np.ndarray:
-    """Which candidates are randomised when eligible (all, without a control-risk calibration)."""
-    eligible = candidates["enrolled"].astype(bool).to_numpy()
-    if design.control_risk is None:
-        return eligible
-    if eligible.sum() < RISK_SAMPLE:
-        return np.zeros(len(candidates), bool)
-    a = acceptance(design, candidates)
-    from scipy import stats
-
-    from ..population._sample import patient_normals
-
-    u = stats.norm.cdf(patient_normals(design.seed, candidates["candidate"].to_numpy(), 1,
-                                       stream=ACCEPTANCE_STREAM)[:, 0])
-    died = candidates[f"died@{design.control}"].to_numpy(float) > 0.5
-    keep = (u < a) | ~died if a >= 0 else (u < -a) | died
-    return eligible & keep
-
-
-def _randomise(design: TrialSpec, candidates: pd.DataFrame, size: int) -> TrialResult:
-    accepted = _accepted(design, candidates)
+def _randomise(design: TrialSpec, candidates: pd.DataFrame, size: int,
+               a: float | None) -> TrialResult:
+    accepted = candidates["enrolled"].astype(bool) & (candidates["accepted"] > 0.5)
     patients = candidates[accepted].iloc[:size].copy()
     last = int(patients["candidate"].iloc[-1])
     screened = candidates[candidates["candidate"] <= last]
@@ -242,7 +230,6 @@ def _randomise(design: TrialSpec, candidates: pd.DataFrame, size: int) -> TrialR
         patients[endpoint] = values
     counts = {"screened": len(screened), "admitted": int(screened["admitted"].sum()),
               "eligible": int(screened["enrolled"].sum()), "randomised": size}
-    a = acceptance(design, candidates)
     if a is not None:
         counts["acceptance"] = a
     return TrialResult(design, patients.reset_index(drop=True), counts)

@@ -55,11 +55,16 @@ class TrialTask:
     population_file : a calibrated population (``calibrated.parquet`` from ``il6sim population
         fit``) to draw from instead of the shipped one.
     backend : engine backend (``"fast"`` by default).
+    acceptance : with a control-risk calibration, the acceptance of :func:`accepts`; only
+        accepted patients are simulated in the treated arms.
+    control_only : simulate only the control arm (the pilot that sets the acceptance).
     """
 
     def __init__(self, design: TrialSpec, *, population_file: str | None = None,
-                 backend: str = "fast"):
+                 backend: str = "fast", acceptance: float | None = None,
+                 control_only: bool = False):
         self.design, self.population_file, self.backend = design, population_file, backend
+        self.acceptance, self.control_only = acceptance, control_only
         self._check()
 
     # ----------------------------------------------------------------- set-up
@@ -126,7 +131,8 @@ class TrialTask:
 
     def __getstate__(self) -> dict[str, Any]:
         return {"design": self.design, "population_file": self.population_file,
-                "backend": self.backend}
+                "backend": self.backend, "acceptance": self.acceptance,
+                "control_only": self.control_only}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -145,6 +151,8 @@ class TrialTask:
             "drug_parameters": {name: drug_parameters(name, default_model())
                                 for name in ("tocilizumab", "sarilumab", "siltuximab")},
             "backend": self.backend,
+            "acceptance": self.acceptance,
+            "control_only": self.control_only,
         }
 
     # ----------------------------------------------------------------- running
@@ -228,54 +236,97 @@ class TrialTask:
         return offset + rule.delay_h + arm.treatment.start_h
 
     def _arms(self, table, screening, c: Course, chosen, enrol) -> pd.DataFrame:
+        """Endpoint columns ``<endpoint>@<arm>`` of the enrolled patients ``chosen``.
+
+        Without a control-risk calibration every arm is simulated for every patient. With one,
+        the control arm is simulated first; the other arms only for the accepted patients
+        (``accepted`` column; :func:`accepts`), or not at all in the pilot (``control_only``).
+        """
+        design = self.design
+        control = [arm for arm in design.arms if arm.name == design.control]
+        others = [arm for arm in design.arms if arm.name != design.control]
+        patients = table["patient"].to_numpy()[chosen]
+        inputs = self._arm_inputs(table, screening, chosen, enrol)
+        if self.acceptance is None and not self.control_only:
+            columns = self._simulate_arms(design.arms, inputs, c, chosen, enrol, np.ones(
+                len(chosen), bool))
+            columns["accepted"] = np.ones(len(chosen))
+        else:
+            columns = self._simulate_arms(control, inputs, c, chosen, enrol,
+                                          np.ones(len(chosen), bool))
+            keep = (np.zeros(len(chosen), bool) if self.control_only else
+                    accepts(design, self.acceptance, patients,
+                            columns[f"died@{design.control}"] > 0.5))
+            if keep.any():
+                treated = self._simulate_arms(others, inputs, c, chosen, enrol, keep)
+                columns.update(treated)
+            columns["accepted"] = keep.astype(float)
+        columns["coinfected"] = inputs["coinfected"].astype(float)
+        return pd.DataFrame(columns, index=chosen)
+
+    def _arm_inputs(self, table, screening, chosen, enrol) -> dict[str, Any]:
+        """What every arm of these patients shares: state, parameters, random numbers."""
         design, spec = self.design, self.spec
-        followup = design.followup_h
-        states = screening.states[chosen, enrol, :]
         dt = np.diff(screening.time, prepend=screening.time[0])
         cumulative = np.cumsum(death_hazard(screening) * dt, axis=1)[chosen, enrol]
-        threshold_left = table["death_threshold"].to_numpy(float)[chosen] - cumulative
-        rest = screening.output("classic_signal_leukocytes")[chosen, 0]
-        uniform = stats.norm.cdf(patient_normals(design.seed, table["patient"].to_numpy()[chosen],
-                                                 1, stream=INFECTION_STREAM)[:, 0])
+        patients = table["patient"].to_numpy()[chosen]
         params = parameter_table(spec, table.iloc[chosen])
-        n = len(chosen)
-        coinfected = self.coinfected(table["patient"].to_numpy()[chosen])
+        coinfected = self.coinfected(patients)
         for name, value in self.coinfection_parameters.items():
             column = params[name] if name in params else default_model().parameter(name).value
             params[name] = np.where(coinfected, value, column)
-        all_params, all_states, doses, starts = [], [], [], {}
-        for k, arm in enumerate(design.arms):
-            all_params.append(params)
-            all_states.append(states)
+        return {
+            "states": screening.states[chosen, enrol, :], "params": params,
+            "threshold_left": table["death_threshold"].to_numpy(float)[chosen] - cumulative,
+            "rest": screening.output("classic_signal_leukocytes")[chosen, 0],
+            "uniform": stats.norm.cdf(patient_normals(design.seed, patients, 1,
+                                                      stream=INFECTION_STREAM)[:, 0]),
+            "coinfected": coinfected, "weight": table["weight"].to_numpy(float)[chosen],
+        }
+
+    def _simulate_arms(self, arms, inputs, c: Course, chosen, enrol, rows) -> dict:
+        """Simulate ``arms`` for the patients ``rows`` (a mask over ``chosen``); columns over
+        all of ``chosen`` (NaN where not simulated)."""
+        design = self.design
+        followup = design.followup_h
+        which = np.flatnonzero(rows)
+        n = len(which)
+        params = inputs["params"].iloc[which].reset_index(drop=True)
+        doses, starts = [], {}
+        for k, arm in enumerate(arms):
             if self.coinfection_doses is not None:
-                for i in np.flatnonzero(coinfected):
+                for i in np.flatnonzero(inputs["coinfected"][which]):
                     doses.append(self.coinfection_doses.assign(patient=k * n + i))
             if arm.treatment is None:
                 continue
-            offsets = self._start_offsets(arm, c, chosen, enrol)
+            offsets = self._start_offsets(arm, c, chosen, enrol)[which]
             starts[arm.name] = offsets
             regimen = arm.treatment.regimen_or_schedule()
-            weights = table["weight"].to_numpy(float)[chosen]
             for i in np.flatnonzero(np.isfinite(offsets) & (offsets <= followup)):
-                events = expand_regimen(regimen, weight_kg=float(weights[i]),
+                events = expand_regimen(regimen, weight_kg=float(inputs["weight"][which][i]),
                                         start_h=float(offsets[i]), until_h=followup)
                 events["patient"] = k * n + i
                 doses.append(events)
-        dose_rows = pd.concat(doses, ignore_index=True) if doses else None
-        result = simulate(pd.concat(all_params, ignore_index=True), dose_rows, t_end=followup,
-                          dt=spec.sampling_h, initial_states=np.vstack(all_states),
+        result = simulate(pd.concat([params] * len(arms), ignore_index=True),
+                          pd.concat(doses, ignore_index=True) if doses else None,
+                          t_end=followup, dt=self.spec.sampling_h,
+                          initial_states=np.vstack([inputs["states"][which]] * len(arms)),
                           backend=self.backend, settings={"trial": design.name})
         columns = {}
-        for k, arm in enumerate(design.arms):
-            part = _rows(result, slice(k * n, (k + 1) * n))
-            ends = arm_endpoints(part, threshold_left=threshold_left, rest_signal=rest,
-                                 infection_uniform=uniform, followup_h=followup)
+        for k, arm in enumerate(arms):
+            ends = arm_endpoints(_rows(result, slice(k * n, (k + 1) * n)),
+                                 threshold_left=inputs["threshold_left"][which],
+                                 rest_signal=inputs["rest"][which],
+                                 infection_uniform=inputs["uniform"][which], followup_h=followup)
             ends["treatment_start_day"] = (starts[arm.name] / 24.0 if arm.name in starts
                                            else np.nan)
             for column in ends.columns:
-                columns[f"{column}@{arm.name}"] = ends[column].to_numpy()
-        columns["coinfected"] = coinfected.astype(float)
-        return pd.DataFrame(columns, index=chosen)
+                text = column == "status"
+                values = np.full(len(chosen), None if text else np.nan,
+                                 dtype=object if text else float)
+                values[which] = ends[column].to_numpy(object if text else float)
+                columns[f"{column}@{arm.name}"] = values
+        return columns
 
     def coinfected(self, patients: np.ndarray) -> np.ndarray:
         """Which of these patients acquire the trial's co-infection (seeded per patient)."""
@@ -285,6 +336,20 @@ class TrialTask:
         u = stats.norm.cdf(patient_normals(self.design.seed, patients, 1,
                                            stream=COINFECTION_STREAM)[:, 0])
         return u < co.fraction
+
+
+#: Random stream of the acceptance draws of a control-risk calibration.
+ACCEPTANCE_STREAM = 5000
+
+
+def accepts(design: TrialSpec, acceptance: float, patients: np.ndarray,
+            died: np.ndarray) -> np.ndarray:
+    """Which eligible patients a control-risk calibration randomises: a positive ``acceptance``
+    is the probability of keeping one who dies untreated (survivors are kept), a negative one
+    that of keeping a survivor (deaths are kept); one seeded uniform number per patient."""
+    u = stats.norm.cdf(patient_normals(design.seed, patients, 1,
+                                       stream=ACCEPTANCE_STREAM)[:, 0])
+    return (u < acceptance) | ~died if acceptance >= 0 else (u < -acceptance) | died
 
 
 def _rows(result, rows: slice):
