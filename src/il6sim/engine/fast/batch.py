@@ -318,8 +318,10 @@ def integrate(
         atol = np.maximum(rtol * 1e-2 * np.abs(Y0), 1e-12)
     A = np.ascontiguousarray(np.broadcast_to(atol, Y0.shape), dtype=float)
     ptr, jt, ji, jd = _csr(events, float(t_eval[0]), float(t_eval[-1]))
-    out = np.full((n, T, s), np.nan)
-    read = np.full((n, T, engine.n_outputs), np.nan) if outputs else None
+    # the driver writes every row of a patient that succeeds, and rows of failed patients are set
+    # to NaN below: no need to fill (that pass over up to GBs would run on one thread)
+    out = np.empty((n, T, s))
+    read = np.empty((n, T, engine.n_outputs)) if outputs else None
     flag = np.zeros(n, dtype=np.intc)
     t_fail = np.zeros(n)
     stats = np.zeros((n, engine.n_stats))

@@ -31,7 +31,7 @@
  * pivoting of the same matrix (counted in the statistics).
  *
  * Vector operations. The same slot lookup gives the serial vectors CVODE clones from the
- * driver's own kernels for its five most used operations (il6_use_vector_kernels).
+ * driver's own kernels for its seven most used operations (il6_use_vector_kernels).
  */
 #include <float.h>
 #include <math.h>
@@ -286,14 +286,33 @@ IL6_KERNEL static void il6_add_ax(double a, const double *restrict x, double *re
     for (int i = 0; i < IL6_NS; i++) z[i] += a * x[i];
 }
 
+/* Sum of (x w)^2 in four interleaved partial sums (element i into sum i mod 4), so the additions
+ * do not wait on each other: the same value on every machine, within rounding of the
+ * one-by-one sum. */
 IL6_KERNEL static double il6_wsqrsum(const double *restrict x, const double *restrict w)
 {
-    double sum = 0.0;
-    for (int i = 0; i < IL6_NS; i++) {
+    double sum[4] = {0.0, 0.0, 0.0, 0.0};
+    int i = 0;
+    for (; i + 4 <= IL6_NS; i += 4)
+        for (int k = 0; k < 4; k++) {
+            double v = x[i + k] * w[i + k];
+            sum[k] += v * v;
+        }
+    for (; i < IL6_NS; i++) {
         double v = x[i] * w[i];
-        sum += v * v;
+        sum[i % 4] += v * v;
     }
-    return sum;
+    return (sum[0] + sum[1]) + (sum[2] + sum[3]);
+}
+
+IL6_KERNEL static void il6_inv(const double *restrict x, double *restrict z)
+{
+    for (int i = 0; i < IL6_NS; i++) z[i] = 1.0 / x[i];
+}
+
+IL6_KERNEL static void il6_abs(const double *restrict x, double *restrict z)
+{
+    for (int i = 0; i < IL6_NS; i++) z[i] = fabs(x[i]);
 }
 
 /* z = a x + b y, z possibly x or y. */
@@ -322,6 +341,28 @@ static sunrealtype il6_nv_wrmsnorm(N_Vector x, N_Vector w)
     return sqrt(il6_wsqrsum(N_VGetArrayPointer(x), N_VGetArrayPointer(w)) / IL6_NS);
 }
 
+static void il6_nv_inv(N_Vector x, N_Vector z)
+{
+    double *xd = N_VGetArrayPointer(x), *zd = N_VGetArrayPointer(z), tmp[IL6_NS];
+    if (xd == zd) {
+        il6_inv(xd, tmp);
+        memcpy(zd, tmp, sizeof tmp);
+    } else {
+        il6_inv(xd, zd);
+    }
+}
+
+static void il6_nv_abs(N_Vector x, N_Vector z)
+{
+    double *xd = N_VGetArrayPointer(x), *zd = N_VGetArrayPointer(z), tmp[IL6_NS];
+    if (xd == zd) {
+        il6_abs(xd, tmp);
+        memcpy(zd, tmp, sizeof tmp);
+    } else {
+        il6_abs(xd, zd);
+    }
+}
+
 static int il6_nv_scaleaddmulti(int nvec, sunrealtype *a, N_Vector x, N_Vector *Y, N_Vector *Z)
 {
     const double *xd = N_VGetArrayPointer(x);
@@ -346,13 +387,15 @@ static int il6_use_vector_kernels(N_Vector v, SUNContext ctx)
     N_Vector empty = N_VNewEmpty(ctx);
     int word = il6_ops_word(empty, ctx);
     if (empty) N_VFreeEmpty(empty);
-    const il6_fn original[5] = {
+    const il6_fn original[7] = {
         (il6_fn)N_VLinearSum_Serial, (il6_fn)N_VScale_Serial, (il6_fn)N_VWrmsNorm_Serial,
-        (il6_fn)N_VScaleAddMulti_Serial, (il6_fn)N_VLinearCombination_Serial};
-    const il6_fn replacement[5] = {
+        (il6_fn)N_VScaleAddMulti_Serial, (il6_fn)N_VLinearCombination_Serial,
+        (il6_fn)N_VInv_Serial, (il6_fn)N_VAbs_Serial};
+    const il6_fn replacement[7] = {
         (il6_fn)il6_nv_linearsum, (il6_fn)il6_nv_scale, (il6_fn)il6_nv_wrmsnorm,
-        (il6_fn)il6_nv_scaleaddmulti, (il6_fn)il6_nv_linearcombination};
-    return il6_patch_ops(v, word, (il6_fn)N_VPrintFile_Serial, original, replacement, 5);
+        (il6_fn)il6_nv_scaleaddmulti, (il6_fn)il6_nv_linearcombination, (il6_fn)il6_nv_inv,
+        (il6_fn)il6_nv_abs};
+    return il6_patch_ops(v, word, (il6_fn)N_VPrintFile_Serial, original, replacement, 7);
 }
 
 static void il6_work_free(il6_work *w)

@@ -48,6 +48,8 @@ void N_VScale_Serial(sunrealtype c, N_Vector x, N_Vector z);
 sunrealtype N_VWrmsNorm_Serial(N_Vector x, N_Vector w);
 int N_VScaleAddMulti_Serial(int nvec, sunrealtype *a, N_Vector x, N_Vector *Y, N_Vector *Z);
 int N_VLinearCombination_Serial(int nvec, sunrealtype *c, N_Vector *X, N_Vector z);
+void N_VInv_Serial(N_Vector x, N_Vector z);
+void N_VAbs_Serial(N_Vector x, N_Vector z);
 void N_VPrintFile_Serial(N_Vector v, void *outfile);
 
 SUNMatrix SUNDenseMatrix(sunindextype M, sunindextype N, SUNContext ctx);
