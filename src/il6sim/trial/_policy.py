@@ -28,7 +28,7 @@ from ._design import TrialSpec
 from ._load import load_trial
 from ._run import run_trial
 
-__all__ = ["PolicyResult", "search_policies"]
+__all__ = ["PolicyResult", "policy_map", "search_policies"]
 
 #: Default triggers: ``(signal, threshold)``; ``None`` treats at randomisation.
 DEFAULT_TRIGGERS: tuple[tuple[str | None, float], ...] = (
@@ -180,35 +180,45 @@ class PolicyResult:
         return "\n".join(lines)
 
     def figure(self, path: str | Path) -> Path:
-        """The policy map: risk ratio of each rule, trigger × delay, one panel per drug."""
-        import matplotlib
+        """The policy map (:func:`policy_map`) of these rules."""
+        return policy_map(self.rules, path)
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
 
-        table = self.rules
-        drugs = list(dict.fromkeys(table["drug"]))
-        fig, axes = plt.subplots(1, len(drugs), figsize=(4.2 * len(drugs), 3.6), squeeze=False)
-        for ax, drug in zip(axes[0], drugs, strict=True):
-            part = table[table["drug"] == drug].copy()
-            part["trigger_label"] = [
-                "at randomisation" if t == "randomisation" else f"{t} ≥ {v:g}"
-                for t, v in zip(part["trigger"], part["threshold"], strict=True)]
-            grid = part.pivot_table(index="trigger_label", columns="delay_days",
-                                    values="risk_ratio", sort=False)
-            image = ax.imshow(grid.to_numpy(), cmap="RdBu_r", vmin=0.5, vmax=1.5, aspect="auto")
-            ax.set_xticks(range(grid.shape[1]), [f"+{d:g} d" for d in grid.columns])
+def policy_map(rules: pd.DataFrame, path: str | Path) -> Path:
+    """The policy map: each rule's mortality risk ratio against usual care, trigger × delay,
+    one panel per drug (``rules`` as in :attr:`PolicyResult.rules`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    drugs = list(dict.fromkeys(rules["drug"]))
+    fig, axes = plt.subplots(1, len(drugs), figsize=(2.2 + 3.4 * len(drugs), 3.6),
+                             squeeze=False, sharey=True)
+    image = None
+    for k, (ax, drug) in enumerate(zip(axes[0], drugs, strict=True)):
+        part = rules[rules["drug"] == drug].copy()
+        part["trigger_label"] = [
+            "at randomisation" if t == "randomisation" else f"{t} ≥ {v:g} {UNITS.get(t, '')}"
+            for t, v in zip(part["trigger"], part["threshold"], strict=True)]
+        grid = part.pivot_table(index="trigger_label", columns="delay_days",
+                                values="risk_ratio", sort=False)
+        image = ax.imshow(grid.to_numpy(), cmap="RdBu_r", vmin=0.5, vmax=1.5, aspect="auto")
+        ax.set_xticks(range(grid.shape[1]), [f"+{d:g} d" for d in grid.columns])
+        if k == 0:
             ax.set_yticks(range(grid.shape[0]), grid.index, fontsize=8)
-            for (i, j), value in np.ndenumerate(grid.to_numpy()):
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8)
-            ax.set_title(drug, fontsize=10)
-            ax.set_xlabel("delay after the trigger")
-        fig.colorbar(image, ax=axes[0].tolist(), label="28-day mortality risk ratio vs usual care")
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120, bbox_inches="tight")
-        plt.close(fig)
-        return path
+        else:
+            ax.tick_params(labelleft=False)
+        for (i, j), value in np.ndenumerate(grid.to_numpy()):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8)
+        ax.set_title(drug, fontsize=10)
+        ax.set_xlabel("delay after the trigger")
+    fig.colorbar(image, ax=axes[0].tolist(), label="28-day mortality risk ratio vs usual care")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
 
 
 def search_policies(
