@@ -245,10 +245,12 @@ def test_sparse_lu_solves_like_dense(model):
         assert residual.max() < 1e-13 and omega < 1e-13  # backward stable
 
 
-@pytest.mark.parametrize("option", [{"linear_solver": "dense"}, {"vector_kernels": False}])
+@pytest.mark.parametrize("option", [{"linear_solver": "dense"}, {"vector_kernels": False},
+                                    {"max_backward_error": 0.0}])
 def test_sundials_own_operations_give_the_same_trajectories(model, option):
     """The sparse LU only steers CVODE's Newton iteration and the vector kernels compute the
-    same formulas as SUNDIALS' serial vectors: switching either back gives the same solution."""
+    same formulas as SUNDIALS' serial vectors: switching either back — or forcing the sparse
+    LU's dense fallback at every setup — gives the same solution."""
     engine = fast_module.compile_model(model)
     kwargs = {"doses": lps(2.0), "t_end": 72.0, "model": model, "backend": "fast"}
     ours = simulate(**kwargs)
@@ -259,8 +261,14 @@ def test_sundials_own_operations_give_the_same_trajectories(model, option):
         assert (engine.linear_solver, engine.vector_kernels) == (
             option.get("linear_solver", "sparse"), option.get("vector_kernels", True))
         theirs = simulate(**kwargs)
+        if "max_backward_error" in option:
+            y0, _ = fast_module.equilibrate_batch(model, ours.parameters)
+            events = fast_module.dose_events(model, dose_table(lps(2.0)), ours.parameters)
+            run = fast_module.integrate(model, ours.parameters, y0, ours.time, events)
+            stats = dict(zip(run.STAT_NAMES, run.stats[0], strict=True))
+            assert stats["dense_lu_fallbacks"] == stats["lu_factorizations"] > 0
     finally:
-        engine.configure(linear_solver="sparse", vector_kernels=True)
+        engine.configure(linear_solver="sparse", vector_kernels=True, max_backward_error=None)
     scale = np.abs(theirs.states).max(axis=(0, 1))
     assert np.all(np.abs(ours.states - theirs.states) <= 1e-5 * np.abs(theirs.states)
                   + 1e-9 * scale + 1e-15)

@@ -96,20 +96,24 @@ class FastEngine:
     #: whether CVODE's vectors use the engine's own kernels (else SUNDIALS' serial operations)
     vector_kernels: bool = True
 
-    def configure(self, *, linear_solver: str | None = None,
-                  vector_kernels: bool | None = None) -> FastEngine:
+    def configure(self, *, linear_solver: str | None = None, vector_kernels: bool | None = None,
+                  max_backward_error: float | None = None) -> FastEngine:
         """Choose, for later runs in this process, the linear solver (``"sparse"``, the default,
-        or SUNDIALS' ``"dense"`` LU) and the vector operations (the engine's kernels, the
-        default, or SUNDIALS' serial ones) — for comparisons; results agree to the solver
-        tolerance either way. :attr:`linear_solver` and :attr:`vector_kernels` then say what
-        is in effect (the defaults fall back to SUNDIALS' own when its operations cannot be
-        located in the SUNDIALS build)."""
+        or SUNDIALS' ``"dense"`` LU), the vector operations (the engine's kernels, the default,
+        or SUNDIALS' serial ones) and the largest componentwise backward error accepted from
+        the sparse LU before a setup falls back to dense LU (``None``: the default,
+        :data:`~il6sim.engine.fast.sparse_lu.MAX_BACKWARD_ERROR`; 0 forces the fallback) — for
+        comparisons and tests; results agree to the solver tolerance either way.
+        :attr:`linear_solver` and :attr:`vector_kernels` then say what is in effect (the
+        defaults fall back to SUNDIALS' own when its operations cannot be located in the
+        SUNDIALS build)."""
         linear_solver = linear_solver or self.linear_solver
         if linear_solver not in ("sparse", "dense"):
             raise InputError(f"unknown linear solver '{linear_solver}'; fix: use 'sparse' or "
                              "'dense'")
         kernels = self.vector_kernels if vector_kernels is None else bool(vector_kernels)
-        effect = self.lib.il6_configure(int(linear_solver == "sparse"), int(kernels))
+        threshold = -1.0 if max_backward_error is None else float(max_backward_error)
+        effect = self.lib.il6_configure(int(linear_solver == "sparse"), int(kernels), threshold)
         self.linear_solver = "sparse" if effect & 1 else "dense"
         self.vector_kernels = bool(effect & 2)
         return self

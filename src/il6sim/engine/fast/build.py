@@ -238,5 +238,5 @@ def load_library(path: Path) -> ctypes.CDLL:
     lib.il6_eval_lu_solve.argtypes = [_DOUBLE_P, _DOUBLE_P, ctypes.c_double, ctypes.c_double,
                                       _DOUBLE_P, _DOUBLE_P, _DOUBLE_P]
     lib.il6_configure.restype = ctypes.c_int
-    lib.il6_configure.argtypes = [ctypes.c_int, ctypes.c_int]
+    lib.il6_configure.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_double]
     return lib

@@ -82,6 +82,9 @@ static _Thread_local il6_work *il6_active;
 static int il6_sparse_wanted = 1;
 /* 0: SUNDIALS' own serial vector operations; 1: the kernels below when available. */
 static int il6_kernels_wanted = 1;
+/* Largest componentwise backward error accepted from the sparse LU (0 forces the dense
+ * fallback at every setup, for tests). */
+static double il6_max_backward_error = IL6_LU_MAX_BACKWARD_ERROR;
 
 #if SUNDIALS_VERSION_MAJOR < 7
 static void il6_silent(int code, const char *module, const char *function, char *msg, void *data)
@@ -189,7 +192,7 @@ static int il6_ls_solve(SUNLinearSolver S, SUNMatrix A, N_Vector x, N_Vector b, 
     il6_lu_solve(w->lu, xd);
     if (w->check) {
         w->check = 0;
-        if (!(il6_lu_backward_error(w->m, xd, rhs) <= IL6_LU_MAX_BACKWARD_ERROR)) {
+        if (!(il6_lu_backward_error(w->m, xd, rhs) <= il6_max_backward_error)) {
             int flag = il6_dense_fallback(w, S, A);
             if (flag != 0) return flag;
             memcpy(bd, rhs, sizeof rhs);
@@ -559,7 +562,7 @@ static int il6_newton_step(il6_work *w, const double *x, double *f, double *dx)
     if (il6_sparse_wanted && il6_sparse_factor(w) == 0) {
         memcpy(dx, f, sizeof(double) * IL6_NS);
         il6_lu_solve(w->lu, dx);
-        if (il6_lu_backward_error(w->m, dx, f) <= IL6_LU_MAX_BACKWARD_ERROR) return 1;
+        if (il6_lu_backward_error(w->m, dx, f) <= il6_max_backward_error) return 1;
     }
     il6_dense_matrix(w->jac, 1.0, 0.0, SUNDenseMatrix_Data(w->newton_A));
     if (SUNLinSolSetup(w->newton_LS, w->newton_A) != 0) return 0;
@@ -678,15 +681,18 @@ int il6_sizes(int *sizes)
 }
 
 /* Choose, for solvers created later, the linear solver (sparse: 1 generated sparse LU, the
- * default; 0 SUNDIALS' dense LU) and the vector operations (kernels: 1 the kernels above, the
- * default; 0 SUNDIALS' serial ones), e.g. for comparisons. Returns what a solver created now
- * uses: bit 0 sparse LU, bit 1 vector kernels (0 also when the SUNDIALS operations could not
- * be located in this build). */
-int il6_configure(int sparse, int kernels)
+ * default; 0 SUNDIALS' dense LU), the vector operations (kernels: 1 the kernels above, the
+ * default; 0 SUNDIALS' serial ones) and the largest backward error accepted from the sparse LU
+ * (max_backward_error < 0: the default IL6_LU_MAX_BACKWARD_ERROR), e.g. for comparisons and
+ * tests. Returns what a solver created now uses: bit 0 sparse LU, bit 1 vector kernels (0 also
+ * when the SUNDIALS operations could not be located in this build). */
+int il6_configure(int sparse, int kernels, double max_backward_error)
 {
     il6_work w;
     il6_sparse_wanted = sparse != 0;
     il6_kernels_wanted = kernels != 0;
+    il6_max_backward_error = max_backward_error < 0 ? IL6_LU_MAX_BACKWARD_ERROR
+                                                    : max_backward_error;
     int flag = il6_work_init(&w, 1e-6, 10);
     int result = flag == 0 ? (w.sparse ? 1 : 0) | (w.kernels ? 2 : 0) : 0;
     il6_work_free(&w);
