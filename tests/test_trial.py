@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -318,3 +319,31 @@ def test_a_declared_coinfection_reaches_the_drawn_patients_in_every_arm():
             >= plain["peak_il6@usual care"].to_numpy()[more] * 0.999).all()
     with pytest.raises(InputError, match="coinfection"):
         TrialTask(load_trial(design(coinfection={"fraction": 0.1, "amount": "3 kg"})))
+
+
+def test_a_trial_killed_with_sigkill_resumes_to_the_same_result(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    path, out = tmp_path / "trial.yaml", tmp_path / "run"
+    path.write_text(yaml.safe_dump(design()))
+    script = Path(sys.executable).parent / "il6sim"  # the console script of this environment
+    command = [str(script), "trial", str(path), "--n", "16",
+               "--chunk-size", "8", "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "IL6SIM_WORKERS": "1"})
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(out.rglob("patients-*.parquet"))) < 2:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    kept = list(out.rglob("patients-*.parquet"))
+    assert len(kept) >= 2 and not (out / "patients.parquet").exists(), "not stopped part-way"
+    resumed = run_trial(path, n_patients=16, chunk_size=8, out_dir=out)
+    whole = run_trial(path, n_patients=16, chunk_size=32)
+    pd.testing.assert_frame_equal(resumed.patients, whole.patients)
