@@ -216,7 +216,7 @@ def test_symptom_onset_is_read_from_the_simulated_course():
     no symptoms and is not admitted."""
     from il6sim.engine import simulate
     from il6sim.population import read_course
-    from il6sim.population._course import _first_time
+    from il6sim.population._course import first_time
     from il6sim.population._sample import dose_table, parameter_table
 
     population = VirtualPopulation(random_state=2)
@@ -228,7 +228,7 @@ def test_symptom_onset_is_read_from_the_simulated_course():
                       dt=spec.sampling_h, backend="fast")
     course = read_course(spec, both, result, {}, {}, {})
     signal = result.output(spec.onset_output)
-    crossed = _first_time(result.time, signal >= both["onset_threshold"].to_numpy()[:, None])
+    crossed = first_time(result.time, signal >= both["onset_threshold"].to_numpy()[:, None])
     expected = np.fmin(crossed, course["hypoxaemia_h"].to_numpy())
     np.testing.assert_allclose(course["onset_h"], expected, equal_nan=True)
     first, later = course["onset_h"].to_numpy()[:40], course["onset_h"].to_numpy()[40:]

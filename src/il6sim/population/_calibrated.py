@@ -26,10 +26,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from scipy import stats
 
 from ..errors import InputError
-from ._sample import patient_normals
+from ._sample import patient_normals, patient_uniforms
 from ._spec import PopulationSpec
 
 __all__ = ["KERNEL_BANDWIDTH", "CalibratedSource", "load_calibrated", "save_calibrated"]
@@ -74,7 +73,7 @@ class CalibratedSource:
         """Coordinates of the patients numbered ``indices``; each row depends only on
         ``(seed, index)``."""
         indices = np.asarray(indices)
-        u = stats.norm.cdf(patient_normals(seed, indices, 1, stream=PICK_STREAM)[:, 0])
+        u = patient_uniforms(seed, indices, stream=PICK_STREAM)
         picked = np.minimum(np.searchsorted(self._cumulative, u, side="right"),
                             len(self.weights) - 1)
         step = patient_normals(seed, indices, self.coordinates.shape[1], stream=STEP_STREAM)

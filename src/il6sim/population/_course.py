@@ -42,7 +42,7 @@ from ..model import Model, default_model
 from ._sample import ONSET_COLUMN, dose_table, parameter_table
 from ._spec import PopulationSpec
 
-__all__ = ["COURSE_RESULT_COLUMNS", "read_course", "simulate_course"]
+__all__ = ["COURSE_RESULT_COLUMNS", "first_time", "read_course", "simulate_course"]
 
 #: Columns added to each patient by :func:`simulate_course` (besides one per marker).
 #: ``onset_peak_h``: time of the peak of the onset read-out (the viral peak), to compare with
@@ -64,7 +64,8 @@ def _values_at(time: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarr
     return np.where(inside, out, np.nan)
 
 
-def _first_time(time: np.ndarray, condition: np.ndarray) -> np.ndarray:
+def first_time(time: np.ndarray, condition: np.ndarray) -> np.ndarray:
+    """First time at which ``condition`` (N, T) holds, per patient; NaN if never."""
     hit = condition.any(axis=1)
     return np.where(hit, time[np.argmax(condition, axis=1)], np.nan)
 
@@ -111,15 +112,15 @@ def read_course(spec: PopulationSpec, chunk: pd.DataFrame, result, markers: Mapp
     time = result.time
     signal = result.output(spec.onset_output)
     threshold = chunk[ONSET_COLUMN].to_numpy(float)[:, None]
-    hypoxaemia = _first_time(time, result.output(spec.hypoxaemia_output) < spec.hypoxaemia_below)
-    onset = np.fmin(_first_time(time, signal >= threshold), hypoxaemia)
+    hypoxaemia = first_time(time, result.output(spec.hypoxaemia_output) < spec.hypoxaemia_below)
+    onset = np.fmin(first_time(time, signal >= threshold), hypoxaemia)
     by_symptoms = onset + chunk["onset_to_admission_h"].to_numpy(float)
     by_hypoxaemia = hypoxaemia + chunk["hypoxaemia_to_admission_h"].to_numpy(float)
     admission = np.fmin(by_symptoms, by_hypoxaemia)
     rate = death_hazard(result)
     dt = np.diff(time, prepend=time[0])
     cumulative = np.cumsum(rate * dt, axis=1)
-    death = _first_time(time, cumulative >= chunk["death_threshold"].to_numpy(float)[:, None])
+    death = first_time(time, cumulative >= chunk["death_threshold"].to_numpy(float)[:, None])
     ok = np.array([s == "ok" for s in result.status])
     admitted = ok & (admission <= spec.latest_admission_h) & ~(death < admission)
     died = admitted & (death <= admission + spec.followup_h)
@@ -135,7 +136,7 @@ def read_course(spec: PopulationSpec, chunk: pd.DataFrame, result, markers: Mapp
         "peak_sofa": np.where(admitted, score.max(axis=1), np.nan),
         "ventilated": admitted & ventilated.any(axis=1),
         "onset_peak_h": time[np.argmax(np.nan_to_num(signal, nan=-np.inf), axis=1)],
-        "ventilation_h": _first_time(time, pf < VENTILATION_PF),
+        "ventilation_h": first_time(time, pf < VENTILATION_PF),
     }, index=chunk.index)
     for marker, output in markers.items():
         values = _values_at(time, result.output(output), admission + read_delay_h.get(marker, 0.0))

@@ -17,7 +17,7 @@ from ..model import Model, default_model
 from ._spec import PopulationSpec
 
 __all__ = ["COURSE_COLUMNS", "ONSET_COLUMN", "dose_table", "draw", "parameter_table",
-           "patient_normals"]
+           "patient_normals", "patient_uniforms"]
 
 #: Columns with the drawn delays of the course, in hours.
 COURSE_COLUMNS = {"onset_to_admission": "onset_to_admission_h",
@@ -41,6 +41,12 @@ def patient_normals(seed: int, indices: np.ndarray, dim: int, *, stream: int = 0
         sequence = np.random.SeedSequence(seed, spawn_key=(int(stream), int(index)))
         out[row] = np.random.default_rng(sequence).standard_normal(dim)
     return out
+
+
+def patient_uniforms(seed: int, indices: np.ndarray, *, stream: int) -> np.ndarray:
+    """One uniform number per patient in ``indices``, depending only on ``(seed, stream,
+    index)`` (the normal of :func:`patient_normals` through its distribution function)."""
+    return stats.norm.cdf(patient_normals(seed, indices, 1, stream=stream)[:, 0])
 
 
 def draw(spec: PopulationSpec, z: np.ndarray, patients: np.ndarray | None = None,

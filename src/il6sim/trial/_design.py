@@ -28,9 +28,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
-from ..scenario._schema import TreatmentSpec, parse_time
+from ..scenario._schema import TreatmentSpec, _fail, parse_time
 
 Number = float | int
 
@@ -40,10 +39,6 @@ ENDPOINTS = ("mortality", "imv_or_death", "discharge", "organ_support_free_days"
 
 #: Comparisons a criterion may use, and what each means.
 COMPARATORS = {"below": "<", "at_most": "<=", "above": ">", "at_least": ">="}
-
-
-def _fail(message: str) -> PydanticCustomError:
-    return PydanticCustomError("il6sim", message)
 
 
 def _time(value: Any, what: str) -> Any:

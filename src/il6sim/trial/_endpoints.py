@@ -25,17 +25,13 @@ import pandas as pd
 
 from ..clinical import death_hazard, secondary_infection_probability, sofa
 from ..engine.results import SimulationResult
+from ..population._course import first_time
 from ._signals import SUPPORT_PF, VASOPRESSOR_MAP
 
 #: Hours a patient must be stable before discharge.
 DISCHARGE_STABLE_H = 24.0
 #: Largest SOFA score compatible with discharge (no more than mild single-organ dysfunction).
 DISCHARGE_MAX_SOFA = 2
-
-
-def _first(time: np.ndarray, condition: np.ndarray) -> np.ndarray:
-    hit = condition.any(axis=1)
-    return np.where(hit, time[np.argmax(condition, axis=1)], np.nan)
 
 
 def _stable_since(time: np.ndarray, well: np.ndarray, hours: float) -> np.ndarray:
@@ -68,7 +64,7 @@ def arm_endpoints(result: SimulationResult, *, threshold_left: np.ndarray,
     inside = time <= followup_h + 1e-9
     dt = np.diff(time, prepend=time[0])
     cumulative = np.cumsum(death_hazard(result) * dt, axis=1)
-    death_h = _first(time, (cumulative >= threshold_left[:, None]) & inside)
+    death_h = first_time(time, (cumulative >= threshold_left[:, None]) & inside)
     alive = ~(time[None, :] >= death_h[:, None])
     pf = result.output("pf_ratio")
     imv = pf < SUPPORT_PF[2]

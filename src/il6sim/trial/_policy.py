@@ -1,16 +1,17 @@
 """Who benefits and who is harmed: searching treatment rules on a trial's virtual patients.
 
 A *rule* is a drug, a trigger and a delay: give the drug's default regimen when the trigger
-first holds after randomisation (``at randomisation``, or IL-6 or CRP at or above a threshold
-within 7 days), plus the delay. Patients whose trigger never fires are not treated. Each rule is
-one arm of a many-armed trial run on the trial file's patients (:func:`run_trial`); because
-every patient is simulated under every arm with the same death threshold (common random
-numbers), the value of a rule is the mortality *if every patient followed it*, and the effect
-on each patient is known: **harmed** (dies under the rule, survives usual care), **helped**
-(the reverse) or unaffected. This is the potential-outcomes view of heterogeneous treatment
-effects (Rubin DB 1974 J Educ Psychol 66:688; Kent DM 2018 BMJ 363:k4245 for the clinical
-framing); a shallow decision tree (scikit-learn) on the baseline values says which patients the
-best rule harms, and :func:`mechanism_table` compares their course with the helped ones'.
+first holds after randomisation (``at randomisation``, or a signal such as IL-6 or CRP at or
+above a threshold within 7 days), plus the delay. Patients whose trigger never fires are not
+treated. Each rule is one arm of a many-armed trial run on the trial file's patients
+(:func:`run_trial`); because every patient is simulated under every arm with the same death
+threshold (common random numbers), the value of a rule is the mortality *if every patient
+followed it*, and the effect on each patient is known: **harmed** (dies under the rule, survives
+usual care), **helped** (the reverse) or unaffected. This is the potential-outcomes view of
+heterogeneous treatment effects (Rubin DB 1974 J Educ Psychol 66:688; Kent DM 2018 BMJ 363:k4245
+for the clinical framing); a shallow decision tree (scikit-learn) on the baseline values says
+which patients treating everyone harms, and :attr:`PolicyResult.harm` compares the baseline
+values of harmed, helped and unaffected patients.
 """
 
 from __future__ import annotations
@@ -38,7 +39,14 @@ DEFAULT_DELAYS_H = (0.0, 48.0, 120.0)
 #: Baseline values the harm analysis looks at.
 FEATURES = ("baseline_days_since_onset", "baseline_viral_load", "baseline_il6", "baseline_crp",
             "baseline_pf_ratio", "baseline_sofa", "age", "comorbidity", "coinfected")
-UNITS = {"il6": "pg/mL", "crp": "mg/L"}
+
+
+def _unit(signal: str) -> str:
+    """The unit of a trigger signal (an unknown signal is an InputError listing the choices)."""
+    from ..model import default_model
+    from ._signals import signal_unit
+
+    return signal_unit(signal, default_model())
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ class Rule:
     @property
     def name(self) -> str:
         trigger = ("at randomisation" if self.signal is None
-                   else f"{self.signal} ≥ {self.threshold:g} {UNITS.get(self.signal, '')}".strip())
+                   else f"{self.signal} ≥ {self.threshold:g} {_unit(self.signal)}".strip())
         delay = "" if self.delay_h == 0 else f" + {self.delay_h / 24:g} d"
         return f"{self.drug}, {trigger}{delay}"
 
@@ -62,7 +70,7 @@ class Rule:
         start: dict[str, Any] = {"delay": f"{self.delay_h} h"}
         if self.signal is not None:
             start["when"] = [{"signal": self.signal,
-                              "at_least": f"{self.threshold} {UNITS.get(self.signal, '')}"}]
+                              "at_least": f"{self.threshold} {_unit(self.signal)}".strip()}]
             start["within"] = "7 d"
         return {"name": self.name, "treatment": {"regimen": self.drug}, "start": start}
 
@@ -199,7 +207,7 @@ def policy_map(rules: pd.DataFrame, path: str | Path) -> Path:
     for k, (ax, drug) in enumerate(zip(axes[0], drugs, strict=True)):
         part = rules[rules["drug"] == drug].copy()
         part["trigger_label"] = [
-            "at randomisation" if t == "randomisation" else f"{t} ≥ {v:g} {UNITS.get(t, '')}"
+            "at randomisation" if t == "randomisation" else f"{t} ≥ {v:g} {_unit(t)}".strip()
             for t, v in zip(part["trigger"], part["threshold"], strict=True)]
         grid = part.pivot_table(index="trigger_label", columns="delay_days",
                                 values="risk_ratio", sort=False)
@@ -249,8 +257,8 @@ def search_policies(
             raise InputError(f"unknown drug '{drug}'; fix: use any of "
                              f"{', '.join(sorted(drug_names()))}")
     for signal, _ in triggers:
-        if signal is not None and signal not in UNITS:
-            raise InputError(f"trigger '{signal}'; fix: use il6, crp or none (randomisation)")
+        if signal is not None:
+            _unit(signal)  # any signal a trial criterion accepts; unknown names fail here
     if any(d < 0 for d in delays_h):
         raise InputError("a delay is negative; fix: give delays of 0 h or more")
     rules = [Rule(drug, signal, float(threshold), float(delay))

@@ -23,9 +23,15 @@ def _fmt(value: float, digits: int = 2) -> str:
     return "—" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
+def format_ci(estimate: float, low: float = np.nan, high: float = np.nan) -> str:
+    """``0.84 (0.77–0.92)``, or the estimate alone without an interval, or ``—``."""
+    if not np.isfinite(estimate):
+        return "—"
+    return f"{estimate:.2f} ({low:.2f}–{high:.2f})" if np.isfinite(low) else f"{estimate:.2f}"
+
+
 def _ci(row) -> str:
-    return (f"{_fmt(row['estimate'])} ({_fmt(row['ci_low'])}–{_fmt(row['ci_high'])})"
-            if np.isfinite(row.get("ci_low", np.nan)) else _fmt(row["estimate"]))
+    return format_ci(row["estimate"], row.get("ci_low", np.nan), row.get("ci_high", np.nan))
 
 
 def _title(endpoint: str, followup_days: float) -> str:

@@ -9,7 +9,8 @@ Every signal is an array ``(patients, times)`` on the screening run's grid, in a
   ``respiratory_support`` (0 none, 1 oxygen, 2 non-invasive support, 3 invasive ventilation),
   ``oxygen`` (support ≥ 1), ``imv`` (invasive ventilation), ``organ_support`` (non-invasive or
   invasive respiratory support, or a blood pressure that needs vasopressors),
-  ``hours_since_organ_support`` (h) and ``sofa``.
+  ``hours_since_organ_support`` (h), ``sofa`` and ``cumulative_death_hazard`` (the SOFA-based
+  death hazard accumulated since infection, :func:`il6sim.clinical.death_hazard`).
 
 **Respiratory support from P/F.** The model has no oxygen prescription, so support is read from
 the oxygenation it would need: P/F < 300 (SpO2 < 92 % on air, Severinghaus JW 1979 J Appl
@@ -28,11 +29,12 @@ import numpy as np
 import pandas as pd
 import pint
 
-from ..clinical import VENTILATION_PF, sofa
+from ..clinical import VENTILATION_PF, death_hazard, sofa
 from ..engine.results import SimulationResult
 from ..errors import InputError
 from ..model import Model
 from ..model.units import ureg
+from ..population._course import first_time
 from ._design import Criterion
 
 #: P/F (mmHg) below which a patient needs oxygen, non-invasive support, invasive ventilation.
@@ -72,7 +74,7 @@ def _organ_support(c: Course) -> np.ndarray:
 
 def _since_organ_support(c: Course) -> np.ndarray:
     on = c["organ_support"] > 0
-    first = np.where(on.any(axis=1), c.time[np.argmax(on, axis=1)], np.nan)[:, None]
+    first = first_time(c.time, on)[:, None]
     since = c.time[None, :] - first
     return np.where(since >= 0, since, np.nan)
 
@@ -87,6 +89,8 @@ CLINICAL: dict[str, tuple[str, Callable[[Course], np.ndarray]]] = {
     "organ_support": ("", _organ_support),
     "hours_since_organ_support": ("h", _since_organ_support),
     "sofa": ("", lambda c: sofa(c.result).astype(float)),
+    "cumulative_death_hazard": ("", lambda c: np.cumsum(
+        death_hazard(c.result) * np.diff(c.time, prepend=c.time[0]), axis=1)),
 }
 
 

@@ -23,20 +23,25 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from ..clinical import death_hazard
 from ..engine import simulate
 from ..errors import InputError
 from ..model import default_model
-from ..pharmacology import drug_parameters, expand_regimen
+from ..pharmacology import drug_parameters, expand_regimen, list_drugs
 from ..population import load_calibrated, load_population_spec, read_course
-from ..population._sample import dose_table, draw, parameter_table, patient_normals
+from ..population._course import first_time
+from ..population._sample import (
+    dose_table,
+    draw,
+    parameter_table,
+    patient_normals,
+    patient_uniforms,
+)
 from ..runner import model_fingerprint
 from ..scenario._schema import parse_time
 from ._design import TrialSpec
 from ._endpoints import arm_endpoints
-from ._signals import Course, holds, threshold
+from ._signals import COVARIATES, Course, holds, signal_unit, threshold
 
 #: Random streams of the secondary-infection and co-infection draws (shared by all arms).
 INFECTION_STREAM, COINFECTION_STREAM = 3000, 3001
@@ -44,6 +49,8 @@ INFECTION_STREAM, COINFECTION_STREAM = 3000, 3001
 BASELINE_SIGNALS = ("il6", "crp", "ldh_level", "lymphocytes", "ferritin_level", "pf_ratio",
                     "respiratory_support", "imv", "organ_support", "sofa", "days_since_onset",
                     "days_since_admission", "viral_load", "drug_conc")
+#: What subgroups can split on: the baseline signals, the covariates and co-infection.
+RECORDED = (*BASELINE_SIGNALS, *COVARIATES, "coinfected")
 
 
 class TrialTask:
@@ -86,12 +93,10 @@ class TrialTask:
             if arm.treatment is not None:  # unknown regimens and bad amounts fail here
                 expand_regimen(arm.treatment.regimen_or_schedule(), weight_kg=70.0)
         for k, subgroup in enumerate(self.design.subgroups):
-            from ._signals import signal_unit
-
-            if subgroup.signal not in BASELINE_SIGNALS and subgroup.signal not in (
-                    "age", "male", "comorbidity", "weight", "coinfected"):
+            if subgroup.signal not in RECORDED:
                 signal_unit(subgroup.signal, model)  # an unknown name fails with its choices
-                raise_unrecorded(k, subgroup.signal)
+                raise InputError(f"subgroups[{k}]: signal '{subgroup.signal}' is not recorded "
+                                 f"at randomisation; fix: use one of {', '.join(RECORDED)}")
 
         self.coinfection_doses = self._coinfection_doses(model)
 
@@ -146,10 +151,11 @@ class TrialTask:
                                                                    "subgroups", "title",
                                                                    "reference", "primary"}),
             "population": self.spec.raw,
-            "calibration": None if self.source is None else self.source.info,
-            "calibration_file": self.population_file,
+            "calibration": None if self.source is None else {
+                "info": self.source.info, "coordinates": self.source.coordinates,
+                "weights": self.source.weights},
             "drug_parameters": {name: drug_parameters(name, default_model())
-                                for name in ("tocilizumab", "sarilumab", "siltuximab")},
+                                for name in list_drugs()},
             "backend": self.backend,
             "acceptance": self.acceptance,
             "control_only": self.control_only,
@@ -192,7 +198,7 @@ class TrialTask:
             values[chosen] = signals[name][chosen, enrol_index[chosen]]
             rows[f"baseline_{name}"] = values
         if len(chosen):
-            arms = self._arms(table, screening, signals, chosen, enrol_index[chosen])
+            arms = self._arms(table, signals, chosen, enrol_index[chosen])
             rows = rows.join(arms)
         return rows
 
@@ -202,9 +208,8 @@ class TrialTask:
         anchor = c.hours("admission_h" if enrolment.after == "admission" else "onset_h")
         start = anchor + enrolment.delay_h
         t = c.time[None, :]
-        cumulative = np.cumsum(death_hazard(c.result) * np.diff(c.time, prepend=c.time[0]),
-                               axis=1)
-        alive = cumulative < c.table["death_threshold"].to_numpy(float)[:, None]
+        alive = c["cumulative_death_hazard"] \
+            < c.table["death_threshold"].to_numpy(float)[:, None]
         ok = np.array([s == "ok" for s in c.result.status])[:, None]
         admitted = c.course["admitted"].to_numpy(bool)[:, None]
         mask = ok & admitted & alive & (t >= start - 1e-9) \
@@ -230,12 +235,12 @@ class TrialTask:
             window = (c.time[None, :] >= t0[:, None]) \
                 & (c.time[None, :] <= t0[:, None] + rule.within_h)
             mask &= window
-            offset = np.where(mask.any(axis=1), c.time[np.argmax(mask, axis=1)] - t0, np.nan)
+            offset = first_time(c.time, mask) - t0
         else:
             offset = np.zeros(len(chosen))
         return offset + rule.delay_h + arm.treatment.start_h
 
-    def _arms(self, table, screening, c: Course, chosen, enrol) -> pd.DataFrame:
+    def _arms(self, table, c: Course, chosen, enrol) -> pd.DataFrame:
         """Endpoint columns ``<endpoint>@<arm>`` of the enrolled patients ``chosen``.
 
         Without a control-risk calibration every arm is simulated for every patient. With one,
@@ -246,7 +251,7 @@ class TrialTask:
         control = [arm for arm in design.arms if arm.name == design.control]
         others = [arm for arm in design.arms if arm.name != design.control]
         patients = table["patient"].to_numpy()[chosen]
-        inputs = self._arm_inputs(table, screening, chosen, enrol)
+        inputs = self._arm_inputs(table, c, chosen, enrol)
         if self.acceptance is None and not self.control_only:
             columns = self._simulate_arms(design.arms, inputs, c, chosen, enrol, np.ones(
                 len(chosen), bool))
@@ -264,11 +269,10 @@ class TrialTask:
         columns["coinfected"] = inputs["coinfected"].astype(float)
         return pd.DataFrame(columns, index=chosen)
 
-    def _arm_inputs(self, table, screening, chosen, enrol) -> dict[str, Any]:
+    def _arm_inputs(self, table, c: Course, chosen, enrol) -> dict[str, Any]:
         """What every arm of these patients shares: state, parameters, random numbers."""
         design, spec = self.design, self.spec
-        dt = np.diff(screening.time, prepend=screening.time[0])
-        cumulative = np.cumsum(death_hazard(screening) * dt, axis=1)[chosen, enrol]
+        cumulative = c["cumulative_death_hazard"][chosen, enrol]
         patients = table["patient"].to_numpy()[chosen]
         params = parameter_table(spec, table.iloc[chosen])
         coinfected = self.coinfected(patients)
@@ -276,11 +280,10 @@ class TrialTask:
             column = params[name] if name in params else default_model().parameter(name).value
             params[name] = np.where(coinfected, value, column)
         return {
-            "states": screening.states[chosen, enrol, :], "params": params,
+            "states": c.result.states[chosen, enrol, :], "params": params,
             "threshold_left": table["death_threshold"].to_numpy(float)[chosen] - cumulative,
-            "rest": screening.output("classic_signal_leukocytes")[chosen, 0],
-            "uniform": stats.norm.cdf(patient_normals(design.seed, patients, 1,
-                                                      stream=INFECTION_STREAM)[:, 0]),
+            "rest": c.result.output("classic_signal_leukocytes")[chosen, 0],
+            "uniform": patient_uniforms(design.seed, patients, stream=INFECTION_STREAM),
             "coinfected": coinfected, "weight": table["weight"].to_numpy(float)[chosen],
         }
 
@@ -333,9 +336,8 @@ class TrialTask:
         co = self.design.coinfection
         if co is None:
             return np.zeros(len(patients), bool)
-        u = stats.norm.cdf(patient_normals(self.design.seed, patients, 1,
-                                           stream=COINFECTION_STREAM)[:, 0])
-        return u < co.fraction
+        return patient_uniforms(self.design.seed, patients, stream=COINFECTION_STREAM) \
+            < co.fraction
 
 
 #: Random stream of the acceptance draws of a control-risk calibration.
@@ -347,8 +349,7 @@ def accepts(design: TrialSpec, acceptance: float, patients: np.ndarray,
     """Which eligible patients a control-risk calibration randomises: a positive ``acceptance``
     is the probability of keeping one who dies untreated (survivors are kept), a negative one
     that of keeping a survivor (deaths are kept); one seeded uniform number per patient."""
-    u = stats.norm.cdf(patient_normals(design.seed, patients, 1,
-                                       stream=ACCEPTANCE_STREAM)[:, 0])
+    u = patient_uniforms(design.seed, patients, stream=ACCEPTANCE_STREAM)
     return (u < acceptance) | ~died if acceptance >= 0 else (u < -acceptance) | died
 
 
@@ -358,8 +359,3 @@ def _rows(result, rows: slice):
                    parameters=result.parameters[rows], status=result.status[rows])
 
 
-def raise_unrecorded(k: int, signal: str) -> None:
-    """A subgroup on a signal that is not recorded at randomisation."""
-    recorded = ", ".join([*BASELINE_SIGNALS, "age", "male", "comorbidity", "weight"])
-    raise InputError(f"subgroups[{k}]: signal '{signal}' is not recorded at randomisation; "
-                     f"fix: use one of {recorded}")

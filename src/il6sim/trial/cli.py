@@ -24,16 +24,10 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=False, width=120)
 
 
-def _ci(estimate: float, low: float, high: float) -> str:
-    if not np.isfinite(estimate):
-        return "—"
-    return f"{estimate:.2f} ({low:.2f}–{high:.2f})" if np.isfinite(low) else f"{estimate:.2f}"
-
-
 def headline_table(result, treated: str | None = None) -> Table:
     """Arm risks and the ratio of each endpoint for one treated arm (default: the first),
     simulated beside published."""
-    from ._report import _title
+    from ._report import _title, format_ci
 
     design = result.design
     treated = treated or design.treated_arms[0]
@@ -56,7 +50,7 @@ def headline_table(result, treated: str | None = None) -> Table:
         if pub is not None:
             risks = (f"{100 * pub.control:.0f} % vs {100 * pub.treated:.0f} %"
                      if pub.control is not None and pub.treated is not None else "")
-            ratio = (f"{_ci(pub.ratio, *(pub.ci or (np.nan, np.nan)))} {pub.measure}"
+            ratio = (f"{format_ci(pub.ratio, *(pub.ci or (np.nan, np.nan)))} {pub.measure}"
                      if pub.ratio else "")
             published = "; ".join(part for part in (risks, ratio) if part)
 
@@ -66,7 +60,7 @@ def headline_table(result, treated: str | None = None) -> Table:
 
         p = row["p_value"]
         table.add_row(_title(endpoint, result.followup_days), cell(control), cell(arm),
-                      _ci(row["estimate"], row["ci_low"], row["ci_high"]),
+                      format_ci(row["estimate"], row["ci_low"], row["ci_high"]),
                       "—" if not np.isfinite(p) else f"{p:.2g}", published)
     return table
 
