@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from .errors import InputError
+from .limits import data_name_problem
 
 
 def _folder(kind: str):
@@ -27,6 +28,9 @@ def list_datafiles(kind: str) -> dict[str, str]:
 def read_datafile(kind: str, name: str, what: str) -> tuple[dict[str, Any], str]:
     """The parsed file ``data/<kind>/<name>.yaml`` and its file name; an unknown name is an
     :class:`InputError` suggesting the closest ``what`` (e.g. "drug")."""
+    problem = data_name_problem(name, what)
+    if problem:
+        raise InputError(problem)
     resource = _folder(kind) / f"{name}.yaml"
     if not resource.is_file():
         from .scenario._schema import suggest

@@ -18,7 +18,11 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from ._cli_errors import ERROR_EXIT_CODE, report_error
+from ._cli_errors import (
+    ERROR_EXIT_CODE,
+    check_output_file,
+    report_error,
+)
 from .errors import Il6simError, InputError
 
 
@@ -115,20 +119,37 @@ def simulate(
     treat: Annotated[str | None, typer.Option(
         "--treat", help="Add IL-6 blockade: a drug (its default regimen) or a label regimen; "
         "the untreated run is saved and plotted beside it.")] = None,
-    at_day: Annotated[float, typer.Option(
-        "--at-day", help="Day of the first dose of --treat.")] = 0.0,
+    at_day: Annotated[float | None, typer.Option(
+        "--at-day", help="Day of the first dose of --treat (default 0).",
+        show_default=False)] = None,
 ) -> None:
     """Simulate a scenario (file or preset) and save the result; print peak and final values."""
     from .plotting import plot_result
     from .scenario import load_scenario
 
-    if out.suffix not in (".parquet", ".nc"):
-        raise InputError(f"--out '{out}' has no known suffix; fix: end it in .parquet or .nc")
+    check_output_file(out, "--out", (".parquet", ".nc"))
+    check_output_file(plot, "--plot", (".png", ".svg", ".pdf", ".jpg"))
+    if treat is not None and out.with_name(f"{out.stem}-untreated{out.suffix}").is_dir():
+        check_output_file(out.with_name(f"{out.stem}-untreated{out.suffix}"), "--out")
+    if at_day is not None:
+        if treat is None:
+            raise InputError(f"--at-day {at_day:g} without --treat; fix: add --treat DRUG "
+                             "(e.g. --treat tocilizumab) or leave out --at-day")
+        if not np.isfinite(at_day):
+            raise InputError(f"--at-day {at_day} is not a finite day; fix: give a day such as 8")
+        if at_day < 0:
+            raise InputError(f"--at-day {at_day:g} is before the start; fix: give a day of 0 "
+                             "or later")
     loaded = load_scenario(scenario)
     sets = _parse_sets(set_)
     if sets:
         loaded = loaded.with_overrides(sets)
     if treat is not None:
+        at_day = at_day or 0.0
+        if at_day * 24.0 >= loaded.duration_h:
+            raise InputError(f"--at-day {at_day:g} is at or after the end of the run "
+                             f"({loaded.duration_h / 24:g} d); fix: give an earlier day or a "
+                             "longer run (--set duration=...)")
         _simulate_treated(loaded, treat, at_day, out, plot)
         return
     result = loaded.run()
@@ -151,8 +172,6 @@ def _simulate_treated(loaded: Any, treat: str, at_day: float, out: Path, plot: P
     from .clinical import outcomes
     from .plotting import plot_comparison
 
-    if at_day < 0:
-        raise InputError(f"--at-day {at_day:g} is before the start; fix: give a day of 0 or later")
     treated_scenario = loaded.with_treatment(treat, f"{at_day} d")
     runs = {"untreated": loaded.with_treatment(None).run(), treat: treated_scenario.run()}
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -237,6 +256,7 @@ def model(
     from .model import default_model
     from .model_table import model_table_markdown, model_tables
 
+    check_output_file(out, "--out")
     built = default_model()
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ import yaml
 
 from ..engine import Dose, SimulationResult, simulate
 from ..errors import InputError
+from ..limits import data_name_problem
 
 STATISTICS = (
     "rest",
@@ -98,9 +99,15 @@ class Target:
 
 def load_targets(name: str = "endotoxemia") -> list[Target]:
     """Read the target set ``name`` shipped in ``il6sim/data/targets``."""
-    resource = files("il6sim") / "data" / "targets" / f"{name}.yaml"
+    problem = data_name_problem(name, "target set")
+    if problem:
+        raise InputError(problem)
+    folder = files("il6sim") / "data" / "targets"
+    resource = folder / f"{name}.yaml"
     if not resource.is_file():
-        raise InputError(f"no target set '{name}'; fix: use 'endotoxemia'")
+        shipped = sorted(e.name.removesuffix(".yaml") for e in folder.iterdir()
+                         if e.name.endswith(".yaml"))
+        raise InputError(f"no target set '{name}'; fix: use one of {', '.join(shipped)}")
     entries = yaml.safe_load(resource.read_text())["targets"]
     targets = [Target(**entry) for entry in entries]
     for target in targets:

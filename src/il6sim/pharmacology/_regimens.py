@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pint
 
+from .. import limits
 from ..errors import InputError
 from ..model.units import ureg
 from ._drugs import list_drugs, load_drug
@@ -73,24 +74,39 @@ def expand_regimen(
     if weight_kg <= 0:
         raise InputError(f"body weight {weight_kg} kg; fix: give a weight above 0 kg")
     if amount.check("[mass] / [mass]"):
+        problem = limits.dose_unit_problem(str(amount.units), "mg/kg")
+        if problem:
+            raise InputError(f"regimen field 'amount': {problem}")
         amount = amount * ureg.Quantity(weight_kg, "kg")
     if not amount.check("[mass]"):
         raise InputError(f"regimen amount {regimen.amount!r} is not a dose; fix: give mg or mg/kg")
     mg = float(amount.to("mg").magnitude)
     if regimen.cap is not None:
         mg = min(mg, float(_quantity(regimen.cap, "cap").to("mg").magnitude))
+    problem = limits.dose_amount_problem(mg, "mg")
+    if problem:
+        raise InputError(f"regimen field 'amount': {problem}")
+    if regimen.doses is not None and regimen.doses < 1:
+        raise InputError(f"regimen doses {regimen.doses}; fix: give 1 dose or more")
     if regimen.interval is None:
         times = np.array([start_h])[: regimen.doses or 1]
     else:
         step = float(_quantity(regimen.interval, "interval").to("hour").magnitude)
-        if step <= 0:
+        if not np.isfinite(step) or step <= 0:
             raise InputError(f"regimen interval {regimen.interval}; fix: give a positive interval")
         if regimen.doses is not None:
-            times = start_h + step * np.arange(regimen.doses)
+            count = regimen.doses
         elif until_h is not None:
-            times = np.arange(start_h, until_h + 1e-9, step)
+            count = max(0.0, np.floor((until_h + 1e-9 - start_h) / step) + 1)
         else:
             raise InputError("a repeated regimen needs 'doses' or until_h; fix: give one of them")
+        problem = limits.dose_count_problem(count, "regimen doses")
+        if problem:
+            raise InputError(f"regimen field 'interval'/'doses': {problem}")
+        if regimen.doses is not None:
+            times = start_h + step * np.arange(regimen.doses)
+        else:
+            times = np.arange(start_h, until_h + 1e-9, step)
     return pd.DataFrame(
         {"time_h": times, "agent": regimen.drug, "route": regimen.route, "amount": mg, "unit": "mg"}
     )

@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 from pydantic import PrivateAttr, ValidationError
 
+from .. import limits
 from ..errors import Il6simError, InputError
 from ..model import Model, default_model
 from ._schema import (
@@ -314,7 +315,44 @@ def _describe(exc: ValidationError) -> str:
 
 # ----- files and presets -----------------------------------------------------------------
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that rejects a key given twice in one mapping."""
+    """A safe YAML loader that rejects a key given twice in one mapping, and a document that
+    expands (through aliases) to more than :data:`~il6sim.limits.MAX_YAML_NODES` nodes."""
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None:
+            _check_expanded_size(node)
+        return node
+
+
+def _check_expanded_size(root: yaml.Node) -> None:
+    """Count the nodes of ``root`` as if every alias were copied out (an alias "bomb" of a few
+    lines expands to billions); refuse more than ``MAX_YAML_NODES`` or a node that contains
+    itself."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise yaml.YAMLError("a node refers to itself through an alias")
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        active.discard(key)
+        sizes[key] = total
+        if total > limits.MAX_YAML_NODES:
+            raise yaml.YAMLError(
+                f"the file expands to more than {limits.MAX_YAML_NODES:,} values through its "
+                "aliases (*name)")
+        return total
+
+    size(root)
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
@@ -348,7 +386,12 @@ def read_yaml(text: str, source: str, *, what: str = "scenario") -> Any:
         ) from None
     except yaml.YAMLError as exc:
         raise InputError(
-            f"scenario '{source}': invalid YAML ({exc}); fix: check the file"
+            f"{what} '{source}': invalid YAML ({exc}); fix: write the values out instead of "
+            "repeating aliases (*name), or check the file"
+        ) from None
+    except RecursionError:
+        raise InputError(
+            f"{what} '{source}': invalid YAML (nested too deeply); fix: flatten the file"
         ) from None
 
 

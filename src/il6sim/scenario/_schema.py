@@ -15,6 +15,7 @@ with the file and field so the user sees one plain line.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +23,7 @@ import pint
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from .. import limits
 from ..model import Model
 from ..model.units import ureg
 
@@ -62,7 +64,11 @@ def parse_time(value: Any, *, what: str) -> float:
     if isinstance(value, bool):
         raise _fail(f"{what} {value!r} is not a time; fix: write a number of hours or e.g. '2 h'")
     if isinstance(value, int | float):
-        return float(value)
+        hours = float(value)
+        problem = limits.time_problem(hours, what)
+        if problem:
+            raise _fail(problem)
+        return hours
     try:
         quantity = ureg.Quantity(str(value).strip())
         hours = float(quantity.to("hour").magnitude)
@@ -71,6 +77,9 @@ def parse_time(value: Any, *, what: str) -> float:
             f"{what} {value!r} is not a time; "
             "fix: write a number with a unit h, min or d, e.g. '6 h'"
         ) from None
+    problem = limits.time_problem(hours, what)
+    if problem:
+        raise _fail(problem)
     return hours
 
 
@@ -87,7 +96,10 @@ def parse_quantity(value: Any) -> tuple[float, str]:
             f"cannot read {value!r} as an amount with a unit; fix: write e.g. '2 ng/kg'"
         ) from None
     unit = "" if quantity.units == ureg.dimensionless else str(quantity.units)
-    return float(quantity.magnitude), unit
+    magnitude = float(quantity.magnitude)
+    if not math.isfinite(magnitude):
+        raise _fail(f"amount {value!r} is not finite; fix: give a finite amount")
+    return magnitude, unit
 
 
 class DoseSpec(BaseModel):
@@ -125,6 +137,13 @@ class DoseSpec(BaseModel):
         return parse_time(self.time, what="dose time")
 
 
+def _data_name(value: Any, what: str) -> Any:
+    problem = None if value is None else limits.data_name_problem(value, what)
+    if problem:
+        raise _fail(problem)
+    return value
+
+
 class TreatmentSpec(BaseModel):
     """IL-6 blockade added to a scenario: a label regimen (or a drug's default regimen), or a
     custom schedule of one drug, starting at ``start``."""
@@ -137,7 +156,8 @@ class TreatmentSpec(BaseModel):
     amount: str | None = Field(None, description="custom dose, e.g. '200 mg' or '8 mg/kg'")
     route: str = Field("iv", description="custom route: 'iv' or 'sc'")
     interval: str | None = Field(None, description="custom interval, e.g. '14 d' (none: once)")
-    doses: int | None = Field(None, description="number of custom doses (none: until the end)")
+    doses: int | None = Field(None, ge=1, description="number of custom doses (none: until "
+                              "the end)")
     start: Number | str = Field("0 h", description="time of the first dose, e.g. '8 d'")
 
     @field_validator("start")
@@ -203,6 +223,24 @@ class ScenarioSpec(BaseModel):
             raise _fail("the name is empty; fix: give a short identifier such as 'my-scenario'")
         return value
 
+    @field_validator("pathogen")
+    @classmethod
+    def _pathogen(cls, value: Any) -> Any:
+        return _data_name(value, "pathogen")
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, value: Any) -> Any:
+        return _data_name(value, "target set")
+
+    @field_validator("doses")
+    @classmethod
+    def _doses(cls, value: list[DoseSpec]) -> list[DoseSpec]:
+        problem = limits.dose_count_problem(len(value))
+        if problem:
+            raise _fail(problem)
+        return value
+
     @field_validator("duration")
     @classmethod
     def _duration(cls, value: Any) -> Any:
@@ -217,11 +255,17 @@ class ScenarioSpec(BaseModel):
         if hours <= 0:
             raise _fail(f"sampling {value!r} is not positive; fix: give an interval above 0 h")
         duration = info.data.get("duration")
-        if duration is not None and hours > parse_time(duration, what="duration"):
+        if duration is None:
+            return value
+        duration_h = parse_time(duration, what="duration")
+        if hours > duration_h:
             raise _fail(
                 f"sampling {value!r} is longer than the duration {duration!r}; "
                 "fix: give a sampling interval no longer than the duration"
             )
+        problem = limits.sampling_problem(duration_h, hours)
+        if problem:
+            raise _fail(problem)
         return value
 
     @property
@@ -285,16 +329,23 @@ def dose_amount(model: Model, dose: DoseSpec, field: str) -> tuple[float, str]:
         ) from None
     magnitude, unit = parse_quantity(dose.amount)
     if not unit:
-        return magnitude, route.dose_unit
-    try:
-        converted = ureg.Quantity(magnitude, unit).to(route.dose_unit).magnitude
-    except pint.errors.PintError:
-        raise ScenarioFieldError(
-            f"{field}.amount",
-            f"'{dose.amount}' cannot be converted to {route.dose_unit}, the dose unit of "
-            f"{dose.agent} ({dose.route}); fix: give the amount in {route.dose_unit}, "
-            f"e.g. '{magnitude:g} {route.dose_unit}'",
-        ) from None
+        converted = magnitude
+    else:
+        try:
+            converted = ureg.Quantity(magnitude, unit).to(route.dose_unit).magnitude
+        except pint.errors.PintError:
+            raise ScenarioFieldError(
+                f"{field}.amount",
+                f"'{dose.amount}' cannot be converted to {route.dose_unit}, the dose unit of "
+                f"{dose.agent} ({dose.route}); fix: give the amount in {route.dose_unit}, "
+                f"e.g. '{magnitude:g} {route.dose_unit}'",
+            ) from None
+        problem = limits.dose_unit_problem(unit, route.dose_unit)
+        if problem:
+            raise ScenarioFieldError(f"{field}.amount", problem)
+    problem = limits.dose_amount_problem(float(converted), route.dose_unit)
+    if problem:
+        raise ScenarioFieldError(f"{field}.amount", problem)
     return float(converted), route.dose_unit
 
 
@@ -321,15 +372,18 @@ def check_against_model(spec: ScenarioSpec, model: Model) -> None:
             raise ScenarioFieldError(
                 field, f"unknown parameter '{name}'; fix: {suggest(name, model.param_names)}"
             )
+        declared = model.parameter(name)
         try:
-            model.convert_parameter(name, value)
+            converted = model.convert_parameter(name, value)
         except Exception:
-            unit = model.parameter(name).unit
             raise ScenarioFieldError(
                 field,
-                f"{value!r} cannot be read in the unit of '{name}' ({unit}); "
-                f"fix: write a number in {unit} or a value with a compatible unit",
+                f"{value!r} cannot be read in the unit of '{name}' ({declared.unit}); "
+                f"fix: write a number in {declared.unit} or a value with a compatible unit",
             ) from None
+        problem = limits.parameter_problem(name, converted, declared.unit, declared.value)
+        if problem:
+            raise ScenarioFieldError(field, problem)
     for i, name in enumerate(spec.knockouts):
         resolve_knockout(model, name, f"knockouts[{i}]")
     for i, dose in enumerate(spec.doses):
@@ -338,10 +392,20 @@ def check_against_model(spec: ScenarioSpec, model: Model) -> None:
         from ..errors import InputError
         from ..pharmacology import expand_regimen
 
+        if spec.treatment.start_h >= spec.duration_h:
+            raise ScenarioFieldError(
+                "treatment.start", f"treatment starts at {spec.treatment.start_h:g} h, at or "
+                f"after the end of the run ({spec.duration_h:g} h); fix: start it earlier or "
+                "lengthen the duration")
         try:
-            expand_regimen(spec.treatment.regimen_or_schedule(), until_h=spec.duration_h)
+            events = expand_regimen(spec.treatment.regimen_or_schedule(),
+                                    until_h=spec.duration_h)
         except InputError as exc:
             raise ScenarioFieldError("treatment", str(exc)) from None
+        problem = limits.dose_count_problem(len(events) + len(spec.doses),
+                                            "doses (with the treatment)")
+        if problem:
+            raise ScenarioFieldError("treatment", problem)
     for i, name in enumerate(spec.outputs):
         if name not in model.output_index:
             raise ScenarioFieldError(

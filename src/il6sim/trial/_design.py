@@ -29,7 +29,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..scenario._schema import TreatmentSpec, _fail, parse_time
+from ..limits import MAX_TRIAL_PATIENTS
+from ..scenario._schema import TreatmentSpec, _data_name, _fail, parse_time
 
 Number = float | int
 
@@ -202,6 +203,11 @@ class Coinfection(BaseModel):
     def _at(cls, value: Any) -> Any:
         return _time(value, "coinfection.at")
 
+    @field_validator("pathogen")
+    @classmethod
+    def _pathogen(cls, value: str) -> str:
+        return _data_name(value, "pathogen")
+
     @property
     def at_h(self) -> float:
         return parse_time(self.at, what="coinfection.at")
@@ -257,7 +263,7 @@ class TrialSpec(BaseModel):
     population: str = Field("covid19-hospitalised", description="population declaration")
     calibrated: bool = Field(True, description="draw patients around the population calibrated "
                              "to the shipped cohort (false: from the declared prior)")
-    size: int = Field(ge=2, description="patients randomised")
+    size: int = Field(ge=2, le=MAX_TRIAL_PATIENTS, description="patients randomised")
     seed: int = Field(0, ge=0)
     enrolment: Enrolment = Field(default_factory=Enrolment)
     arms: list[Arm] = Field(min_length=2)
@@ -271,6 +277,11 @@ class TrialSpec(BaseModel):
     primary: str = "mortality"
     subgroups: list[Subgroup] = Field(default_factory=list)
     published: dict[str, Published] = Field(default_factory=dict)
+
+    @field_validator("population")
+    @classmethod
+    def _population(cls, value: str) -> str:
+        return _data_name(value, "population")
 
     @field_validator("followup")
     @classmethod
