@@ -8,6 +8,7 @@ another Typer app.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -96,3 +97,13 @@ def check_output_folder(path: Path | None, option: str = "--out") -> None:
                              "write to")
         return
     _writable_parent(path, option)
+
+
+def check_positive(option: str, value: float | None, maximum: float, *,
+                   minimum: float = 1) -> None:
+    """Refuse an option value that is not a finite number in ``[minimum, maximum]``."""
+    if value is None:
+        return
+    if not math.isfinite(value) or not minimum <= value <= maximum:
+        raise InputError(f"{option} {value:g} is outside {minimum:g}–{maximum:g}; fix: give a "
+                         f"value from {minimum:g} to {maximum:g}")

@@ -163,6 +163,8 @@ def load_cohort(path: str | Path | None = None, *, columns: Mapping[str, str] | 
     lab_names = [m.name for m in markers]
     _check_rows(samples, lab_names, problems)
     patients = _patient_table(samples, problems)
+    if require_outcome:
+        _check_outcome_usable(file, samples, patients)
     order = samples.sort_values(["patient_id", "sample_time", "row"], kind="stable").index
     return Cohort(source=str(file), samples=samples.loc[order].reset_index(drop=True),
                   censoring=censoring.loc[order].reset_index(drop=True), patient_info=patients,
@@ -170,8 +172,28 @@ def load_cohort(path: str | Path | None = None, *, columns: Mapping[str, str] | 
                   n_rows_read=int(rows.max() - 1) if len(rows) else 0)
 
 
+def _check_outcome_usable(file: Path, samples: pd.DataFrame, patients: pd.DataFrame) -> None:
+    """Refuse a cohort in which no patient can enter an outcome analysis: every known outcome
+    comes with a discharge/death time before admission, or with every sample after it."""
+    known = patients["outcome"].notna()
+    if not known.any():
+        return  # reported as missing outcomes; the commands say how many they need
+    valid_stay = known & ~(patients["discharge_time"] < patients["admission_time"])
+    if not valid_stay.any():
+        raise InputError(f"{file.name}, field 'Discharge time': every patient's discharge/death "
+                         "time is before the admission time; fix: correct the dates (or the "
+                         "columns: discharge and admission may be swapped)")
+    before_end = samples["sample_time"] <= samples["discharge_time"]
+    with_samples = set(samples.loc[before_end, "patient_id"])
+    if not any(pid in with_samples for pid in patients.index[valid_stay]):
+        raise InputError(f"{file.name}, field 'RE_DATE': every sample of every patient is after "
+                         "the discharge/death time; fix: correct the sample or discharge dates")
+
+
 # --------------------------------------------------------------------------- reading and columns
 def _read_csv(file: Path) -> pd.DataFrame:
+    if file.is_dir():
+        raise InputError(f"cohort {str(file)!r} is a folder; fix: give the path to a CSV file")
     if not file.exists():
         raise InputError(f"cohort file {str(file)!r} not found; give the path to a CSV file "
                          "(one row per blood sample, Tongji Hospital export format)")
@@ -192,8 +214,12 @@ def _read_csv(file: Path) -> pd.DataFrame:
         raise InputError(f"{file.name} is empty; it needs a header row and one row per sample"
                          ) from None
     except (pd.errors.ParserError, ValueError) as exc:
-        raise InputError(f"{file.name} is not a readable CSV file ({exc}); save it as "
-                         "comma-separated text") from None
+        reason = " ".join(str(exc).split()).removeprefix("Error tokenizing data. C error: ")
+        raise InputError(f"{file.name} is not a readable CSV file ({reason}); fix: give every "
+                         "row as many comma-separated fields as the header") from None
+    except OSError as exc:
+        raise InputError(f"{file.name} cannot be read ({exc.strerror or exc}); fix: check the "
+                         "file and its permissions") from None
     if raw.empty:
         raise InputError(f"{file.name} has a header but no data rows; it needs one row per "
                          "blood sample")

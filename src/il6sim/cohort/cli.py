@@ -8,6 +8,7 @@ inside the commands so that the rest of the command line starts fast.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,8 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .._cli_errors import reporting_errors
+from .._cli_errors import check_output_file, check_output_folder, check_positive, reporting_errors
 from ..errors import InputError
+from ..limits import MAX_RUN_HOURS
 
 __all__ = ["register"]
 
@@ -27,6 +29,12 @@ WindowOption = Annotated[float, typer.Option(
     "--window-hours", help="Baseline = first value of each lab within this many hours of "
                            "admission.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of bootstrap and CV splits.")]
+
+
+def _check_window(window_hours: float) -> None:
+    if not math.isfinite(window_hours) or window_hours <= 0 or window_hours > MAX_RUN_HOURS:
+        raise InputError(f"--window-hours {window_hours:g} is not a time after admission; fix: "
+                         "give a number of hours above 0, e.g. --window-hours 48")
 
 
 def _console() -> Console:
@@ -78,6 +86,10 @@ def biomarkers(
     """
     from . import run_biomarkers
 
+    _check_window(window_hours)
+    check_output_folder(out, "--out")
+    check_positive("--bootstrap", bootstrap, 1_000_000, minimum=0)
+    check_positive("--cv-repeats", cv_repeats, 1000, minimum=0)
     console = _console()
     data = _load(console, cohort)
     with console.status("analysing") as status:
@@ -126,7 +138,11 @@ def fit(
     from . import Il6Prognosis, cross_validate_prognosis
 
     if method not in ("ensemble", "logistic", "boosting"):
-        raise InputError(f"--method {method!r} is not known; use ensemble, logistic or boosting")
+        raise InputError(f"--method {method!r} is not known; fix: use ensemble, logistic or "
+                         "boosting")
+    _check_window(window_hours)
+    check_positive("--cv-repeats", cv_repeats, 1000, minimum=0)
+    check_output_file(out, "--out")
     console = _console()
     data = _load(console, cohort)
     X, y = data.dataset(window_hours)
@@ -167,6 +183,7 @@ def predict(
 
     from . import Il6Prognosis, calibration_table
 
+    check_output_file(out, "--out", (".csv",))
     console = _console()
     model = Il6Prognosis.load(model_file)
     data = _load(console, cohort, require_outcome=False)

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from .._cli_errors import check_output_file
 from ..errors import InputError
 
 __all__ = ["register"]
@@ -44,8 +45,7 @@ def export_sbml_command(
             "fix: pip install python-libsbml libroadrunner"
         ) from None
 
-    if out.suffix.lower() not in (".xml", ".sbml"):
-        raise InputError(f"--out '{out}' has no known suffix; fix: end it in .xml or .sbml")
+    check_output_file(out, "--out", (".xml", ".sbml"))
     loaded = load_scenario(scenario)
     sets = _parse_sets(set_)
     if sets:

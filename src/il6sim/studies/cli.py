@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .._cli_errors import check_output_folder
+
 __all__ = ["register"]
 
 
@@ -77,6 +79,7 @@ def timing(
         from ..errors import InputError
 
         raise InputError(f"--metric '{metric}' is not known; fix: one of {', '.join(METRICS)}")
+    check_output_folder(out, "--out")
     day_list = parse_days(days)
     resolve_treatment(drug, regimen)  # report a bad drug or regimen before simulating
     console = Console(highlight=False, soft_wrap=False, width=140)

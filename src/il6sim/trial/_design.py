@@ -25,12 +25,20 @@ the fix.
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..limits import MAX_TRIAL_PATIENTS
-from ..scenario._schema import TreatmentSpec, _data_name, _fail, parse_time
+from ..limits import MAX_DOSE_EVENTS, MAX_TRIAL_PATIENTS
+from ..scenario._schema import (
+    TreatmentSpec,
+    _data_name,
+    _fail,
+    parse_quantity,
+    parse_time,
+)
 
 Number = float | int
 
@@ -62,6 +70,16 @@ class Criterion(BaseModel):
     at_least: Number | str | None = None
     is_: bool | None = Field(None, alias="is")
     label: str | None = Field(None, description="how the protocol words it")
+
+    @field_validator(*COMPARATORS)
+    @classmethod
+    def _finite(cls, value: Any, info) -> Any:
+        if value is None:
+            return value
+        magnitude, _ = parse_quantity(value)  # refuses NaN and infinity
+        if isinstance(value, int | float) and not math.isfinite(magnitude):
+            raise _fail(f"{info.field_name} {value!r} is not finite; fix: give a number")
+        return value
 
     @model_validator(mode="after")
     def _one_test(self) -> Criterion:
@@ -175,7 +193,7 @@ class Antibiotic(BaseModel):
     amount: Number | str = "2000 mg"
     start: Number | str = "24 h"
     interval: Number | str = "24 h"
-    doses: int = Field(7, ge=1)
+    doses: int = Field(7, ge=1, le=MAX_DOSE_EVENTS)
 
     @field_validator("start", "interval")
     @classmethod
@@ -235,6 +253,18 @@ class Subgroup(BaseModel):
     name: str
     signal: str
     cuts: list[Number] | None = None
+
+    @field_validator("cuts")
+    @classmethod
+    def _cuts(cls, value: list[float] | None) -> list[float] | None:
+        if value is None:
+            return value
+        if not value or not all(math.isfinite(v) for v in value):
+            raise _fail(f"cuts {value} must be finite numbers; fix: e.g. cuts: [70, 80]")
+        if any(b <= a for a, b in itertools.pairwise(value)):
+            raise _fail(f"cuts {value} are not increasing; fix: list them from low to high, "
+                        "e.g. [70, 80]")
+        return value
 
 
 class Published(BaseModel):

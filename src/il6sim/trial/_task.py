@@ -76,28 +76,49 @@ class TrialTask:
 
     # ----------------------------------------------------------------- set-up
     def _check(self) -> None:
+        try:
+            self._check_fields()
+        except InputError as exc:
+            message = str(exc)
+            if message.startswith("trial '"):
+                raise
+            field, sep, rest = message.partition(": ")
+            if sep and (field.startswith(("enrolment.", "arms[", "subgroups[", "coinfection"))
+                        or field in ("population",)):
+                message = f"field '{field}': {rest}"
+            else:
+                message = f"field '{self._field}': {message}"
+            raise InputError(f"trial '{self.design.name}', {message}") from None
+
+    def _check_fields(self) -> None:
         model = default_model()
+        self._field = "population"
         self.spec = load_population_spec(self.design.population, model=model)
         self.source = (load_calibrated(self.spec, self.population_file)
                        if self.design.calibrated or self.population_file else None)
         enrolment = self.design.enrolment
+        self._field = "enrolment"
         self.eligibility = [(c, threshold(c, model, f"enrolment.eligibility[{k}]"))
                             for k, c in enumerate(enrolment.eligibility)]
         self.exclusion = [(c, threshold(c, model, f"enrolment.exclusion[{k}]"))
                           for k, c in enumerate(enrolment.exclusion)]
         self.start_rules = {}
         for k, arm in enumerate(self.design.arms):
+            self._field = f"arms[{k}].start"
             when = [(c, threshold(c, model, f"arms[{k}].start.when[{j}]"))
                     for j, c in enumerate(arm.start.when or [])]
             self.start_rules[arm.name] = when
             if arm.treatment is not None:  # unknown regimens and bad amounts fail here
-                expand_regimen(arm.treatment.regimen_or_schedule(), weight_kg=70.0)
+                self._field = f"arms[{k}].treatment"
+                expand_regimen(arm.treatment.regimen_or_schedule(), weight_kg=70.0,
+                               until_h=self.design.followup_h)
         for k, subgroup in enumerate(self.design.subgroups):
+            self._field = f"subgroups[{k}].signal"
             if subgroup.signal not in RECORDED:
                 signal_unit(subgroup.signal, model)  # an unknown name fails with its choices
                 raise InputError(f"subgroups[{k}]: signal '{subgroup.signal}' is not recorded "
                                  f"at randomisation; fix: use one of {', '.join(RECORDED)}")
-
+        self._field = "coinfection"
         self.coinfection_doses = self._coinfection_doses(model)
 
     def _coinfection_doses(self, model) -> pd.DataFrame | None:
@@ -125,8 +146,7 @@ class TrialTask:
             try:
                 amount, unit = dose_amount(model, spec, field)
             except ScenarioFieldError as exc:
-                raise InputError(f"trial '{self.design.name}', field '{exc.field}': "
-                                 f"{exc.message}") from None
+                raise InputError(f"{exc.field}: {exc.message}") from None
             rows.append({"time_h": parse_time(spec.time, what=field), "agent": spec.agent,
                          "route": spec.route, "amount": amount, "unit": unit})
         self.coinfection_parameters = {

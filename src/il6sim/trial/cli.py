@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .._cli_errors import reporting_errors
+from .._cli_errors import check_output_folder, check_positive, reporting_errors
+from ..limits import MAX_TRIAL_PATIENTS
 
 __all__ = ["register"]
 
@@ -91,8 +92,12 @@ def trial(
     from ._run import run_trial
 
     console = _console()
+    check_output_folder(out, "--out")
+    check_positive("--n", n, MAX_TRIAL_PATIENTS, minimum=2)
+    check_positive("--chunk-size", chunk_size, 1_000_000)
     design = load_trial(trial_file)
     out = out or Path("out") / "trial" / design.name
+    check_output_folder(out, "--out")
     size = design.size if n is None else n
     console.print(f"[bold]{design.title or design.name}[/bold]: randomising {size} virtual "
                   f"patients ({', '.join(design.arm_names)}); results in {out}")
@@ -126,6 +131,9 @@ def policy(
     from ._policy import search_policies
 
     console = _console()
+    check_output_folder(out, "--out")
+    check_positive("--n", n, MAX_TRIAL_PATIENTS)
+    check_positive("--chunk-size", chunk_size, 1_000_000)
     names = [d.strip() for d in drugs.split(",") if d.strip()]
     console.print(f"evaluating {len(names)} drug(s) x 6 triggers x 3 delays on {n} patients "
                   f"of {trial_file}; results in {out}")

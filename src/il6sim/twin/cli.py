@@ -16,9 +16,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .._cli_errors import reporting_errors
+from .._cli_errors import (
+    check_output_file,
+    check_output_folder,
+    check_positive,
+    reporting_errors,
+)
 from ..cohort.cli import CohortArgument
 from ..errors import InputError
+from ..limits import COVARIATE_RANGES, MAX_RUN_HOURS
 
 __all__ = ["register"]
 
@@ -127,8 +133,15 @@ def twin(
     """
     from . import DigitalTwin, patient_series
 
+    check_output_folder(out, "--out")
+    check_output_file(plot, "--plot", (".png", ".pdf", ".svg"))
     if not patient:
         raise InputError("--patient is required; fix: give a PATIENT_ID, e.g. --patient 2")
+    low, high, _ = COVARIATE_RANGES["body_weight"]
+    check_positive("--weight", weight, high, minimum=low)
+    check_positive("--fit-days", fit_days, MAX_RUN_HOURS / 24, minimum=1e-3)
+    check_positive("--horizon", horizon, MAX_RUN_HOURS / 24, minimum=1e-3)
+    check_positive("--draws", draws, 100_000, minimum=2)
     if fit_days is not None and fit_days <= 0:
         raise InputError(f"--fit-days {fit_days:g}: must be above 0; fix: e.g. --fit-days 3")
     if horizon <= 0 or draws < 2:
@@ -201,6 +214,10 @@ def twin_eval(
     """
     from . import evaluate_twin
 
+    check_output_folder(out, "--out")
+    check_positive("--fit-days", fit_days, MAX_RUN_HOURS / 24, minimum=1e-3)
+    check_positive("--horizon", horizon, MAX_RUN_HOURS / 24, minimum=1e-3)
+    check_positive("--draws", draws, 100_000, minimum=2)
     if max_patients is not None and max_patients < 1:
         raise InputError("--max-patients must be 1 or more; fix: e.g. --max-patients 20")
     console = _console()
