@@ -147,7 +147,9 @@ def fit(
     data = _load(console, cohort)
     X, y = data.dataset(window_hours)
     if y.nunique() < 2:
-        raise InputError("the cohort needs patients who died and who survived to fit a model")
+        raise InputError(f"{Path(data.source).name}, field 'outcome': every patient with an "
+                         f"outcome has outcome {int(y.iloc[0]) if len(y) else 'missing'}; fix: "
+                         "fit on a cohort with patients who died (1) and who survived (0)")
     model = Il6Prognosis(method=method, random_state=seed)
     info: dict[str, Any] = {"cohort": data.source, "window_hours": window_hours,
                             "n_patients": len(y), "deaths": int(y.sum()), "seed": seed}

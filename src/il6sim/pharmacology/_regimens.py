@@ -41,7 +41,7 @@ def label_regimens() -> dict[str, Regimen]:
 def _quantity(text: str, field: str) -> pint.Quantity:
     try:
         return ureg.Quantity(text)
-    except (pint.errors.PintError, ValueError, TypeError):
+    except Exception:  # pint raises many kinds (TokenError, OverflowError, ...) on odd text
         raise InputError(
             f"regimen field '{field}': cannot read {text!r}; fix: e.g. '8 mg/kg'"
         ) from None

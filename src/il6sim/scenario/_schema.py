@@ -59,12 +59,20 @@ def _fail(message: str) -> PydanticCustomError:
     return PydanticCustomError("il6sim", message)
 
 
+def _as_float(value: int | float) -> float:
+    """A number as a float; an integer too large for one becomes infinity (refused later)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def parse_time(value: Any, *, what: str) -> float:
     """A time in hours from a number (hours) or a string with a unit (``"30 min"``, ``"2 d"``)."""
     if isinstance(value, bool):
         raise _fail(f"{what} {value!r} is not a time; fix: write a number of hours or e.g. '2 h'")
     if isinstance(value, int | float):
-        hours = float(value)
+        hours = _as_float(value)
         problem = limits.time_problem(hours, what)
         if problem:
             raise _fail(problem)
@@ -72,7 +80,7 @@ def parse_time(value: Any, *, what: str) -> float:
     try:
         quantity = ureg.Quantity(str(value).strip())
         hours = float(quantity.to("hour").magnitude)
-    except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError):
+    except Exception:  # pint raises many kinds (TokenError, OverflowError, ...) on odd text
         raise _fail(
             f"{what} {value!r} is not a time; "
             "fix: write a number with a unit h, min or d, e.g. '6 h'"
@@ -88,10 +96,10 @@ def parse_quantity(value: Any) -> tuple[float, str]:
     if isinstance(value, bool):
         raise _fail(f"{value!r} is not an amount; fix: write a number or e.g. '2 ng/kg'")
     if isinstance(value, int | float):
-        return float(value), ""
+        return _as_float(value), ""
     try:
         quantity = ureg.Quantity(str(value).strip())
-    except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError):
+    except Exception:  # pint raises many kinds (TokenError, OverflowError, ...) on odd text
         raise _fail(
             f"cannot read {value!r} as an amount with a unit; fix: write e.g. '2 ng/kg'"
         ) from None

@@ -180,6 +180,7 @@ def run_trial(
             found += int(chosen.sum())
         return pd.concat(tables, ignore_index=True).drop(columns="patient")
 
+    TrialTask(design, control_only=True, **options)  # a bad design fails before any folder
     with _folder(out_dir) as root:
         a = None
         if design.control_risk is not None:  # a pilot of the control arm sets the acceptance
