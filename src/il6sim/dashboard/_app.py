@@ -14,8 +14,11 @@ Routes
 ``POST /api/jobs/{id}/cancel``  stop a job now
 
 Every invalid input is answered with status 422 and ``{"error": <one line naming the field and
-the fix>, "field": <input name or null>}``; other il6sim errors with 400; a crash with 500 and
-a one-line message (the traceback goes to the server's log).
+the fix>, "field": <input name or null>}`` (NaN and infinity included); a body that is not a
+flat JSON object and other il6sim errors with 400; a crash with 500 and a one-line message (the
+traceback goes to the server's log). Before any of this, :mod:`._guard` refuses a foreign
+``Host`` or ``Origin`` (403), a POST that is not JSON (or multipart for the upload, 415) and a
+body over its cap (413); more than :data:`MAX_CONCURRENT_EXPLORES` explores at once get 429.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import csv
 import io
 import logging
 import re
+import shutil
 import tempfile
 import threading
 from contextlib import asynccontextmanager
@@ -36,8 +40,9 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import Il6simError
+from ..errors import Il6simError, InputError
 from ._forms import ExploreForm, FormError, TrialForm, TwinForm, validate_form
+from ._guard import RequestGuard
 from ._jobs import JobManager, start_forkserver
 
 __all__ = ["create_app"]
@@ -46,6 +51,9 @@ STATIC = Path(__file__).parent / "static"
 
 #: Largest lab file accepted by the twin tab.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+#: Explore simulations run at once; more are refused (429) rather than queued.
+MAX_CONCURRENT_EXPLORES = 2
 
 #: Patient of the shipped cohort offered as the twin's example file.
 EXAMPLE_PATIENT = "308"
@@ -59,6 +67,7 @@ class _State:
     def __init__(self) -> None:
         self.jobs = JobManager()
         self.ready = threading.Event()
+        self.explore_slots = threading.BoundedSemaphore(MAX_CONCURRENT_EXPLORES)
         self.warm_error: str | None = None
 
     def warm_up(self) -> None:
@@ -111,13 +120,22 @@ async def _json(request: Request) -> Any:
     try:
         return await request.json()
     except ValueError:
-        raise FormError("the request body is not JSON; fix: send the form as a JSON object") \
+        raise InputError("the request body is not JSON; fix: send the form as a JSON object") \
             from None
+    except RecursionError:
+        raise InputError("the request body is nested too deeply; fix: send the form as a flat "
+                         "JSON object of field: value") from None
 
 
-def create_app(*, warm_up: bool = True) -> FastAPI:
+def create_app(*, warm_up: bool = True, allowed_hosts: tuple[str, ...] = ()) -> FastAPI:
     """The dashboard application; ``warm_up`` builds the model in the background at start-up
-    (``GET /api/health`` says when it is ready)."""
+    (``GET /api/health`` says when it is ready).
+
+    Requests pass :class:`~il6sim.dashboard._guard.RequestGuard` first: the ``Host`` must be the
+    address the server answers on (or one of ``allowed_hosts``, e.g. a reverse proxy's name),
+    a POST must come from the page itself with a JSON (or, for the upload, multipart) body
+    under its size cap.
+    """
     state = _State()
 
     @asynccontextmanager
@@ -132,6 +150,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     app = FastAPI(title="il6sim dashboard", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.il6sim = state
+    app.add_middleware(RequestGuard, allowed_hosts=allowed_hosts)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(FormError)
@@ -165,7 +184,13 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
         from ._explore import run_explore
 
         form = validate_form(ExploreForm, await _json(request))
-        return await run_in_threadpool(run_explore, form)
+        if not state.explore_slots.acquire(blocking=False):
+            return _error(429, f"{MAX_CONCURRENT_EXPLORES} simulations are already running; "
+                               "fix: wait for one to finish and try again")
+        try:
+            return await run_in_threadpool(run_explore, form)
+        finally:
+            state.explore_slots.release()
 
     @app.post("/api/twin")
     async def twin(request: Request) -> dict[str, Any]:
@@ -206,7 +231,12 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
                             f"of {', '.join(names)}", "trial")
         folder = Path(tempfile.mkdtemp(prefix="il6sim-trial-"))
         payload = {**settings.model_dump(), "out_dir": str(folder)}
-        return {"job": state.jobs.start("trial", run_trial_job, payload, cleanup=folder).id}
+        try:
+            return {"job": state.jobs.start("trial", run_trial_job, payload,
+                                            cleanup=folder).id}
+        except BaseException:  # refused (a trial already running): leave no folder behind
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
 
     @app.get("/api/jobs/{job_id}")
     def job(job_id: str) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def _within(value: float, low: float, high: float, what: str, unit: str, example
 
 
 class _Form(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class ExploreForm(_Form):
@@ -225,7 +225,8 @@ class TrialForm(_Form):
         return value
 
 
-_EXPECTED = {"float_parsing": "a number", "float_type": "a number", "int_parsing": "a whole number",
+_EXPECTED = {"finite_number": "a finite number (not NaN or infinity)",
+             "float_parsing": "a number", "float_type": "a number", "int_parsing": "a whole number",
              "int_type": "a whole number", "int_from_float": "a whole number",
              "literal_error": "one of the listed choices", "string_type": "text"}
 
@@ -251,8 +252,8 @@ def _message(form: type[_Form], error: dict[str, Any]) -> FormError:
 
 def validate_form(form: type[_Form], data: Any) -> Any:
     """``form`` validated from ``data`` (a mapping of field name to value, e.g. the page's)."""
-    if not isinstance(data, dict):
-        raise FormError("the request is not a mapping of fields; fix: send a JSON object")
+    if not isinstance(data, dict):  # a 400: the body, not a field, is wrong
+        raise InputError("the request is not a mapping of fields; fix: send a JSON object")
     try:
         return form.model_validate(data)
     except ValidationError as exc:

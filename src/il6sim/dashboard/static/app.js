@@ -270,7 +270,7 @@ function jobRunner(prefix, start, render) {
     const id = current;
     $(prefix + "-cancel").disabled = true;
     status("cancelling…");
-    const answer = await request(`/api/jobs/${id}/cancel`, { method: "POST" });
+    const answer = await postJSON(`/api/jobs/${id}/cancel`, {});
     if (current === id) {
       idle();
       status(answer.ok ? `cancelled after ${answer.body.elapsed_s.toFixed(1)} s` : "");
