@@ -55,6 +55,10 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8050,
     no_browser: Annotated[bool, typer.Option(
         "--no-browser", help="Do not open the page in a web browser.")] = False,
+    allow_host: Annotated[list[str] | None, typer.Option(
+        "--allow-host", help="Another name the page may be opened under (e.g. this "
+                             "computer's name with --host 0.0.0.0). Repeatable.",
+        show_default=False)] = None,
 ) -> None:
     """Open the browser dashboard: explore an infection treated vs untreated, fit a patient's
     digital twin, run a virtual trial.
@@ -71,8 +75,8 @@ def serve(
     if not _is_loopback(host):
         typer.echo(f"warning: listening on {host}: anyone who can reach this computer can use "
                    "the dashboard (it has no log-in)", err=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(allowed_hosts=tuple(allow_host or ())),
+                                           host=host, port=port, log_level="warning"))
     typer.echo(f"il6sim dashboard on {url} (the model loads in a few seconds; Ctrl+C to stop)")
     if not no_browser:
         threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
