@@ -165,7 +165,7 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], Path | None]]:
         cases.append((f"trial:{name}", ["trial", str(path), "--n", "8", "--out", str(folder)],
                       folder))
     cohorts = _write_cohorts(tmp)
-    model = tmp / "out" / "model.json"
+    model = tmp / "out" / "model.skops"
     for name, path in cohorts.items():
         cases.append((f"cohort:{name}", ["prognosis", "fit", str(path), "--cv-repeats", "0",
                                          "--out", str(model)], model))

@@ -66,7 +66,7 @@ def test_biomarkers_on_synthetic_file(app, cohort_csv, tmp_path):
 
 
 def test_fit_then_predict_with_and_without_outcomes(app, cohort_csv, rows, tmp_path):
-    model = tmp_path / "model.joblib"
+    model = tmp_path / "model.skops"
     result = run(app, "prognosis", "fit", cohort_csv, "--out", model, "--cv-repeats", 1)
     assert result.exit_code == 0, result.output
     assert "Grouped CV (1×5-fold, by patient): AUC" in result.output
@@ -77,6 +77,8 @@ def test_fit_then_predict_with_and_without_outcomes(app, cohort_csv, rows, tmp_p
     assert result.exit_code == 0, result.output
     assert "AUC" in result.output and "Brier score" in result.output
     assert "Calibration (quintiles of predicted risk)" in result.output
+    said = " ".join(result.output.split())
+    assert "warning: 40 of 40 patients" in said and "in the model's training data" in said
     table = pd.read_csv(predictions)
     assert list(table.columns) == ["patient_id", "probability_death", "predicted_death",
                                    "n_labs", "outcome"]
@@ -97,7 +99,7 @@ def test_errors_are_one_line_with_exit_code_2(app, cohort_csv, rows, tmp_path):
     assert_clean_error(run(app, "biomarkers", tmp_path / "none.csv", "--out", tmp_path),
                        "not found")
     no_id = write_csv(tmp_path / "noid.csv", rows, [c for c in HEADER if c != "PATIENT_ID"])
-    assert_clean_error(run(app, "prognosis", "fit", no_id, "--out", tmp_path / "m.joblib"),
+    assert_clean_error(run(app, "prognosis", "fit", no_id, "--out", tmp_path / "m.skops"),
                        "required column 'PATIENT_ID'")
     assert_clean_error(run(app, "prognosis", "predict", cohort_csv, cohort_csv),
                        "is not an il6sim prognosis model file")

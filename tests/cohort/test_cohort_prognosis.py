@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
 import warnings
+import zipfile
+from fractions import Fraction
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -63,37 +65,75 @@ def test_save_load_gives_identical_predictions(tmp_path, xy):
     X, y = xy
     model = Il6Prognosis(random_state=0).fit(X, y)
     model.training_info_ = {"window_hours": 48}
-    path = model.save(tmp_path / "sub" / "model.joblib")
+    path = model.save(tmp_path / "sub" / "model.skops")
+    assert zipfile.is_zipfile(path)  # skops: JSON and arrays, no pickle
     loaded = Il6Prognosis.load(path)
     assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
     assert loaded.training_info_ == {"window_hours": 48}
     assert loaded.get_params() == model.get_params()
+    assert np.array_equal(loaded.training_fingerprints_, model.training_fingerprints_)
 
 
 def test_save_unfitted_raises(tmp_path):
     with pytest.raises(NotFittedError):
-        Il6Prognosis().save(tmp_path / "m.joblib")
+        Il6Prognosis().save(tmp_path / "m.skops")
+
+
+def _skops_file(path, payload):
+    import skops.io as sio
+
+    sio.dump(payload, path)
+    return path
 
 
 def test_load_rejects_wrong_files(tmp_path, xy):
     with pytest.raises(InputError, match="not found"):
-        Il6Prognosis.load(tmp_path / "missing.joblib")
-    (tmp_path / "text.joblib").write_text("PATIENT_ID,outcome\n1,0\n")
+        Il6Prognosis.load(tmp_path / "missing.skops")
+    (tmp_path / "text.skops").write_text("PATIENT_ID,outcome\n1,0\n")
     with pytest.raises(InputError, match="is not an il6sim prognosis model file"):
-        Il6Prognosis.load(tmp_path / "text.joblib")
-    joblib.dump({"something": 1}, tmp_path / "dict.joblib")
-    with pytest.raises(InputError, match="is not an il6sim prognosis model file"):
-        Il6Prognosis.load(tmp_path / "dict.joblib")
+        Il6Prognosis.load(tmp_path / "text.skops")
     model = Il6Prognosis(method="logistic").fit(*xy)
+    with (tmp_path / "old.joblib").open("wb") as handle:
+        pickle.dump({"format": "il6sim-prognosis-model", "format_version": 1}, handle)
+    with pytest.raises(InputError, match=r"old \(joblib/pickle\) prognosis model file.*fix:"):
+        Il6Prognosis.load(tmp_path / "old.joblib")
+    _skops_file(tmp_path / "dict.skops", {"something": 1})
+    with pytest.raises(InputError, match="is not an il6sim prognosis model file"):
+        Il6Prognosis.load(tmp_path / "dict.skops")
     payload = {"format": "il6sim-prognosis-model", "format_version": 99,
                "sklearn_version": "0", "model": model}
-    joblib.dump(payload, tmp_path / "future.joblib")
-    with pytest.raises(InputError, match="format version 99, this il6sim reads version 1"):
-        Il6Prognosis.load(tmp_path / "future.joblib")
-    payload["format_version"] = 1
-    joblib.dump(payload, tmp_path / "old.joblib")
+    _skops_file(tmp_path / "future.skops", payload)
+    with pytest.raises(InputError, match="format version 99, this il6sim reads version 2"):
+        Il6Prognosis.load(tmp_path / "future.skops")
+    payload["format_version"] = 2
+    _skops_file(tmp_path / "other-sklearn.skops", payload)
     with pytest.warns(UserWarning, match="saved with scikit-learn 0"):
-        Il6Prognosis.load(tmp_path / "old.joblib")
+        Il6Prognosis.load(tmp_path / "other-sklearn.skops")
+    good = model.save(tmp_path / "good.skops").read_bytes()
+    (tmp_path / "cut.skops").write_bytes(good[: len(good) // 2])
+    with pytest.raises(InputError, match=r"damaged|not an il6sim"):
+        Il6Prognosis.load(tmp_path / "cut.skops")
+
+
+def test_a_file_naming_a_foreign_type_is_not_loaded(tmp_path, xy):
+    """skops would have to construct the type (any callable, in a file from someone else):
+    only il6sim's own list is trusted, and nothing is constructed before the check."""
+    payload = {"format": "il6sim-prognosis-model", "format_version": 2,
+               "sklearn_version": "0", "model": Fraction(1, 3)}
+    path = _skops_file(tmp_path / "foreign.skops", payload)
+    with pytest.raises(InputError, match=r"contains types il6sim does not trust "
+                                         r"\(fractions.Fraction\).*fix:"):
+        Il6Prognosis.load(path)
+
+
+def test_scoring_the_training_patients_is_detected(xy):
+    X, y = xy
+    model = Il6Prognosis(method="logistic").fit(X.iloc[:30], y.iloc[:30])
+    assert model.training_overlap(X.iloc[:30]) == 30
+    assert model.training_overlap(X.iloc[30:]) == 0
+    changed = X.iloc[:30].copy()
+    changed["age"] += 1.0  # same ids, other values: other patients (e.g. another hospital)
+    assert model.training_overlap(changed) == 0
 
 
 def test_cross_validation_is_grouped_by_patient():

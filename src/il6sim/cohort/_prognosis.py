@@ -20,14 +20,11 @@ Pedregosa F. et al. (2011) Scikit-learn: machine learning in Python. JMLR 12:282
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
-import sklearn
 from scipy.stats import skew
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
@@ -41,14 +38,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from ..errors import InputError
 from ._biomarkers import bootstrap_auc
 from ._markers import MARKER_BY_NAME
+from ._model_file import fingerprints, load_model, save_model, training_overlap
 
 __all__ = ["CrossValidation", "Il6Prognosis", "compare_methods", "cross_validate_prognosis"]
 
-_FILE_FORMAT = "il6sim-prognosis-model"
-_FILE_VERSION = 1
 _METHODS = ("ensemble", "logistic", "boosting")
 
 
@@ -131,12 +126,16 @@ class Il6Prognosis(ClassifierMixin, BaseEstimator):
         The fitted scikit-learn model.
     training_info_ : dict
         Free-form description of the training data (set by the command line: file, window ...).
+    training_fingerprints_ : ndarray of str
+        One SHA-256 digest per training row (patient id and values), to detect scoring the
+        training patients (:meth:`training_overlap`).
 
     Notes
     -----
     ``X`` is typically ``Cohort.first_values(48)``: ``age``, ``male`` and one column per lab, with
     missing values as NaN. Numeric arrays work as well. Probabilities are for ``classes_[1]``.
-    Only load model files you trust: they are pickles.
+    :meth:`save` writes a skops file that cannot run code when loaded (see
+    :mod:`il6sim.cohort._model_file`).
 
     Examples
     --------
@@ -182,8 +181,10 @@ class Il6Prognosis(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         """Fit on features ``X`` (DataFrame or array, NaN allowed) and outcomes ``y``."""
+        labels = list(X.index) if isinstance(X, pd.DataFrame) else None
         X, y = validate_data(self, X, y, dtype=float, ensure_all_finite="allow-nan")
         check_classification_targets(y)
+        rows = fingerprints(X, labels)
         self.classes_ = np.unique(y)
         if self.classes_.size < 2:
             raise ValueError(f"y has one class only ({self.classes_[0]!r}); need both outcomes")
@@ -191,7 +192,14 @@ class Il6Prognosis(ClassifierMixin, BaseEstimator):
         with _single_thread():
             self.model_ = self._build(self.log_columns_).fit(X, y)
         self.training_info_ = {}
+        self.training_fingerprints_ = rows
         return self
+
+    def training_overlap(self, X) -> int:
+        """How many rows of ``X`` are patients this model was fitted on (same id and values);
+        measures of fit on them (AUC, Brier score) are not a test of the model."""
+        check_is_fitted(self, "model_")
+        return training_overlap(self, X)
 
     def _log_columns(self, X: np.ndarray) -> np.ndarray:
         names = getattr(self, "feature_names_in_", None)
@@ -220,13 +228,10 @@ class Il6Prognosis(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
-        """Write the fitted model with joblib (format and library versions recorded)."""
+        """Write the fitted model as a skops file (format version and library versions
+        recorded; loading it cannot run code)."""
         check_is_fitted(self, "model_")
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"format": _FILE_FORMAT, "format_version": _FILE_VERSION,
-                     "sklearn_version": sklearn.__version__, "model": self}, path)
-        return path
+        return save_model(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Il6Prognosis:
@@ -235,30 +240,11 @@ class Il6Prognosis(ClassifierMixin, BaseEstimator):
         Raises
         ------
         InputError
-            The file does not exist, is not an il6sim prognosis model, or has an unsupported
-            format version. A different scikit-learn version only warns.
+            The file does not exist, is an old (pickle) model file, is not an il6sim prognosis
+            model, names a type il6sim does not trust, or has another format version. A
+            different scikit-learn version only warns.
         """
-        path = Path(path)
-        if not path.is_file():
-            raise InputError(f"model file {str(path)!r} not found; create one with "
-                             "'il6sim prognosis fit --out MODEL_FILE'")
-        try:
-            payload = joblib.load(path)
-        except Exception:
-            raise InputError(f"{path.name} is not an il6sim prognosis model file; create one "
-                             "with 'il6sim prognosis fit --out MODEL_FILE'") from None
-        if not isinstance(payload, dict) or payload.get("format") != _FILE_FORMAT:
-            raise InputError(f"{path.name} is not an il6sim prognosis model file; create one "
-                             "with 'il6sim prognosis fit --out MODEL_FILE'")
-        if payload.get("format_version") != _FILE_VERSION:
-            raise InputError(f"{path.name} has model format version "
-                             f"{payload.get('format_version')}, this il6sim reads version "
-                             f"{_FILE_VERSION}; refit it with 'il6sim prognosis fit'")
-        if payload.get("sklearn_version") != sklearn.__version__:
-            warnings.warn(f"{path.name} was saved with scikit-learn {payload['sklearn_version']}, "
-                          f"this is {sklearn.__version__}; refit if predictions look wrong",
-                          UserWarning, stacklevel=2)
-        return payload["model"]
+        return load_model(path)
 
 
 class CrossValidation:

@@ -122,8 +122,9 @@ def biomarkers(
 # --------------------------------------------------------------------------- prognosis
 def fit(
     cohort: CohortArgument = None,
-    out: Annotated[Path, typer.Option("--out", help="Model file to write (joblib).")] = Path(
-        "prognosis.joblib"),
+    out: Annotated[Path, typer.Option("--out", help="Model file to write (.skops: a format that "
+                                                    "cannot run code when loaded).")] = Path(
+        "prognosis.skops"),
     seed: SeedOption = 0,
     window_hours: WindowOption = 48.0,
     cv_repeats: Annotated[int, typer.Option(
@@ -142,7 +143,7 @@ def fit(
                          "boosting")
     _check_window(window_hours)
     check_positive("--cv-repeats", cv_repeats, 1000, minimum=0)
-    check_output_file(out, "--out")
+    check_output_file(out, "--out", (".skops",))
     console = _console()
     data = _load(console, cohort)
     X, y = data.dataset(window_hours)
@@ -197,6 +198,12 @@ def predict(
         console.print(f"note: {len(absent)} model inputs absent, treated as missing: "
                       + ", ".join(absent))
     X = X.reindex(columns=expected)
+    seen = model.training_overlap(X)
+    if seen:
+        console.print(f"[yellow]warning:[/] {seen} of {len(X)} patients in {cohort.name} were in "
+                      "the model's training data: measures on them (AUC, Brier score) are not a "
+                      "test of the model; use the cross-validated figures of 'prognosis fit' or "
+                      "a cohort of new patients", highlight=False)
     probability = model.predict_proba(X)[:, list(model.classes_).index(1)]
     outcome = data.patient_info["outcome"].reindex(X.index)
     labs = X.drop(columns=[c for c in ("age", "male") if c in X])
@@ -233,9 +240,9 @@ def register(app: typer.Typer) -> None:
         reporting_errors(biomarkers))
     group = typer.Typer(help="Prognostic model of in-hospital death from first labs.",
                         no_args_is_help=True, add_completion=False)
-    group.command("fit", epilog="Example: il6sim prognosis fit --out model.joblib")(
+    group.command("fit", epilog="Example: il6sim prognosis fit --out model.skops")(
         reporting_errors(fit))
-    group.command("predict", epilog="Example: il6sim prognosis predict model.joblib new.csv "
+    group.command("predict", epilog="Example: il6sim prognosis predict model.skops new.csv "
                                     "--out predictions.csv")(reporting_errors(predict))
     app.add_typer(group, name="prognosis",
-                  epilog="Example: il6sim prognosis fit --out model.joblib")
+                  epilog="Example: il6sim prognosis fit --out model.skops")
