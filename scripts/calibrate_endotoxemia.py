@@ -37,7 +37,6 @@ FITTED = [
     "r_crp_max",
     "K_stat3_il6",
     "kon_sgp130",
-    "k_renal_il6",
     "K_inh_il10",
     "K_inh_il6_classic",
 ]

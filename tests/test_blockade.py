@@ -151,6 +151,28 @@ def test_C13_blockade_in_hyperinflamed_covid_shortens_the_storm():
     assert lung[1].max() <= lung[0].max() and lung[1, -1] < 0.5 * lung[0, -1]
 
 
+def test_serum_il6_rises_after_tocilizumab_while_crp_and_signalling_fall():
+    """Measured (free plus soluble-complex) serum IL-6 rises after IL-6R blockade, as in patients
+    (Nishimoto N 2008 Blood 112:3959), because receptor-mediated uptake (most of IL-6's
+    clearance; k_renal_il6 is the rest) is blocked, while CRP and classic signalling fall:
+    tocilizumab on day 8 of the severe preset (`il6sim simulate covid19-severe --treat
+    tocilizumab --at-day 8`)."""
+    scenario = load_scenario("covid19-severe")
+    params, base = scenario.parameter_overrides(), scenario.dose_table()
+    treated = pd.concat([base, expand_regimen("tocilizumab-covid-8mgkg", start_h=8 * DAY)],
+                        ignore_index=True).assign(patient=1)
+    doses = pd.concat([base.assign(patient=0), treated], ignore_index=True)
+    result = simulate([params, params], doses, t_end=14 * DAY, dt=2, backend="fast")
+    time = result.time
+    dose, later = np.searchsorted(time, 8 * DAY), np.searchsorted(time, 11 * DAY)
+    il6, crp = result.output("il6"), result.output("crp")
+    signal = result.output("classic_signal_liver")
+    assert il6[1, later] > 1.5 * il6[1, dose]            # serum IL-6 rises over its pre-dose value
+    assert il6[1, later] > il6[0, later]                  # and above the untreated course
+    assert crp[1, later] < 0.5 * crp[1, dose]
+    assert signal[1, later] < 0.2 * signal[0, later]
+
+
 def test_C15_early_blockade_in_bacterial_infection_slows_clearance_and_invites_infection():
     """C15: tocilizumab 6 h into E. coli sepsis blunts neutrophil mobilisation and slows
     bacterial clearance; blockade raises the secondary-infection hazard."""

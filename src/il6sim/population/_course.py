@@ -15,7 +15,9 @@ symptoms and is not admitted.
 (a) symptom onset plus the usual delay to admission and (b) hypoxaemia — the first time the
 declared read-out (P/F) falls below its threshold — plus a delay until the patient reaches
 hospital. A patient not admitted within ``admission.latest`` of infection, or who dies before
-admission, is not in the hospital population. Sources of each time are in the declaration
+admission, is not in the hospital population; nor is one whose course is implausible: alive at
+the end of a run that reaches past the follow-up, still carrying virus or raised IL-6
+(``lingering``; Allen 2016 plausibility, :data:`LINGERING_IL6`). Sources of each time are in the declaration
 (Wang 2020, RECOVERY 2021).
 
 **Laboratory values** are read at admission plus the cohort's median delay to the first sample
@@ -49,7 +51,14 @@ __all__ = ["COURSE_RESULT_COLUMNS", "first_time", "read_course", "simulate_cours
 #: onset; ``ventilation_h``: first time P/F falls below 150 (invasive ventilation, WHO scale).
 COURSE_RESULT_COLUMNS = ("status", "onset_h", "hypoxaemia_h", "admission_h", "death_h",
                          "admitted", "died", "days_to_death", "peak_sofa", "ventilated",
-                         "onset_peak_h", "ventilation_h")
+                         "onset_peak_h", "ventilation_h", "lingering")
+
+#: Plausibility (Allen RJ 2016 CPT Pharmacometrics Syst Pharmacol 5:140; Rieger TR 2018 Prog
+#: Biophys Mol Biol 139:15): a patient alive at the end of a run that reaches past the follow-up
+#: who still carries virus (at or above PCR detection, virion/mL) or raised IL-6 (pg/mL) has a
+#: course no hospital sees (one that neither resolves nor kills) and is not admitted.
+LINGERING_VIRAL_LOAD = 100.0
+LINGERING_IL6 = 20.0
 
 
 def _values_at(time: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -122,7 +131,11 @@ def read_course(spec: PopulationSpec, chunk: pd.DataFrame, result, markers: Mapp
     cumulative = np.cumsum(rate * dt, axis=1)
     death = first_time(time, cumulative >= chunk["death_threshold"].to_numpy(float)[:, None])
     ok = np.array([s == "ok" for s in result.status])
-    admitted = ok & (admission <= spec.latest_admission_h) & ~(death < admission)
+    alive_past_followup = (time[-1] >= admission + spec.followup_h) & ~(death <= time[-1])
+    lingering = alive_past_followup & ((signal[:, -1] >= LINGERING_VIRAL_LOAD)
+                                       | (result.output("il6")[:, -1] > LINGERING_IL6))
+    admitted = (ok & (admission <= spec.latest_admission_h) & ~(death < admission)
+                & ~lingering)
     died = admitted & (death <= admission + spec.followup_h)
     end = np.fmin(admission + spec.followup_h, time[-1])
     in_stay = (time[None, :] >= admission[:, None]) & (time[None, :] <= end[:, None])
@@ -137,6 +150,7 @@ def read_course(spec: PopulationSpec, chunk: pd.DataFrame, result, markers: Mapp
         "ventilated": admitted & ventilated.any(axis=1),
         "onset_peak_h": time[np.argmax(np.nan_to_num(signal, nan=-np.inf), axis=1)],
         "ventilation_h": first_time(time, pf < VENTILATION_PF),
+        "lingering": lingering,
     }, index=chunk.index)
     for marker, output in markers.items():
         values = _values_at(time, result.output(output), admission + read_delay_h.get(marker, 0.0))

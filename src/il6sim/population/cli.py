@@ -1,4 +1,4 @@
-"""Command line: ``il6sim population fit | sample | list``.
+"""Command line: ``il6sim population fit | sample | course | list``.
 
 :func:`register` adds the group to the ``il6sim`` app. Any :class:`~il6sim.errors.Il6simError`
 is printed as ``error: <message>`` on stderr with exit code 2, never a traceback.
@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .._cli_errors import reporting_errors
+from ..errors import InputError
 
 __all__ = ["register"]
 
@@ -110,6 +111,74 @@ def sample(
     _console().print(f"wrote {len(table)} patients ({table.shape[1]} columns) to {out}")
 
 
+def course(
+    n: Annotated[int, typer.Option("--n", help="Virtual patients to draw (20 or more).")] = 300,
+    seed: SeedOption = 0,
+    days: Annotated[float, typer.Option("--days", help="Days to follow each course (56-365).")]
+    = 60.0,
+    prior: Annotated[bool, typer.Option(
+        "--prior", help="Draw from the declaration's prior instead of the shipped calibration.")]
+    = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Also write the table as CSV here.", show_default=False)] = None,
+) -> None:
+    """The simulated COVID-19 course against the published one, row by row
+    (data/targets/covid_course.yaml)."""
+    from ._course_check import course_table, simulate_course_check
+
+    if out is not None and out.exists() and out.is_dir():
+        raise InputError(f"--out '{out}' is a folder; fix: give a file name such as course.csv")
+    console = _console()
+    with console.status(f"simulating {n} patients untreated and with tocilizumab"):
+        run = simulate_course_check(n, seed=seed, days=days, calibrated=not prior)
+    table = course_table(run)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, index=False)
+    if markdown:
+        print(course_markdown(table))
+    else:
+        console.print(course_rich_table(table))
+    console.print(f"{int(table.within.sum())} of {len(table)} rows inside their range "
+                  f"({n} patients drawn, {int(run.admitted.sum())} admitted, seed {seed})")
+
+
+def _course_value(value: float) -> str:
+    return "n/a" if value != value else f"{value:.3g}"
+
+
+def course_rows(table):
+    """Cells of the course table: id, model, range, within, n, role, verified."""
+    for row in table.itertuples():
+        yield (row.id.removeprefix("course."), _course_value(row.model),
+               f"{row.low:.3g}–{row.high:.3g} {row.unit}", "yes" if row.within else "NO",
+               str(row.n), row.role, "yes" if row.verified else "no")
+
+
+COURSE_COLUMNS = ("row", "model", "accepted range", "within", "n", "role", "source read")
+
+
+def course_rich_table(table) -> Table:
+    """The course table for the terminal."""
+    rich = Table(title="COVID-19 course: virtual inpatients vs published values",
+                 title_justify="left")
+    for name in COURSE_COLUMNS:
+        rich.add_column(name, no_wrap=name == "row")
+    for cells in course_rows(table):
+        rich.add_row(*cells)
+    return rich
+
+
+def course_markdown(table) -> str:
+    """The course table as Markdown (README, docs)."""
+    lines = ["| " + " | ".join(COURSE_COLUMNS) + " |",
+             "|" + "---|" * len(COURSE_COLUMNS)]
+    lines += ["| " + " | ".join(f"`{c}`" if k == 0 else c for k, c in enumerate(cells)) + " |"
+              for cells in course_rows(table)]
+    return "\n".join(lines)
+
+
 def list_() -> None:
     """List the shipped population declarations."""
     from ._spec import list_population_specs
@@ -131,6 +200,8 @@ def register(app: typer.Typer) -> None:
                                 "--seed 0")(reporting_errors(fit))
     group.command("sample", epilog="Example: il6sim population sample --n 100 --out "
                                    "patients.parquet")(reporting_errors(sample))
+    group.command("course", epilog="Example: il6sim population course --n 300 --seed 0 "
+                                   "--markdown")(reporting_errors(course))
     group.command("list", epilog="Example: il6sim population list")(reporting_errors(list_))
     app.add_typer(group, name="population",
                   epilog="Example: il6sim population fit COHORT.csv --out out/population")

@@ -13,6 +13,10 @@ Mechanism and sources:
   (Bettelli E 2006 Nature 441:235; Kimura A, Kishimoto T 2010 Eur J Immunol 40:1830). The seed
   article's reading ("IL-6 promotes regulatory T cells") is the documented alternative selected
   with ``il6_promotes_treg = 1``; the default (0) follows the literature.
+- Most plasma cells live days, a small fraction become long-lived and keep antibody up for
+  months after the infection (anti-spike IgG half-life about 100 d over months 1-8: Dan JM 2021
+  Science 371:eabf4063), so antibody does not wane while the target cells regrow and the
+  infection cannot rekindle.
 - CD8 T cells are primed by infected-cell antigen with CD4 help and kill infected cells.
 - Blood lymphocytes fall when inflammation redistributes them to tissues (nadir 4 h after
   endotoxin, recovered by 24 h: Copeland S 2005 Clin Diagn Lab Immunol 12:60) and stay low in
@@ -53,7 +57,8 @@ BLOCK = Block(
         State("treg", "cell/uL", "tissue", "induced regulatory T cells at the site"),
         State("cd8_eff", "cell/uL", "tissue", "effector CD8 T cells at the site"),
         State("b_act", "cell/uL", "tissue", "activated B cells at the site"),
-        State("plasma_cells", "cell/uL", "tissue", "antibody-secreting plasma cells"),
+        State("plasma_cells", "cell/uL", "tissue", "short-lived antibody-secreting plasma cells"),
+        State("plasma_long", "cell/uL", "tissue", "long-lived plasma cells (bone marrow niches)"),
         State("antibody", "ug/mL", "plasma", "pathogen-specific IgG"),
         State("lymph_blood", "cell/nL", "plasma", "blood lymphocyte count (10⁹/L)", 2.0),
     ),
@@ -169,8 +174,12 @@ BLOCK = Block(
                 * s.b_act
                 * _il6_drive(s, p, p.K_bcell_il6, p.max_fold_bcell_il6)
             ),
-            {"b_act": -1, "plasma_cells": 1},
-            "B cells become plasma cells, driven by IL-6",
+            {
+                "b_act": -1,
+                "plasma_cells": lambda p: 1 - p.f_plasma_long_lived,
+                "plasma_long": lambda p: p.f_plasma_long_lived,
+            },
+            "B cells become plasma cells, driven by IL-6; a small fraction are long-lived",
         ),
         Flux(
             "die_plasma",
@@ -179,10 +188,16 @@ BLOCK = Block(
             "death of short-lived plasma cells",
         ),
         Flux(
+            "die_plasma_long",
+            lambda s, p: p.k_plasma_long_death * s.plasma_long,
+            {"plasma_long": -1},
+            "loss of long-lived plasma cells (over months)",
+        ),
+        Flux(
             "secrete_antibody",
-            lambda s, p: p.r_antibody * s.plasma_cells,
+            lambda s, p: p.r_antibody * (s.plasma_cells + s.plasma_long),
             {"antibody": 1},
-            "antibody secretion by plasma cells",
+            "antibody secretion by short- and long-lived plasma cells",
         ),
         Flux(
             "decay_antibody",

@@ -91,13 +91,12 @@ BLOCK = Block(
                 * s.mac_rest
                 * (1 - s.mac_tolerance)
                 * (1 - s.immunoparalysis)
-                * (
-                    hill(danger_signal(s, p), p.K_mac_lps)
-                    + p.w_mac_tnf * hill(s.tnf_t, p.K_mac_tnf, 2)
-                )
+                * hill(danger_signal(s, p), p.K_mac_lps)
+                * (1 + p.w_mac_tnf * hill(s.tnf_t, p.K_mac_tnf, 2))
             ),
             {"mac_rest": -1, "mac_primed": 1},
-            "priming of macrophages by danger signals and TNF-α (signalling, transcription)",
+            "priming of macrophages by danger signals, amplified by TNF-α (TNF-α co-stimulates "
+            "but does not activate on its own)",
         ),
         Flux(
             "activate_mac",

@@ -102,9 +102,9 @@ BLOCK = Block(
         ),
         Flux(
             "neutralise_virus",
-            lambda s, p: p.k_neutralisation * hill(s.antibody, p.K_antibody_opsonisation) * s.virus,
+            lambda s, p: p.k_neutralisation * s.antibody * s.virus,
             {"virus": -1},
-            "neutralisation of virus by antibody",
+            "neutralisation of virus by antibody (mass action: antibody is in excess of virions)",
         ),
         Flux(
             "sense_infection",
