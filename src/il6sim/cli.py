@@ -2,18 +2,21 @@
 
 Every :class:`~il6sim.errors.Il6simError` is printed as ``error: <message>`` on stderr and the
 command exits with code 2, without a traceback. Other packages add commands through a
-``register(app)`` function (the cohort commands do).
+``register(app)`` function (the cohort commands do); they are listed in
+:data:`PACKAGE_COMMANDS` and their package is imported only when one of them runs, so that
+``il6sim --version`` and ``il6sim --help`` import no numerical library (numpy, pandas, scipy,
+sympy, libsbml, dask, ...): the commands import what they need inside.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
+import click
 import typer
-import yaml
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
@@ -25,11 +28,85 @@ from ._cli_errors import (
 )
 from .errors import Il6simError, InputError
 
+#: Commands that live with their packages: name → (package, the line ``il6sim --help`` shows).
+#: ``il6sim.<package>.cli.register(app)`` adds them; the package is imported only when one of
+#: them runs or shows its own help (tests/test_cli.py checks this table against register()).
+PACKAGE_COMMANDS: dict[str, tuple[str, str]] = {
+    "biomarkers": ("cohort", "IL-6 and other biomarkers vs in-hospital death: report with "
+                             "AUCs, cut-offs, survival."),
+    "prognosis": ("cohort", "Prognostic model of in-hospital death from first labs."),
+    "export-sbml": ("interop", "Export a scenario as SBML Level 3 Version 2 (patient, resting "
+                               "state, doses as events)."),
+    "twin": ("twin", "Fit the model to one patient's own labs and forecast them, and death, "
+                     "with and without IL-6 blockade started now."),
+    "twin-eval": ("twin", "Fit every patient on their first days: coverage of their later labs "
+                          "by the forecast, and the AUC for death of the twin next to the "
+                          "statistical model (Il6Prognosis)."),
+    "timing": ("studies", "Timing × selection map of IL-6 blockade: each phenotype untreated "
+                          "vs treated on each day."),
+    "population": ("population", "Virtual populations calibrated to real cohorts."),
+    "trial": ("trial", "Run an in-silico randomised trial and compare it with the published "
+                       "one."),
+    "trials": ("trial", "List the shipped trial files."),
+    "policy": ("trial", "Search treatment rules (drug x trigger x delay) and report who "
+                        "benefits and who is harmed."),
+    "study": ("report", "Run the flagship study and write one self-contained HTML report "
+                        "(out/study/report.html)."),
+    "serve": ("dashboard", "Open the browser dashboard: explore an infection treated vs "
+                           "untreated, fit a patient's digital twin, run a virtual trial."),
+}
+
+
+def _package_present(package: str) -> bool:
+    """Whether ``il6sim.<package>`` is installed (found without importing it)."""
+    return importlib.util.find_spec(f"il6sim.{package}") is not None
+
 
 class Il6simGroup(TyperGroup):
-    """The command group: turns il6sim errors of any sub-command into ``error: ...``, exit 2."""
+    """The command group: turns il6sim errors of any sub-command into ``error: ...``, exit 2,
+    and loads the commands of :data:`PACKAGE_COMMANDS` when they are used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        own = super().list_commands(ctx)
+        return [*own, *[name for name, (package, _) in PACKAGE_COMMANDS.items()
+                        if name not in own and _package_present(package)]]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command; a package command not yet loaded is a stand-in carrying its help line
+        (enough to list it), loaded for real by :meth:`resolve_command`."""
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in PACKAGE_COMMANDS:
+            return command
+        package, help_line = PACKAGE_COMMANDS[cmd_name]
+        if not _package_present(package):
+            return None
+        return click.Command(cmd_name, help=help_line)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name = click.utils.make_str(args[0]) if args else ""
+        if name in PACKAGE_COMMANDS and name not in self.commands:
+            self.load_package(PACKAGE_COMMANDS[name][0])
+        return super().resolve_command(ctx, args)
+
+    def load_package(self, package: str) -> None:
+        """Add the commands of ``il6sim.<package>.cli`` (its ``register(app)``), if present."""
+        from importlib import import_module
+
+        module_name = f"il6sim.{package}.cli"
+        try:
+            module = import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name not in (f"il6sim.{package}", module_name):
+                raise
+            return
+        holder = typer.Typer(add_completion=False)
+        module.register(holder)
+        for name, command in typer.main.get_group(holder).commands.items():
+            self.add_command(command, name)
 
     def invoke(self, ctx: Any) -> Any:
+        import yaml
+
         try:
             return super().invoke(ctx)
         except Il6simError as exc:
@@ -83,6 +160,8 @@ def _parse_sets(items: list[str] | None) -> dict[str, str]:
 
 
 def _summary_table(result: Any, outputs: list[str]) -> Table:
+    import numpy as np
+
     days = float(result.time[-1]) > 72
     scale, tunit = (24.0, "d") if days else (1.0, "h")
     table = Table(title=f"{result.settings.get('scenario', 'simulation')}", title_justify="left")
@@ -124,6 +203,8 @@ def simulate(
         show_default=False)] = None,
 ) -> None:
     """Simulate a scenario (file or preset) and save the result; print peak and final values."""
+    import numpy as np
+
     from .plotting import plot_result
     from .scenario import load_scenario
 
@@ -169,6 +250,8 @@ def simulate(
 
 def _simulate_treated(loaded: Any, treat: str, at_day: float, out: Path, plot: Path | None):
     """Run the scenario untreated and treated; save both, compare outcomes, plot both."""
+    import numpy as np
+
     from .clinical import outcomes
     from .plotting import plot_comparison
 
@@ -310,26 +393,3 @@ def targets(
 def main() -> None:
     """Entry point of the ``il6sim`` script."""
     app()
-
-
-def _register_optional(package: str) -> None:
-    """Add the commands of ``il6sim.<package>.cli`` (its ``register(app)``), if it is present;
-    the app works without it."""
-    from importlib import import_module
-
-    module_name = f"il6sim.{package}.cli"
-    try:
-        module = import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name not in (f"il6sim.{package}", module_name):
-            raise
-        return
-    module.register(app)
-
-
-# Commands that live with their packages: cohort (biomarkers, prognosis), interop (SBML),
-# twin (digital twin), studies (timing), population (virtual populations), trial (trials and
-# policy), report (the one-command study report) and dashboard (the browser explorer).
-for _package in ("cohort", "interop", "twin", "studies", "population", "trial", "report",
-                 "dashboard"):
-    _register_optional(_package)
