@@ -145,7 +145,9 @@ def _write_cohorts(folder: Path) -> dict[str, Path]:
           [[*r[:discharge], "2019-01-01 00:00:00", *r[discharge + 1:]] for r in body])
     write("samples-after-discharge",
           [[*r[:sample], "2030-01-01 00:00:00", *r[sample + 1:]] for r in body])
-    assert all(r[admission] for r in body[:5])
+    write("admission-unreadable", [[*r[:admission], "soon", *r[admission + 1:]] for r in body])
+    write("sample-times-unreadable", [[*r[:sample], "yesterday", *r[sample + 1:]] for r in body])
+    write("no-outcomes", [[*r[:outcome], "", *r[outcome + 1:]] for r in body])
     return out
 
 
@@ -199,6 +201,8 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], Path | None]]:
         "window-hours-minus-5": ["prognosis", "fit", "--window-hours", "-5", "--out",
                                  str(model)],
         "biomarkers-out-a-file": ["biomarkers", "--out", str(a_file)],
+        "biomarkers-cv-repeats-0": ["biomarkers", "--cv-repeats", "0", "--out",
+                                    str(tmp / "out" / "bm")],
         "targets-parent-path": ["targets", "../trials/remap-cap-il6"],
         "sbml-out-a-folder": ["export-sbml", "healthy", "--out", str(tmp / "x.xml" / "")],
     }
@@ -218,7 +222,8 @@ def _case_ids() -> list[str]:
     names = [f"scenario:{n}" for n in SCENARIO_FILES] + [f"trial:{n}" for n in TRIAL_FILES]
     names += [f"cohort:{n}" for n in ("ragged", "one-outcome-class",
                                       "discharge-before-admission", "samples-after-discharge",
-                                      "a-folder")]
+                                      "admission-unreadable", "sample-times-unreadable",
+                                      "no-outcomes", "a-folder")]
     return names
 
 
@@ -254,7 +259,8 @@ CLI_IDS = ["set-sampling-1e-9h", "set-duration-1e9h", "set-switch-5", "set-age-m
            "set-weight-minus-80", "set-not-name-value", "at-day-nan", "at-day-inf",
            "at-day-after-end", "at-day-without-treat", "out-is-a-folder", "out-under-a-file",
            "plot-is-a-folder", "window-hours-0", "window-hours-minus-5",
-           "biomarkers-out-a-file", "targets-parent-path", "sbml-out-a-folder"]
+           "biomarkers-out-a-file", "biomarkers-cv-repeats-0", "targets-parent-path",
+           "sbml-out-a-folder"]
 
 
 @pytest.mark.parametrize("case", _case_ids() + [f"cli:{n}" for n in CLI_IDS])

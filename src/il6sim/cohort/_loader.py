@@ -163,6 +163,7 @@ def load_cohort(path: str | Path | None = None, *, columns: Mapping[str, str] | 
     lab_names = [m.name for m in markers]
     _check_rows(samples, lab_names, problems)
     patients = _patient_table(samples, problems)
+    _check_times_usable(file, samples, patients)
     if require_outcome:
         _check_outcome_usable(file, samples, patients)
     order = samples.sort_values(["patient_id", "sample_time", "row"], kind="stable").index
@@ -170,6 +171,17 @@ def load_cohort(path: str | Path | None = None, *, columns: Mapping[str, str] | 
                   censoring=censoring.loc[order].reset_index(drop=True), patient_info=patients,
                   problems=problems.table(), columns={k: v for k, v in mapping.items()},
                   n_rows_read=int(rows.max() - 1) if len(rows) else 0)
+
+
+def _check_times_usable(file: Path, samples: pd.DataFrame, patients: pd.DataFrame) -> None:
+    """Refuse a cohort in which no time since admission can be computed: no readable sample
+    time, or no readable admission time (every analysis counts hours from admission)."""
+    fix = "fix: write times as YYYY-MM-DD HH:MM:SS"
+    if len(samples) and not samples["sample_time"].notna().any():
+        raise InputError(f"{file.name}, field 'RE_DATE': no sample time can be read; {fix}")
+    if len(patients) and not patients["admission_time"].notna().any():
+        raise InputError(f"{file.name}, field 'Admission time': no admission time can be read; "
+                         f"{fix}")
 
 
 def _check_outcome_usable(file: Path, samples: pd.DataFrame, patients: pd.DataFrame) -> None:

@@ -89,7 +89,7 @@ def biomarkers(
     _check_window(window_hours)
     check_output_folder(out, "--out")
     check_positive("--bootstrap", bootstrap, 1_000_000, minimum=0)
-    check_positive("--cv-repeats", cv_repeats, 1000, minimum=0)
+    check_positive("--cv-repeats", cv_repeats, 1000, minimum=1)  # the report needs the CV
     console = _console()
     data = _load(console, cohort)
     with console.status("analysing") as status:
@@ -148,9 +148,10 @@ def fit(
     data = _load(console, cohort)
     X, y = data.dataset(window_hours)
     if y.nunique() < 2:
-        raise InputError(f"{Path(data.source).name}, field 'outcome': every patient with an "
-                         f"outcome has outcome {int(y.iloc[0]) if len(y) else 'missing'}; fix: "
-                         "fit on a cohort with patients who died (1) and who survived (0)")
+        found = (f"every patient with an outcome has outcome {int(y.iloc[0])}" if len(y)
+                 else "no patient has an outcome (0 survived, 1 died)")
+        raise InputError(f"{Path(data.source).name}, field 'outcome': {found}; fix: fit on a "
+                         "cohort with patients who died (1) and who survived (0)")
     model = Il6Prognosis(method=method, random_state=seed)
     info: dict[str, Any] = {"cohort": data.source, "window_hours": window_hours,
                             "n_patients": len(y), "deaths": int(y.sum()), "seed": seed}
