@@ -270,3 +270,19 @@ def test_dask_run_survives_a_killed_worker(cluster, tmp_path):
     starts = [(a, b) for a, b, _ in logged_calls(log)]
     assert starts.count(killed[:2]) >= 2, "the killed worker's chunk was not run again"
     assert killed[2] not in alive
+
+
+def test_a_damaged_chunk_is_simulated_again_on_resume(tmp_path):
+    """A truncated chunk file (full disk, copy cut short) is redone, not a Parquet traceback."""
+    full = run_chunked(DrawTask(), 9, out_dir=tmp_path / "full", chunk_size=3, progress=False)
+    out = tmp_path / "run"
+    run_chunked(DrawTask(), 9, out_dir=out, chunk_size=3, progress=False)
+    damaged = out / "chunks" / "patients-000000003-000000006.parquet"
+    content = damaged.read_bytes()
+    damaged.write_bytes(content[: len(content) // 2])
+    (out / "chunks" / "patients-000000006-000000009.parquet").write_bytes(b"")
+    (tmp_path / "log").mkdir()
+    resumed = run_chunked(DrawTask(log_dir=tmp_path / "log"), 9, out_dir=out, chunk_size=3,
+                          progress=False)
+    assert [(a, b) for a, b, _ in logged_calls(tmp_path / "log")] == [(3, 6), (6, 9)]
+    pd.testing.assert_frame_equal(resumed, full)

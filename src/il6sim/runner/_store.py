@@ -9,7 +9,9 @@
 
 Every file is written to a temporary name in the same folder and renamed into place
 (:func:`os.replace` is atomic on POSIX and Windows), so a run killed at any moment leaves only
-whole chunk files; the temporary leftovers are removed when the run resumes.
+whole chunk files; the temporary leftovers are removed when the run resumes. A chunk file that
+is damaged all the same (truncated by a full disk, a copy cut short, edited by hand) is removed
+when the run resumes, and its patients are simulated again.
 """
 
 from __future__ import annotations
@@ -97,6 +99,24 @@ class ChunkStore:
                 )
         for leftover in self.chunks.glob(f"{_TEMP_PREFIX}*"):
             leftover.unlink(missing_ok=True)
+        self.recomputed = self._drop_damaged_chunks()
+
+    def _drop_damaged_chunks(self) -> list[tuple[int, int]]:
+        """Remove chunk files whose Parquet footer cannot be read or that hold no rows; their
+        patients are then simulated again. Returns the spans removed."""
+        import pyarrow.parquet as pq
+
+        removed = []
+        for start, stop in self.finished():
+            path = self.chunks / chunk_name(start, stop)
+            try:
+                rows = pq.read_metadata(path).num_rows
+            except Exception:  # pyarrow raises several kinds for a damaged file
+                rows = 0
+            if rows == 0 and stop > start:
+                path.unlink(missing_ok=True)
+                removed.append((start, stop))
+        return removed
 
     def finished(self) -> list[tuple[int, int]]:
         """``(start, stop)`` of every finished chunk, sorted."""
