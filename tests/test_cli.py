@@ -195,3 +195,24 @@ def test_targets_command_reports_every_target_within_range():
     for target in load_targets("endotoxemia"):
         assert f"| {target.id} |" in result.output
     assert "| NO |" not in result.output
+
+
+def test_a_solver_failure_is_an_error_exit_not_a_warning(capsys):
+    """A run whose integration fails is saved (NaN after the failure) but the command exits 1
+    with one line saying so, instead of 0 with a warning above a table of NaN."""
+    from il6sim.cli import SOLVER_FAILURE_EXIT_CODE, _exit_on_solver_failure, solver_failures
+    from il6sim.engine import simulate
+    from il6sim.model import default_model
+
+    model = default_model()
+    params = model.default_parameters()[None, :].repeat(2, axis=0)
+    params[1, model.param_index["k_cytokine_tp"]] = np.nan  # the engine refuses, per patient
+    result = simulate(params, t_end=2.0, dt=1.0, model=model)
+    assert result.status[0] == "ok" and result.status[1].startswith("failed")
+    assert solver_failures({"run": result}) == [f"run: {result.status[1]}"]
+    _exit_on_solver_failure({"ok": simulate(t_end=2.0, dt=1.0, model=model)})
+    with pytest.raises(typer.Exit) as stopped:
+        _exit_on_solver_failure({"run": result})
+    assert stopped.value.exit_code == SOLVER_FAILURE_EXIT_CODE
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("error: the solver failed (run: failed")

@@ -238,14 +238,30 @@ def simulate(
     result.save(out)
     console = Console()
     console.print(_summary_table(result, list(loaded.outputs)))
-    failed = [s for s in result.status if s != "ok"]
-    if failed:
-        console.print(f"[yellow]warning:[/] {failed[0]}", highlight=False)
     typer.echo(f"result saved to {out}")
     if plot is not None:
         targets = loaded.load_targets()
         plot_result(result, list(loaded.outputs), plot, targets=targets)
         typer.echo(f"plot saved to {plot}")
+    _exit_on_solver_failure({loaded.name: result})
+
+
+#: Exit code of a run whose solver failed (its result is saved, NaN after the failure).
+SOLVER_FAILURE_EXIT_CODE = 1
+
+
+def solver_failures(runs: dict[str, Any]) -> list[str]:
+    """``"<run>: <reason>"`` for every patient of ``runs`` whose integration failed."""
+    return [f"{label}: {status}" for label, result in runs.items()
+            for status in result.status if status != "ok"]
+
+
+def _exit_on_solver_failure(runs: dict[str, Any]) -> None:
+    failures = solver_failures(runs)
+    if failures:
+        report_error(f"the solver failed ({failures[0]}); the values after the failure are NaN "
+                     "in the saved result; fix: check the parameters and doses, or report it")
+        raise typer.Exit(SOLVER_FAILURE_EXIT_CODE)
 
 
 def _simulate_treated(loaded: Any, treat: str, at_day: float, out: Path, plot: Path | None):
@@ -280,6 +296,7 @@ def _simulate_treated(loaded: Any, treat: str, at_day: float, out: Path, plot: P
         shown = list(dict.fromkeys([*loaded.outputs, "drug_conc", "sil6r_total"]))
         plot_comparison(runs, shown, plot, title=f"{loaded.name}: {treat} from day {at_day:g}")
         typer.echo(f"plot saved to {plot}")
+    _exit_on_solver_failure(runs)
 
 
 @app.command(epilog="Example: il6sim pk --markdown")
