@@ -360,3 +360,30 @@ def test_the_shipped_recovery_trial_reproduces_the_published_trial():
     ratio = result.primary()
     assert 0.76 <= ratio["estimate"] <= 0.94
     assert ratio["ci_low"] < 0.85 < ratio["ci_high"]  # the published ratio is in the CI
+
+
+def test_solver_failures_show_in_counts_tables_and_report():
+    """A randomised patient whose simulation failed has NaN endpoints: it is left out of the
+    analysis and said so in the arm table (``failed``), the report and the exit code (cli)."""
+    from il6sim.trial import TrialResult
+    from il6sim.trial._report import markdown
+
+    result = run_trial(RECOVERY, n_patients=8, chunk_size=64)
+    assert result.counts["failed"] == 0 and result.failure_message() is None
+    assert "screening_failed" in result.counts
+    patients = result.patients.copy()
+    outcome_columns = [c for c in patients.columns
+                       if c.split("@")[0] in ("died", "death_day", "imv_or_death")]
+    patients.loc[0, outcome_columns] = np.nan  # as the engine leaves a failed simulation
+    arm = patients.loc[0, "arm"]
+    counts = {**result.counts, "screening_failed": 3}
+    failed = TrialResult(result.design, patients, counts)
+    assert failed.failures()[arm] == 1 and sum(failed.failures().values()) == 1
+    table = failed.arms[failed.arms["arm"] == arm]
+    assert (table["failed"] == 1).all()
+    assert (table[table["endpoint"] == "mortality"]["n"]
+            == (patients["arm"] == arm).sum() - 1).all()
+    message = failed.failure_message()
+    assert f"1 of {(patients['arm'] == arm).sum()} in {arm}" in message
+    assert "3 of" in message and "screened patients failed" in message
+    assert "**Solver failures:**" in markdown(failed)

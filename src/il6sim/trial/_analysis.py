@@ -63,10 +63,35 @@ class TrialResult:
     def followup_days(self) -> float:
         return self.design.followup_h / 24.0
 
+    def failures(self) -> dict[str, int]:
+        """Randomised patients per arm whose simulation failed (left out of the analysis)."""
+        failed = self.patients["died"].isna()
+        return {arm: int((failed & (self.patients["arm"] == arm)).sum())
+                for arm in self.design.arm_names}
+
+    def failure_message(self) -> str | None:
+        """One line on the solver failures of this trial, or None when there were none."""
+        per_arm = self.failures()
+        screening = int(self.counts.get("screening_failed", 0))
+        if not any(per_arm.values()) and not screening:
+            return None
+        parts = [f"{n} of {int((self.patients['arm'] == arm).sum())} in {arm}"
+                 for arm, n in per_arm.items() if n]
+        text = []
+        if parts:
+            text.append("randomised patients whose simulation failed in the solver, left out "
+                        "of the analysis: " + ", ".join(parts))
+        if screening:
+            text.append(f"{screening} of {self.counts['screened']} screened patients failed in "
+                        "the solver (never eligible)")
+        return "; ".join(text)
+
     @cached_property
     def arms(self) -> pd.DataFrame:
-        """Risk of each endpoint per arm (Wilson 95 % CI); mean organ-support-free days."""
+        """Risk of each endpoint per arm (Wilson 95 % CI); mean organ-support-free days;
+        ``failed``: randomised patients of the arm whose simulation failed (not in ``n``)."""
         rows = []
+        failures = self.failures()
         for endpoint in self.design.endpoints:
             data = self._population(endpoint)
             for arm in self.design.arm_names:
@@ -74,6 +99,7 @@ class TrialResult:
                 if endpoint == "organ_support_free_days":
                     values = group[endpoint].to_numpy(float)
                     rows.append({"endpoint": endpoint, "arm": arm, "n": len(group),
+                                 "failed": failures[arm],
                                  "events": np.nan, "value": float(np.mean(values))
                                  if len(values) else np.nan, "ci_low": np.nan, "ci_high": np.nan,
                                  "measure": "mean days"})
@@ -81,7 +107,8 @@ class TrialResult:
                 column = BINARY[endpoint][0]
                 events = int((group[column] > 0.5).sum())
                 risk, low, high = proportion(events, len(group))
-                rows.append({"endpoint": endpoint, "arm": arm, "n": len(group), "events": events,
+                rows.append({"endpoint": endpoint, "arm": arm, "n": len(group),
+                             "failed": failures[arm], "events": events,
                              "value": risk, "ci_low": low, "ci_high": high, "measure": "risk"})
         return pd.DataFrame(rows)
 

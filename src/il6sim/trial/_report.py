@@ -49,8 +49,11 @@ def markdown(result: TrialResult) -> str:
     lines += [f"{counts['randomised']} virtual patients randomised "
               f"({', '.join(f'{a.name} {a.ratio}' for a in design.arms)}) out of "
               f"{counts['screened']} screened inpatients ({counts['admitted']} admitted); "
-              f"seed {design.seed}; follow-up {days:g} days.", "",
-              "Eligibility: " + "; ".join(c.describe() for c in design.enrolment.eligibility)
+              f"seed {design.seed}; follow-up {days:g} days.", ""]
+    failure = result.failure_message()
+    if failure:
+        lines += [f"**Solver failures:** {failure}.", ""]
+    lines += ["Eligibility: " + "; ".join(c.describe() for c in design.enrolment.eligibility)
               + f" — at the first check from {design.enrolment.after}"
               + (f" + {design.enrolment.delay}" if design.enrolment.delay_h else "")
               + f", within {design.enrolment.window}.", ""]

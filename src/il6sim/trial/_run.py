@@ -230,7 +230,12 @@ def _randomise(design: TrialSpec, candidates: pd.DataFrame, size: int,
             values[mine] = patients.loc[mine, f"{endpoint}@{arm}"]
         patients[endpoint] = values
     counts = {"screened": len(screened), "admitted": int(screened["admitted"].sum()),
-              "eligible": int(screened["enrolled"].sum()), "randomised": size}
+              "eligible": int(screened["enrolled"].sum()), "randomised": size,
+              # solver failures: in screening (never eligible), and after randomisation (left
+              # out of the analysis); chunks of an older il6sim lack the screening column
+              "screening_failed": int(screened.get("screening_failed",
+                                                   pd.Series(dtype=bool)).astype(bool).sum()),
+              "failed": int(patients["died"].isna().sum())}
     if a is not None:
         counts["acceptance"] = a
     return TrialResult(design, patients.reset_index(drop=True), counts)

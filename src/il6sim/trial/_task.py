@@ -205,7 +205,8 @@ class TrialTask:
         enrol_index = self._enrolment(signals)
         rows = pd.DataFrame({"patient": indices,
                              "admitted": course["admitted"].to_numpy(bool),
-                             "enrolled": enrol_index >= 0})
+                             "enrolled": enrol_index >= 0,
+                             "screening_failed": [s != "ok" for s in screening.status]})
         rows["randomised_h"] = np.where(enrol_index >= 0,
                                         screening.time[np.maximum(enrol_index, 0)], np.nan)
         for column in ("age", "male", "comorbidity", "weight"):

@@ -15,8 +15,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .._cli_errors import check_output_folder, check_positive, reporting_errors
+from .._cli_errors import check_output_folder, check_positive, report_error, reporting_errors
 from ..limits import MAX_TRIAL_PATIENTS
+
+#: Exit code of a trial in which some simulations failed in the solver (report still written).
+SOLVER_FAILURE_EXIT_CODE = 1
 
 __all__ = ["register"]
 
@@ -107,6 +110,10 @@ def trial(
         console.print(headline_table(result, arm))
     paths = write_report(result, out)
     console.print(f"wrote {paths['report']}, figures and tables in {out}")
+    failure = result.failure_message()
+    if failure:
+        report_error(f"{failure}; fix: check the trial's population and doses, or report it")
+        raise typer.Exit(SOLVER_FAILURE_EXIT_CODE)
 
 
 def policy(
