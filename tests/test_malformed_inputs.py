@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from il6sim import limits
@@ -326,6 +326,9 @@ def _accepted_scenario_is_within_limits(scenario: Scenario) -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(field=st.sampled_from(_SCENARIO_FIELDS), value=_odd_values)
+@example(field=("doses", 0, "amount"), value="1" + "0" * 400 + " h")  # found by Hypothesis
+@example(field=("duration",), value="[")
+@example(field=("duration",), value=2**1100)
 def test_generated_scenario_fields_are_refused_or_within_limits(field, value):
     data = _set(yaml.safe_load(yaml.safe_dump(BASE_SCENARIO)), field, value)
     try:

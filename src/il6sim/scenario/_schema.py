@@ -104,7 +104,7 @@ def parse_quantity(value: Any) -> tuple[float, str]:
             f"cannot read {value!r} as an amount with a unit; fix: write e.g. '2 ng/kg'"
         ) from None
     unit = "" if quantity.units == ureg.dimensionless else str(quantity.units)
-    magnitude = float(quantity.magnitude)
+    magnitude = _as_float(quantity.magnitude)
     if not math.isfinite(magnitude):
         raise _fail(f"amount {value!r} is not finite; fix: give a finite amount")
     return magnitude, unit
