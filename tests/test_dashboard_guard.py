@@ -186,3 +186,35 @@ def test_a_refused_trial_start_leaves_no_folder(tmp_path, monkeypatch):
         while job.folder.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not job.folder.exists()
+
+
+# --------------------------------------------------------------------------- readiness
+def test_serve_prints_when_the_model_is_ready():
+    """`il6sim serve` says when the model has loaded (or failed to), not "a few seconds": the
+    line comes once /api/health reports ready. Waits on the line itself (generous bound)."""
+    import queue
+    import socket
+    import subprocess
+    import sys
+    import threading
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = str(Path(sys.executable).with_name("il6sim"))
+    process = subprocess.Popen([script, "serve", "--port", str(port), "--no-browser"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout],
+                     daemon=True).start()
+    try:
+        seen = []
+        while not any("model ready after" in s or "failed to load" in s for s in seen):
+            seen.append(lines.get(timeout=600))  # a hang fails here, after 10 minutes
+        assert "loading the model" in seen[0] and "few seconds" not in seen[0], seen
+        status, health = send(("127.0.0.1", port), "GET", "/api/health")
+        assert status == 200 and health["ready"] is True
+        assert ("failed to load" in seen[-1]) == bool(health["warm_up_error"]), (seen, health)
+    finally:
+        process.terminate()
+        process.wait(timeout=120)

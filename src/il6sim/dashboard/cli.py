@@ -75,12 +75,28 @@ def serve(
     if not _is_loopback(host):
         typer.echo(f"warning: listening on {host}: anyone who can reach this computer can use "
                    "the dashboard (it has no log-in)", err=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(allowed_hosts=tuple(allow_host or ())),
-                                           host=host, port=port, log_level="warning"))
-    typer.echo(f"il6sim dashboard on {url} (the model loads in a few seconds; Ctrl+C to stop)")
+    application = create_app(allowed_hosts=tuple(allow_host or ()))
+    server = uvicorn.Server(uvicorn.Config(application, host=host, port=port,
+                                           log_level="warning"))
+    typer.echo(f"il6sim dashboard on {url}; loading the model, a line follows when it is ready "
+               "(Ctrl+C to stop)")
+    threading.Thread(target=_report_ready, args=(application, time.monotonic()),
+                     daemon=True).start()
     if not no_browser:
         threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
     server.run()
+
+
+def _report_ready(application, started: float) -> None:
+    """Print when the application's model has loaded (or failed to), with the time it took."""
+    state = application.state.il6sim
+    state.ready.wait()
+    seconds = time.monotonic() - started
+    if state.warm_error:
+        typer.echo(f"warning: the model failed to load after {seconds:.0f} s "
+                   f"({state.warm_error}); the page shows each request's error", err=True)
+    else:
+        typer.echo(f"model ready after {seconds:.0f} s")
 
 
 def _open_when_started(server, url: str, timeout: float = 60.0) -> None:
