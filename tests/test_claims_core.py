@@ -57,7 +57,7 @@ def test_claim_C02_classic_and_trans_signalling_are_separate_and_blocking_them_d
         k: r.output("endothelial_activation")[0].max()
         for k, r in {"control": control, "trans": trans_blocked}.items()
     }
-    assert crp["trans"] == pytest.approx(crp["control"], rel=0.25)
+    assert crp["trans"] > 0.75 * crp["control"]  # kept (more free IL-6 reaches hepatocytes)
     assert endo["trans"] < endo["control"]
     # blocking both loses the acute-phase response as well: a different outcome
     assert crp["both"] < 0.5 * crp["trans"]

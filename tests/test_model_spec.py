@@ -23,11 +23,15 @@ def test_every_parameter_has_unit_description_and_source():
 
 def test_calibrated_parameters_name_targets_that_exist():
     from il6sim.calibration import load_targets
+    from il6sim.population._course_check import load_course_targets
 
     ids = {t.id for name in ("endotoxemia", "infection") for t in load_targets(name)}
+    course = {t["id"]: t for t in load_course_targets()}
     for p in declared_parameters():
         for target in p.calibrated_to:
-            assert target in ids, f"{p.name} names unknown target {target}"
+            assert target in ids or target in course, f"{p.name} names unknown target {target}"
+            if target in course:  # the target file says the row was used to fit
+                assert course[target]["role"] == "fitted", (p.name, target)
 
 
 def test_wrong_unit_in_a_flux_is_an_error_at_build_time():

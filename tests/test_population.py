@@ -110,7 +110,7 @@ def synthetic_cohort(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def synthetic_fit(synthetic_cohort):
-    return VirtualPopulation(n=900, rounds=3, random_state=0).fit(load_cohort(synthetic_cohort[1]))
+    return VirtualPopulation(n=1500, rounds=3, random_state=0).fit(load_cohort(synthetic_cohort[1]))
 
 
 def test_fit_recovers_a_cohort_simulated_by_the_model(synthetic_fit):
@@ -221,7 +221,7 @@ def test_symptom_onset_is_read_from_the_simulated_course():
 
     population = VirtualPopulation(random_state=2)
     spec = population.spec_
-    table = population.sample(40)
+    table = population.sample(60)
     raised = table.assign(onset_threshold=table["onset_threshold"] * 10)
     both = pd.concat([table, raised], ignore_index=True)
     result = simulate(parameter_table(spec, both), dose_table(spec, both), t_end=spec.duration_h,
@@ -231,7 +231,7 @@ def test_symptom_onset_is_read_from_the_simulated_course():
     crossed = first_time(result.time, signal >= both["onset_threshold"].to_numpy()[:, None])
     expected = np.fmin(crossed, course["hypoxaemia_h"].to_numpy())
     np.testing.assert_allclose(course["onset_h"], expected, equal_nan=True)
-    first, later = course["onset_h"].to_numpy()[:40], course["onset_h"].to_numpy()[40:]
+    first, later = course["onset_h"].to_numpy()[:60], course["onset_h"].to_numpy()[60:]
     seen = np.isfinite(first) & np.isfinite(later)
     assert seen.sum() >= 10 and (later[seen] >= first[seen]).all() and (later > first).any()
     silent = ~np.isfinite(course["onset_h"].to_numpy())

@@ -76,7 +76,7 @@ def load_course_targets() -> list[dict]:
     return yaml.safe_load(text)["targets"]
 
 
-COHORT_MARKERS = ("il6", "tnf", "il10", "il1b", "ferritin", "ldh", "crp")
+COHORT_MARKERS = ("il6", "tnf", "il10", "il1b", "ferritin", "fibrinogen", "ldh", "crp")
 
 
 def shipped_cohort_targets() -> CohortTargets:
@@ -190,7 +190,7 @@ def _statistics(run: CourseRun) -> dict[str, tuple[float, int]]:
         100.0 * float((il6[resolved, -1] > LINGERING_IL6).mean()) if resolved.any()
         else float("nan"), int(resolved.sum()))
 
-    for marker in ("il6", "tnf", "il10", "il1b", "ferritin", "ldh"):
+    for marker in ("il6", "tnf", "il10", "il1b", "ferritin", "fibrinogen", "ldh"):
         values = course[marker].to_numpy(float)
         put(f"course.{marker}_admission_nonsurvivors", values, admitted & died)
         put(f"course.{marker}_admission_survivors", values, admitted & ~died)

@@ -33,13 +33,17 @@ def danger_signal(s, p):
     Endotoxin at the site, bacteria (at the site and in blood, sensed by tissue macrophages and
     blood monocytes alike), infected cells (viral RNA) and injured lung (damage-associated
     patterns such as HMGB1 and histones, which sustain inflammation after the pathogen wanes:
-    Chen GY, Nunez G 2010 Nat Rev Immunol 10:826).
+    Chen GY, Nunez G 2010 Nat Rev Immunol 10:826) and immune complexes of specific IgG with
+    infected cells, which activate alveolar macrophages through Fc-gamma receptors when the
+    antibody response arrives while antigen remains (Hoepel W 2021 Sci Transl Med
+    13:eabf8654): the adaptive response itself drives the second-week hyperinflammation.
     """
     return (
         s.lps_t
         + p.pamp_per_cfu * (s.bac_t + s.bac_b)
         + p.pamp_per_infected_cell * (s.vir_eclipse + s.vir_infected)
         + p.damp_per_lung_injury * s.lung_injury
+        + p.pamp_per_immune_complex * s.antibody * (s.vir_eclipse + s.vir_infected)
     )
 
 

@@ -187,7 +187,7 @@ BLOCK = Block(
                     1
                     + p.max_fold_ferritin
                     * (
-                        hill(s.apr_drive, p.K_apr_crp)
+                        hill(s.apr_drive, p.K_apr_ferritin)
                         + ratio(s.mac_act, s.mac_act + s.mac_rest + s.mac_primed)
                     )
                 )
