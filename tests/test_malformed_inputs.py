@@ -93,6 +93,7 @@ SCENARIO_FILES = {
     "pathogen-absolute": yaml.safe_dump(_scenario(pathogen="/etc/passwd")),
     "targets-parent-path": yaml.safe_dump(_scenario(targets="../trials/remap-cap-il6")),
     "empty": "",
+    "two-megabytes": "name: t\n" + "# padding\n" * 200_000,
     "a-list": "- 1\n- 2\n",
 }
 

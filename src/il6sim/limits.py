@@ -17,10 +17,24 @@ import re
 from typing import Any
 
 __all__ = [
-    "COVARIATE_RANGES", "MAX_DOSE_AMOUNT", "MAX_DOSE_EVENTS", "MAX_RESULT_BYTES",
-    "MAX_RUN_HOURS", "MAX_TIME_POINTS", "MAX_TRIAL_PATIENTS", "MAX_YAML_NODES",
-    "MIN_SAMPLING_HOURS", "data_name_problem", "dose_amount_problem", "dose_count_problem",
-    "dose_unit_problem", "parameter_problem", "result_bytes", "sampling_problem",
+    "COVARIATE_RANGES",
+    "MAX_DOSE_AMOUNT",
+    "MAX_DOSE_EVENTS",
+    "MAX_INPUT_FILE_BYTES",
+    "MAX_RESULT_BYTES",
+    "MAX_RUN_HOURS",
+    "MAX_TIME_POINTS",
+    "MAX_TRIAL_PATIENTS",
+    "MAX_YAML_NODES",
+    "MIN_SAMPLING_HOURS",
+    "data_name_problem",
+    "dose_amount_problem",
+    "dose_count_problem",
+    "dose_unit_problem",
+    "file_size_problem",
+    "parameter_problem",
+    "result_bytes",
+    "sampling_problem",
     "time_problem",
 ]
 
@@ -52,6 +66,9 @@ MAX_TRIAL_PATIENTS = 10_000_000
 
 #: Most YAML nodes a file may expand to (aliases counted each time they are used).
 MAX_YAML_NODES = 100_000
+
+#: Largest scenario, trial or phenotype file (the shipped ones are a few kB).
+MAX_INPUT_FILE_BYTES = 1024**2
 
 #: Patient covariates: (lowest, highest, unit) a person can have.
 COVARIATE_RANGES = {"age": (0.0, 120.0, "year"), "body_weight": (1.0, 500.0, "kg")}
@@ -189,6 +206,15 @@ def parameter_problem(name: str, value: float, unit: str, declared: float) -> st
     if value > ceiling:
         return (f"{value:g} {unit} is more than {MAX_PARAMETER_FACTOR:g}× the declared "
                 f"{declared:g} {unit}; fix: give at most {ceiling:g} {unit}")
+    return None
+
+
+def file_size_problem(size: int, what: str) -> str | None:
+    """A YAML input file larger than :data:`MAX_INPUT_FILE_BYTES` (read in full otherwise)."""
+    if size > MAX_INPUT_FILE_BYTES:
+        return (f"{what} is {size / 1024**2:.1f} MB, above the limit of "
+                f"{MAX_INPUT_FILE_BYTES // 1024**2} MB for a YAML input; fix: give the file "
+                "that declares the run, not data")
     return None
 
 

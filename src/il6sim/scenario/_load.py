@@ -432,6 +432,9 @@ def load_scenario(scenario: str | Path, *, model: Model | None = None) -> Scenar
     text = str(scenario)
     path = Path(scenario)
     if path.is_file():
+        problem = limits.file_size_problem(path.stat().st_size, f"scenario '{text}'")
+        if problem:
+            raise InputError(problem)
         try:
             content = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

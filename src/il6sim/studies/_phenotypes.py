@@ -28,6 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ..errors import Il6simError, InputError
+from ..limits import file_size_problem
 from ..model import Model, default_model
 from ..scenario import Scenario, load_scenario, read_yaml
 from ..scenario._schema import parse_time, suggest
@@ -152,6 +153,9 @@ def load_phenotypes(
                 f"phenotype file '{source}' does not exist; fix: check the path, or copy the "
                 "shipped one (il6sim/data/studies/timing.yaml)"
             )
+        problem = file_size_problem(path.stat().st_size, f"phenotype file '{source}'")
+        if problem:
+            raise InputError(problem)
         label, folder, text = str(path), path.parent, path.read_text("utf-8")
     data = read_yaml(text, label)
     if not isinstance(data, dict):

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import InputError
+from ..limits import file_size_problem
 from ..scenario import read_yaml
 from ..scenario._schema import suggest
 from ._design import TrialSpec
@@ -74,6 +75,9 @@ def load_trial(trial: str | Path | Mapping[str, Any]) -> TrialSpec:
     text = str(trial)
     path = Path(text)
     if path.is_file():
+        problem = file_size_problem(path.stat().st_size, f"trial '{text}'")
+        if problem:
+            raise InputError(problem)
         try:
             content = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
