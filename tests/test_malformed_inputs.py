@@ -359,3 +359,23 @@ def test_generated_trial_fields_are_refused_or_within_limits(field, value):
     assert 2 <= design.size <= limits.MAX_TRIAL_PATIENTS
     assert 0 < design.followup_h <= limits.MAX_RUN_HOURS
     assert limits.data_name_problem(design.population, "population") is None
+
+
+@pytest.mark.parametrize(("unit", "expected"), [("kg/ng", "where the body weight goes"),
+                                                ("ng/ug", "where the body weight goes"),
+                                                ("ng/kg/kg", "cannot be converted")])
+def test_the_python_api_refuses_an_inverted_dose_unit(unit, expected):
+    """Both kg/ng and ng/kg are mass per mass: pint would convert 2 kg/ng to 2e24 ng/kg."""
+    from il6sim.engine import Dose, simulate
+
+    with pytest.raises(InputError, match=expected):
+        simulate(doses=[Dose(0.0, "lps", 2.0, unit=unit)], t_end=1.0, dt=1.0)
+
+
+def test_an_equivalent_dose_unit_is_converted():
+    from il6sim.engine import Dose, simulate
+
+    a = simulate(doses=[Dose(0.0, "lps", 2.0, unit="ng/kg")], t_end=4.0, dt=1.0)
+    b = simulate(doses=[Dose(0.0, "lps", 0.002, unit="ug/kg")], t_end=4.0, dt=1.0)
+    assert a.status == b.status == ["ok"]
+    assert a.output("il6") == pytest.approx(b.output("il6"), rel=1e-6)

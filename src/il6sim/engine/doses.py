@@ -77,9 +77,15 @@ def amount_in_route_unit(model, row) -> float:
     if not row.unit or row.unit == route.dose_unit:
         return float(row.amount)
     try:
-        return float(ureg.Quantity(row.amount, row.unit).to(route.dose_unit).magnitude)
+        amount = float(ureg.Quantity(row.amount, row.unit).to(route.dose_unit).magnitude)
     except pint.errors.PintError:
         raise InputError(
             f"dose of {row.agent} is in '{row.unit}', which cannot be converted to "
             f"'{route.dose_unit}'; fix: give the amount in {route.dose_unit}"
         ) from None
+    from ..limits import dose_unit_problem
+
+    problem = dose_unit_problem(str(row.unit), route.dose_unit)  # kg/ng converts to ng/kg
+    if problem:
+        raise InputError(f"dose of {row.agent}: {problem}")
+    return amount
