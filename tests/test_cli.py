@@ -216,3 +216,13 @@ def test_a_solver_failure_is_an_error_exit_not_a_warning(capsys):
     assert stopped.value.exit_code == SOLVER_FAILURE_EXIT_CODE
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and error[0].startswith("error: the solver failed (run: failed")
+
+
+def test_an_os_error_while_writing_is_one_line(tmp_path):
+    """What the up-front checks cannot see (a full disk, a folder removed meanwhile) is still
+    one line: here a device that refuses every write."""
+    result = CliRunner().invoke(app, ["model", "--out", "/dev/full"])
+    assert result.exit_code == 2, result.output
+    assert "error: cannot use" in result.output and "No space left" in result.output
+    assert "fix:" in result.output
+    assert "Traceback" not in result.output

@@ -117,6 +117,10 @@ class Il6simGroup(TyperGroup):
             report_error(f"field '{field}': {first['msg']}; fix: correct that field")
         except yaml.YAMLError as exc:
             report_error("invalid YAML (" + " ".join(str(exc).split()) + "); fix: check the file")
+        except OSError as exc:  # checked up front, but a disk can fill or a folder vanish
+            where = f"'{exc.filename}'" if exc.filename else "a file"
+            report_error(f"cannot use {where} ({exc.strerror or type(exc).__name__}); fix: "
+                         "check the path, its permissions and the free disk space")
         raise typer.Exit(ERROR_EXIT_CODE)
 
 
