@@ -106,3 +106,19 @@ def test_batched_rhs_equals_per_patient_rhs(model, rest):
     batched = model.rhs(0, ys, ps)
     for i in range(3):
         assert np.allclose(batched[:, i], model.rhs(0, ys[:, i], ps[:, i]))
+
+
+def test_readme_model_counts_match_the_model():
+    """The README's state, parameter, flux and read-out counts are the model's."""
+    import re
+    from pathlib import Path
+
+    from il6sim.model import default_model
+
+    text = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    found = re.search(r"(\d+) states, (\d+) parameters, (\d+) named fluxes and (\d+) read-outs",
+                      text)
+    model = default_model()
+    assert found, "the README's model paragraph lost its counts"
+    assert tuple(map(int, found.groups())) == (len(model.states), len(model.parameters),
+                                               len(model.fluxes), len(model.outputs))

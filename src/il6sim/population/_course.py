@@ -17,8 +17,8 @@ declared read-out (P/F) falls below its threshold — plus a delay until the pat
 hospital. A patient not admitted within ``admission.latest`` of infection, or who dies before
 admission, is not in the hospital population; nor is one whose course is implausible: alive at
 the end of a run that reaches past the follow-up, still carrying virus or raised IL-6
-(``lingering``; Allen 2016 plausibility, :data:`LINGERING_IL6`). Sources of each time are in the declaration
-(Wang 2020, RECOVERY 2021).
+(``lingering``; Allen 2016 plausibility, :data:`LINGERING_IL6`). Sources of each time are in
+the declaration (Wang 2020, RECOVERY 2021).
 
 **Laboratory values** are read at admission plus the cohort's median delay to the first sample
 of each marker (Tongji: CRP ≈ 9 h, IL-6 ≈ 26 h), interpolated linearly on the sampling grid, and

@@ -37,9 +37,9 @@ from ..engine import simulate
 from ..errors import InputError
 from ._calibrated import load_calibrated
 from ._course import LINGERING_IL6, first_time, read_course
-from ._targets import CohortTargets, cohort_targets
 from ._sample import dose_table, draw, parameter_table, patient_normals
 from ._spec import load_population_spec
+from ._targets import CohortTargets, cohort_targets
 
 __all__ = ["CourseRun", "course_table", "load_course_targets", "simulate_course_check"]
 
