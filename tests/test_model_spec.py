@@ -122,3 +122,16 @@ def test_readme_model_counts_match_the_model():
     assert found, "the README's model paragraph lost its counts"
     assert tuple(map(int, found.groups())) == (len(model.states), len(model.parameters),
                                                len(model.fluxes), len(model.outputs))
+
+
+def test_docs_model_md_is_the_current_model_table():
+    """docs/model.md is written by `il6sim model --markdown --out docs/model.md`; regenerate it
+    when the model changes."""
+    from pathlib import Path
+
+    from il6sim.model import default_model
+    from il6sim.model_table import model_table_markdown
+
+    shipped = (Path(__file__).parents[1] / "docs" / "model.md").read_text(encoding="utf-8")
+    assert shipped.strip() == model_table_markdown(default_model()).strip(), (
+        "docs/model.md is stale; fix: il6sim model --markdown --out docs/model.md")
