@@ -62,6 +62,7 @@ def _split_host(value: str) -> tuple[str, int | None] | None:
 
 
 def _is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or address) is this computer only."""
     if host == "localhost":
         return True
     try:

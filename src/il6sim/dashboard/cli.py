@@ -6,7 +6,6 @@ printed as ``error: <message>`` with exit code 2, never a traceback.
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 import time
@@ -17,6 +16,7 @@ import typer
 
 from .._cli_errors import reporting_errors
 from ..errors import InputError
+from ._guard import _is_loopback
 
 __all__ = ["register"]
 
@@ -37,15 +37,6 @@ def _check_address(host: str, port: int) -> None:
         except OSError as exc:
             raise InputError(f"cannot listen on {host}:{port} ({exc.strerror}); fix: choose "
                              f"another port, e.g. --port {port + 1}") from None
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def serve(
