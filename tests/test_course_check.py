@@ -80,6 +80,32 @@ def test_course_row_within_its_clinical_range(table, row_id):
                         f"{row.unit} (n {row.n}; {row.source[:80]})")
 
 
+#: At full size (600 patients, seed 0, about 5 min) IL-1beta of survivors is inside its range
+#: (3.4 pg/mL); every other gap is the same.
+KNOWN_GAPS_FULL_SIZE = {k: v for k, v in KNOWN_GAPS.items()
+                        if k != "course.il1b_admission_survivors"}
+
+
+@pytest.fixture(scope="module")
+def table_full_size():
+    return course_table(simulate_course_check(600, seed=0))
+
+
+def _full_size_cases():
+    for target in load_course_targets():
+        marks = [pytest.mark.slow]
+        if target["id"] in KNOWN_GAPS_FULL_SIZE:
+            marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_GAPS_FULL_SIZE[target["id"]]))
+        yield pytest.param(target["id"], id=target["id"].removeprefix("course."), marks=marks)
+
+
+@pytest.mark.parametrize("row_id", list(_full_size_cases()))
+def test_course_row_within_its_clinical_range_at_full_size(table_full_size, row_id):
+    """The same rows at 600 patients (slow; the 150-patient test above covers the same code)."""
+    row = table_full_size.set_index("id").loc[row_id]
+    assert row.within, f"{row_id}: model {row.model:.3g} outside {row.low:.3g}-{row.high:.3g}"
+
+
 def test_cli_prints_the_course_table_as_markdown(tmp_path):
     out = tmp_path / "course.csv"
     result = run_cli("population", "course", "--n", "24", "--markdown", "--out", str(out))
