@@ -36,7 +36,7 @@ from ..clinical import VENTILATION_PF
 from ..engine import simulate
 from ..errors import InputError
 from ._calibrated import load_calibrated
-from ._course import LINGERING_IL6, first_time, read_course
+from ._course import LINGERING_IL6, _values_at, first_time, read_course
 from ._sample import dose_table, draw, parameter_table, patient_normals
 from ._spec import load_population_spec
 from ._targets import CohortTargets, cohort_targets
@@ -135,12 +135,6 @@ def _last_time(time: np.ndarray, condition: np.ndarray) -> np.ndarray:
     return np.where(hit, time[last], np.nan)
 
 
-def _at(values: np.ndarray, time: np.ndarray, at_h: np.ndarray) -> np.ndarray:
-    index = np.clip(np.searchsorted(time, at_h), 0, len(time) - 1)
-    inside = np.isfinite(at_h) & (at_h <= time[-1])
-    return np.where(inside, values[np.arange(len(values)), index], np.nan)
-
-
 def _statistics(run: CourseRun) -> dict[str, tuple[float, int]]:
     """Every statistic the target file may name: ``{id: (value, patients it is computed on)}``."""
     course, result = run.course, run.untreated
@@ -175,7 +169,7 @@ def _statistics(run: CourseRun) -> dict[str, tuple[float, int]]:
     hospital = admitted | course["lingering"].to_numpy(bool)
     day49 = onset + 49 * 24.0
     survivors = hospital & ~died & (day49 <= time[-1])
-    persisting = _at(viral, time, day49) >= RNA_DETECTION
+    persisting = _values_at(time, viral, day49) >= RNA_DETECTION
     out["course.persistent_virus_day49"] = (
         100.0 * float(persisting[survivors].mean()) if survivors.any() else float("nan"),
         int(survivors.sum()))
@@ -231,8 +225,8 @@ def _blockade(run: CourseRun) -> dict:
     crp = run.course["crp"].to_numpy(float)
     eligible = run.admitted & (crp >= TREATMENT_CRP) & (run.dose_h + 72.0 <= time[-1])
     il6 = run.treated.output("il6")
-    before = _at(il6, time, run.dose_h)
-    after = _at(il6, time, run.dose_h + 72.0)
+    before = _values_at(time, il6, run.dose_h)
+    after = _values_at(time, il6, run.dose_h + 72.0)
     fold = (after / before)[eligible]
     count = int(np.isfinite(fold).sum())
     return {"course.il6_rise_after_tocilizumab": (_median(fold), count),

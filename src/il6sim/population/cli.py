@@ -13,8 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .._cli_errors import reporting_errors
-from ..errors import InputError
+from .._cli_errors import check_output_file, reporting_errors
 
 __all__ = ["register"]
 
@@ -127,8 +126,7 @@ def course(
     (data/targets/covid_course.yaml)."""
     from ._course_check import course_table, simulate_course_check
 
-    if out is not None and out.exists() and out.is_dir():
-        raise InputError(f"--out '{out}' is a folder; fix: give a file name such as course.csv")
+    check_output_file(out, "--out")
     console = _console()
     with console.status(f"simulating {n} patients untreated and with tocilizumab"):
         run = simulate_course_check(n, seed=seed, days=days, calibrated=not prior)
