@@ -81,12 +81,25 @@ class Flux:
 
 @dataclass(frozen=True)
 class Output:
-    """A read-out computed from states and parameters, in a clinical unit."""
+    """A read-out computed from states and parameters, in a clinical unit.
+
+    ``label`` is the short display name of figures and tables (``"P/F ratio"``, ``"CRP"``);
+    without one, :attr:`display_label` is the description with a capital first letter.
+    """
 
     name: str
     unit: str
     expression: RateFunction
     description: str
+    label: str = ""
+
+    @property
+    def display_label(self) -> str:
+        """The label shown on axes and in tables."""
+        if self.label:
+            return self.label
+        text = self.description or self.name.replace("_", " ")
+        return text[:1].upper() + text[1:]
 
 
 @dataclass(frozen=True)

@@ -92,8 +92,9 @@ BLOCK = Block(
         ),
     ),
     outputs=(
-        Output("crp", "mg/L", lambda s, p: s.crp, "C-reactive protein"),
-        Output("fibrinogen", "g/L", lambda s, p: s.fibrinogen, "fibrinogen"),
-        Output("stat3", "percent", lambda s, p: s.stat3_hep, "hepatocyte STAT3 activity"),
+        Output("crp", "mg/L", lambda s, p: s.crp, "C-reactive protein", label="CRP"),
+        Output("fibrinogen", "g/L", lambda s, p: s.fibrinogen, "fibrinogen", label="Fibrinogen"),
+        Output("stat3", "percent", lambda s, p: s.stat3_hep, "hepatocyte STAT3 activity",
+               label="Hepatocyte STAT3"),
     ),
 )

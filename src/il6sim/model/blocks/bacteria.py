@@ -96,9 +96,12 @@ BLOCK = Block(
         ),
     ),
     outputs=(
-        Output("bacteria_site", "CFU/mL", lambda s, p: s.bac_t, "bacterial load at the site"),
-        Output("bacteraemia", "CFU/mL", lambda s, p: s.bac_b, "bacteria in blood"),
-        Output("antibiotic_level", "mg/L", lambda s, p: s.antibiotic, "antibiotic in plasma"),
+        Output("bacteria_site", "CFU/mL", lambda s, p: s.bac_t, "bacterial load at the site",
+               label="Bacteria at the site"),
+        Output("bacteraemia", "CFU/mL", lambda s, p: s.bac_b, "bacteria in blood",
+               label="Bacteraemia"),
+        Output("antibiotic_level", "mg/L", lambda s, p: s.antibiotic, "antibiotic in plasma",
+               label="Antibiotic (plasma)"),
     ),
     routes=(
         DoseRoute(

@@ -183,16 +183,19 @@ BLOCK = Block(
     ),
     outputs=(
         Output("drug_conc", "ug/mL", lambda s, p: s.drug_c * p.drug_MW,
-               "free antibody concentration in serum"),
+               "free antibody concentration in serum", label="Free drug (serum)"),
         Output("drug_occupancy", "percent", receptor_occupancy_liver,
-               "hepatocyte membrane IL-6R occupied by the antibody"),
+               "hepatocyte membrane IL-6R occupied by the antibody",
+               label="IL-6R occupied by drug (liver)"),
         Output("drug_occupancy_leukocytes", "percent", receptor_occupancy_leukocytes,
-               "leukocyte membrane IL-6R at the site occupied by the antibody"),
+               "leukocyte membrane IL-6R at the site occupied by the antibody",
+               label="IL-6R occupied by drug (leukocytes)"),
         Output(
             "drug_occupancy_sil6r",
             "percent",
             lambda s, p: ratio(s.drug_sil6r_p, soluble_receptor_total(s)),
             "soluble IL-6R bound by the antibody",
+            label="Soluble IL-6R bound by drug",
         ),
         Output(
             "il6_total",
@@ -202,6 +205,7 @@ BLOCK = Block(
                 + s.drug_il6_sil6r_p
             ) * p.MW_il6,
             "total serum IL-6, including IL-6 bound by the drug",
+            label="Total IL-6 (incl. drug-bound)",
         ),
     ),
     routes=(

@@ -31,5 +31,6 @@ BLOCK = Block(
             "intravenous bolus of endotoxin, dissolved in the plasma volume",
         ),
     ),
-    outputs=(Output("lps", "pg/mL", lambda s, p: s.lps_p, "plasma endotoxin"),),
+    outputs=(Output("lps", "pg/mL", lambda s, p: s.lps_p, "plasma endotoxin",
+           label="Endotoxin (LPS)"),),
 )

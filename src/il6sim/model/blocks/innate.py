@@ -213,20 +213,24 @@ BLOCK = Block(
     ),
     outputs=(
         Output(
-            "neutrophils", "cell/nL", lambda s, p: s.neu_blood, "blood neutrophil count (10⁹/L)"
+            "neutrophils", "cell/nL", lambda s, p: s.neu_blood, "blood neutrophil count (10⁹/L)",
+            label="Blood neutrophils",
         ),
-        Output("neutrophils_site", "cell/uL", lambda s, p: s.neu_tissue, "neutrophils at the site"),
+        Output("neutrophils_site", "cell/uL", lambda s, p: s.neu_tissue, "neutrophils at the site",
+               label="Neutrophils at the site"),
         Output(
             "macrophages_active",
             "percent",
             lambda s, p: ratio(s.mac_act, s.mac_act + s.mac_primed + s.mac_rest),
             "activated fraction of site macrophages",
+            label="Activated macrophages",
         ),
         Output(
             "endothelial_activation",
             "percent",
             lambda s, p: s.endothelium_act,
             "endothelial activation",
+            label="Endothelial activation",
         ),
     ),
 )
