@@ -234,8 +234,12 @@ def test_target_geometry_and_labels():
     rest = SimpleNamespace(output="il6", statistic="rest", time_h=None, low=1, high=5, center=2)
     fraction = SimpleNamespace(output="il6", statistic="fraction_of_peak_at", time_h=6.0,
                                low=0.0, high=0.1, center=0.03)
-    assert target_geometry(rest) == ("point", 0.0, 1.0, 5.0, 2.0)
-    assert target_geometry(fraction, reference) == pytest.approx(("point", 6.0, 0.0, 10.0, 3.0))
-    assert target_geometry(fraction) is None
+    mark = target_geometry(rest)
+    assert (mark.kind, mark.time_h, mark.low, mark.high, mark.center) == ("point", 0, 1, 5, 2)
+    # a fraction of the peak is a ratio: a marker on the curve at 6 h, never a band in pg/mL
+    mark = target_geometry(fraction, reference)
+    assert (mark.kind, mark.time_h, mark.low, mark.high) == ("marker", 6.0, 0.0, 0.1)
+    assert mark.y == pytest.approx(50.0) and "% of peak" in mark.text
+    assert target_geometry(fraction).kind == "note"
     assert axis_label("il6", "pg/mL") == "IL-6 (pg/mL)"
-    assert axis_label("neutrophils", "cell/nL") == "blood neutrophils (10⁹/L)"
+    assert axis_label("neutrophils", "cell/nL") == "Blood neutrophils (10⁹/L)"

@@ -1,47 +1,45 @@
 """Plots of simulation results: one panel per read-out, in clinical units, with target overlays.
 
 Figures are drawn with matplotlib's object API on the Agg canvas, so plotting never touches
-pyplot's global state or needs a display.
+pyplot's global state or needs a display. Axis labels come from the model's output
+declarations (:attr:`il6sim.model.spec.Output.display_label`, e.g. ``'P/F ratio (mmHg)'``), with
+units written the clinical way (``µg/L``, ``10⁹/L``). Pathogen loads are drawn on log axes.
 
 A *target* is any object with the attributes ``output`` (read-out name), ``time_h`` (hours,
 or ``None`` for a range that applies at any time, such as a peak), ``low`` and ``high`` (either
-may be ``None``) and ``label``; ``center`` and ``statistic`` are used when present. The
-calibration targets of :mod:`il6sim.calibration.targets` have these attributes; their
-statistics are drawn as follows (see :func:`target_geometry`): ``rest`` at time 0, ``peak`` and
-``value_at`` at ``time_h``, ``time_of_peak`` as a band of times, and ``fraction_of_peak_at`` /
-``fold_over_rest_at`` scaled by the plotted run's own peak or resting value.
+may be ``None``) and ``label``; ``center``, ``statistic`` and ``id`` are used when present. The
+calibration targets of :mod:`il6sim.calibration.targets` have these attributes. Each target is
+drawn by its kind, in its own units (:func:`target_geometry`): values as points or bands,
+times as bands on the time axis, ratios as annotated markers on the curve, and ratios between
+runs listed in a note.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._plot_targets import TargetMark, draw_targets, target_geometry
 from .errors import InputError
 
-#: Display names of read-outs (anything else is shown by its name).
-LABELS = {
-    "il6": "IL-6", "il6_free": "free IL-6", "il6_site": "IL-6 at the site",
-    "tnf": "TNF-α", "tnf_site": "TNF-α at the site", "il1b": "IL-1β", "il10": "IL-10",
-    "ifn": "type-I IFN", "lps": "endotoxin (LPS)", "crp": "CRP", "fibrinogen": "fibrinogen",
-    "neutrophils": "blood neutrophils", "neutrophils_site": "neutrophils at the site",
-    "sil6r_total": "soluble IL-6R", "sgp130_total": "soluble gp130", "stat3": "hepatocyte STAT3",
-    "macrophages_active": "activated macrophages",
-    "endothelial_activation": "endothelial activation",
-    "classic_signal_liver": "classic signalling (liver)",
-    "classic_signal_leukocytes": "classic signalling (leukocytes)",
-    "trans_signal": "trans-signalling",
-}
+__all__ = ["TargetMark", "axis_label", "comparison_figure", "output_label", "plot_comparison",
+           "plot_result", "result_figure", "target_geometry", "unit_label"]
 
-#: How units are written on axes (clinical conventions).
-UNIT_LABELS = {"cell/nL": "10⁹/L", "cell/uL": "cells/µL", "percent": "%", "ug/mL": "µg/mL"}
+#: How units are written on axes (clinical conventions); others get ``u`` → ``µ``.
+UNIT_LABELS = {"cell/nL": "10⁹/L", "cell/uL": "cells/µL", "cell/mL": "cells/mL",
+               "percent": "%", "virion/mL": "virions/mL", "dimensionless": ""}
 
 #: Read-outs in these units span decades after a challenge and get a log axis when useful.
 LOG_UNITS = {"pg/mL", "ng/mL"}
+
+#: Pathogen loads: always on a log axis (down to :data:`LOAD_DECADES` below the peak).
+LOAD_UNITS = {"CFU/mL", "virion/mL", "cell/mL", "copies/mL"}
+LOAD_DECADES = 8
 
 #: Above this duration (hours) the time axis is in days.
 DAYS_ABOVE_H = 72.0
@@ -50,15 +48,32 @@ DAYS_ABOVE_H = 72.0
 MAX_LINES = 20
 
 
+def output_label(name: str) -> str:
+    """``'P/F ratio'``: the display label the model declares for read-out ``name``."""
+    from .model import default_model
+
+    model = default_model()
+    index = model.output_index.get(name)
+    return model.outputs[index].display_label if index is not None else name
+
+
+def unit_label(unit: str) -> str:
+    """``'µg/L'`` for ``'ug/L'``, ``'10⁹/L'`` for ``'cell/nL'``: a unit as clinicians write it."""
+    if unit in UNIT_LABELS:
+        return UNIT_LABELS[unit]
+    return re.sub(r"(?<![A-Za-z])u(?=(g|mol|L|IU)\b)", "µ", unit)
+
+
 def axis_label(name: str, unit: str) -> str:
-    """``'IL-6 (pg/mL)'``: the read-out's display name and its clinical unit."""
-    return f"{LABELS.get(name, name.replace('_', ' '))} ({UNIT_LABELS.get(unit, unit)})"
+    """``'IL-6 (pg/mL)'``: the read-out's declared label and its clinical unit."""
+    shown = unit_label(unit)
+    return f"{output_label(name)} ({shown})" if shown else output_label(name)
 
 
 def _time_axis(time_h: np.ndarray) -> tuple[float, str]:
     if len(time_h) and float(np.nanmax(time_h)) > DAYS_ABOVE_H:
-        return 24.0, "time (days)"
-    return 1.0, "time (h)"
+        return 24.0, "Time (days)"
+    return 1.0, "Time (h)"
 
 
 def _grid(n: int) -> tuple[int, int]:
@@ -96,85 +111,6 @@ def _draw_batch(ax, x: np.ndarray, values: np.ndarray, color: Any, label: str | 
         ax.plot(x, mid, color=color, lw=1.8, label=f"{label} (median, 5–95 %)" if label else None)
 
 
-def _number(target: Any, name: str) -> float | None:
-    value = getattr(target, name, None)
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if np.isfinite(value) else None
-
-
-def _center(low: float | None, high: float | None, center: float | None) -> float | None:
-    if center is None and low is not None and high is not None:
-        center = math.sqrt(low * high) if low > 0 and high > 0 else (low + high) / 2
-    if center is None:
-        center = low if low is not None else high
-    return center
-
-
-def target_geometry(target: Any, reference: tuple[np.ndarray, np.ndarray] | None = None):
-    """How a target is drawn: ``(kind, x_h, low, high, center)`` or ``None``.
-
-    ``kind`` is ``'point'`` (a value with its range at time ``x_h``), ``'hband'`` (a range of
-    values at any time) or ``'vband'`` (a range of times, for ``time_of_peak``). Relative
-    statistics (``fraction_of_peak_at``, ``fold_over_rest_at``) are placed on the ``reference``
-    trajectory ``(time_h, values)``, and skipped without one.
-    """
-    low, high = _number(target, "low"), _number(target, "high")
-    center = _number(target, "center")
-    time_h = _number(target, "time_h")
-    statistic = str(getattr(target, "statistic", "value") or "value")
-    if statistic == "time_of_peak":
-        return "vband", None, low, high, _center(low, high, center)
-    if statistic in ("fraction_of_peak_at", "fold_over_rest_at"):
-        if reference is None or time_h is None or not np.isfinite(reference[1]).any():
-            return None
-        y = reference[1]
-        factor = float(np.nanmax(y)) if statistic == "fraction_of_peak_at" else float(y[0])
-        low, high, center = (None if v is None else v * factor for v in (low, high, center))
-    elif statistic == "rest":
-        time_h = 0.0
-    center = _center(low, high, center)
-    if center is None:
-        return None
-    return ("hband" if time_h is None else "point"), time_h, low, high, center
-
-
-def _draw_targets(ax, targets: Sequence[Any], scale: float,
-                  reference: tuple[np.ndarray, np.ndarray] | None = None
-                  ) -> tuple[list[float], list[float]]:
-    """Targets as points with ranges, or shaded bands; returns the centres and bounds drawn."""
-    centers: list[float] = []
-    bounds: list[float] = []
-    drawn = [(t, g) for t in targets if (g := target_geometry(t, reference)) is not None]
-    show_labels = len(drawn) <= 4
-    for i, (target, (kind, time_h, low, high, center)) in enumerate(drawn):
-        label = str(getattr(target, "label", "") or "target") if show_labels else (
-            f"targets ({len(drawn)})" if i == 0 else None)
-        if kind == "vband":
-            if low is not None and high is not None:
-                ax.axvspan(low / scale, high / scale, color="tab:orange", alpha=0.12, lw=0,
-                           label=label)
-            else:
-                ax.axvline(center / scale, color="tab:orange", ls=":", lw=1.0, label=label)
-            continue
-        centers.append(center)
-        bounds += [v for v in (low, high) if v is not None]
-        if kind == "hband":
-            if low is not None and high is not None:
-                ax.axhspan(low, high, color="0.5", alpha=0.15, lw=0, label=label)
-            else:
-                ax.axhline(center, color="0.4", ls="--", lw=1.0, label=label)
-            continue
-        below = center - low if low is not None else 0.0
-        above = high - center if high is not None else 0.0
-        marker = "o" if (low is not None) == (high is not None) else ("^" if high is None else "v")
-        ax.errorbar([time_h / scale], [center], yerr=[[max(below, 0.0)], [max(above, 0.0)]],
-                    fmt=marker, color="black", ms=4, capsize=3, lw=1.0, label=label)
-    return centers, bounds
-
-
 def _median(values: np.ndarray) -> np.ndarray:
     values = np.atleast_2d(values)
     finite = np.isfinite(values).any(axis=1)
@@ -186,12 +122,19 @@ def _median(values: np.ndarray) -> np.ndarray:
 def _set_scale(ax, unit: str, data: Iterable[float], centers: Sequence[float] = (),
                bounds: Sequence[float] = ()) -> None:
     """Y limits that show the runs and target centres; log-y for cytokine-like read-outs
-    spanning more than ~1.5 decades. A target bound far outside (an open-ended range such as
-    "more than threefold") may run off the panel rather than squash the curves."""
+    spanning more than ~1.5 decades, and always for pathogen loads (down to
+    :data:`LOAD_DECADES` below the peak). A target bound far outside (an open-ended range such
+    as "more than threefold") may run off the panel rather than squash the curves."""
     core = np.asarray([v for v in (*data, *centers) if np.isfinite(v)], float)
     if core.size == 0:
         return
     top = float(core.max())
+    if unit in LOAD_UNITS and top > 0:
+        positive = core[core > 0]
+        bottom = max(float(positive.min()), top / 10.0**LOAD_DECADES)
+        ax.set_yscale("log")
+        ax.set_ylim(bottom / 2, top * 2)
+        return
     floor = top / 1e4 if top > 0 else -np.inf
     kept = [b for b in bounds
             if np.isfinite(b) and min(core.min(), 0) <= b <= 3 * max(top, 0)]
@@ -270,6 +213,12 @@ def plot_result(
     >>> result = load_scenario("endotoxemia-2ngkg").run()          # doctest: +SKIP
     >>> plot_result(result, ["il6", "crp"], "endotoxemia.png")     # doctest: +SKIP
     """
+    return _save(result_figure(result, outputs, targets=targets, title=title), path)
+
+
+def result_figure(result: Any, outputs: Sequence[str], *, targets: Iterable[Any] | None = None,
+                  title: str | None = None):
+    """The figure of :func:`plot_result`, not saved (a matplotlib ``Figure``)."""
     outputs = _check_outputs(outputs)
     title = title if title is not None else result.settings.get("scenario")
     scale, xlabel = _time_axis(result.time)
@@ -281,14 +230,14 @@ def plot_result(
         unit = result.unit(name)
         _draw_batch(ax, x, values, "tab:blue", "model" if grouped.get(name) else None)
         reference = (np.asarray(result.time, float), _median(values))
-        centers, bounds = _draw_targets(ax, grouped.get(name, []), scale, reference)
+        centers, bounds, _ = draw_targets(ax, grouped.get(name, []), scale, reference)
         _set_scale(ax, unit, np.ravel(values), centers, bounds)
         ax.set_ylabel(axis_label(name, unit))
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
         if grouped.get(name):
             ax.legend(fontsize="small")
-    return _save(fig, path)
+    return fig
 
 
 def plot_comparison(
@@ -317,6 +266,12 @@ def plot_comparison(
     >>> runs = {"untreated": a, "tocilizumab": b}
     >>> plot_comparison(runs, ["il6", "crp"], "cmp.png")  # doctest: +SKIP
     """
+    return _save(comparison_figure(results, outputs, targets=targets, title=title), path)
+
+
+def comparison_figure(results: Mapping[str, Any], outputs: Sequence[str], *,
+                      targets: Iterable[Any] | None = None, title: str | None = None):
+    """The figure of :func:`plot_comparison`, not saved (a matplotlib ``Figure``)."""
     outputs = _check_outputs(outputs)
     if not results:
         raise InputError("no results to compare; fix: pass a mapping of label → result")
@@ -336,10 +291,10 @@ def plot_comparison(
             drawn += list(np.ravel(values))
             if reference is None:  # relative targets refer to the first run
                 reference = (np.asarray(result.time, float), _median(values))
-        centers, bounds = _draw_targets(ax, grouped.get(name, []), scale, reference)
+        centers, bounds, _ = draw_targets(ax, grouped.get(name, []), scale, reference)
         _set_scale(ax, unit, drawn, centers, bounds)
         ax.set_ylabel(axis_label(name, unit))
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
-    return _save(fig, path)
+    return fig

@@ -17,6 +17,7 @@ Nothing is written twice: the equations exist only as the flux declarations.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -99,6 +100,7 @@ class Output:
         if self.label:
             return self.label
         text = self.description or self.name.replace("_", " ")
+        text = re.sub(r"\s*\([^()]*\)$", "", text)  # a unit or aside in brackets at the end
         return text[:1].upper() + text[1:]
 
 

@@ -1,0 +1,131 @@
+"""Figures that say only what is true (issue 18, item 4): target overlays by kind, labels and
+units from the model's declarations, log axes for pathogen loads.
+
+Figures are built with the Agg canvas and inspected as data (artists, labels, scales), not
+pixels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from il6sim.calibration import load_targets
+from il6sim.engine.results import SimulationResult
+from il6sim.model import default_model
+from il6sim.plotting import (
+    axis_label,
+    comparison_figure,
+    output_label,
+    result_figure,
+    unit_label,
+)
+
+
+def _result(outputs: dict[str, tuple[str, np.ndarray]], time: np.ndarray) -> SimulationResult:
+    names = list(outputs)
+    values = np.stack([outputs[n][1] for n in names], axis=-1)[None]
+    return SimulationResult(
+        time=time, outputs=values, states=np.zeros((1, len(time), 0)),
+        parameters=np.zeros((1, 0)), output_names=names,
+        output_units=[outputs[n][0] for n in names], state_names=[], param_names=[],
+        status=["ok"], doses=pd.DataFrame(), settings={"scenario": "synthetic"})
+
+
+def _endotoxemia_like() -> SimulationResult:
+    t = np.linspace(0, 48, 193)
+    il6 = 2 + 1000 * np.exp(-((t - 2) ** 2) / 2)
+    tnf = 3 + 800 * np.exp(-((t - 1.5) ** 2) / 1)
+    lymph = 1.9 - 1.4 * np.exp(-((t - 4) ** 2) / 8)
+    return _result({"il6": ("pg/mL", il6), "tnf": ("pg/mL", tnf),
+                    "lymphocytes": ("cell/nL", lymph)}, t)
+
+
+def _spans(ax) -> list[tuple[float, float, float, float]]:
+    """(x0, x1, y0, y1) in data units of each shaded span (axhspan/axvspan) on ``ax``."""
+    out = []
+    for patch in ax.patches:
+        verts = patch.get_transform().transform(patch.get_path().vertices)
+        data = ax.transData.inverted().transform(verts)
+        xs, ys = data[:, 0], data[:, 1]
+        out.append((xs.min(), xs.max(), ys.min(), ys.max()))
+    return out
+
+
+@pytest.fixture(scope="module")
+def endotoxemia_figure():
+    targets = [t for t in load_targets("endotoxemia")
+               if t.scenario in ("rest", "lps_2ngkg")]
+    return result_figure(_endotoxemia_like(), ["il6", "tnf", "lymphocytes"], targets=targets)
+
+
+def test_fold_and_time_targets_are_not_drawn_as_concentration_bands(endotoxemia_figure):
+    il6, tnf, lymph = endotoxemia_figure.axes[:3]
+    # tnfko_il6_fold (peak 0.2-0.8x control) is a ratio between two runs: listed in a note,
+    # no horizontal band at 0.2-0.8 pg/mL
+    for _, _, y0, y1 in _spans(il6):
+        assert not (y0 == pytest.approx(0.2) and y1 == pytest.approx(0.8))
+    notes = " ".join(t.get_text() for t in il6.texts)
+    assert "tnfko_il6_fold" in notes and "0.2–0.8× control" in notes
+    # lymphocyte_nadir_time (2-6 h) is a time: a band on the time axis, not 2-6 x10^9/L
+    bands = _spans(lymph)
+    assert any(x0 == pytest.approx(2.0) and x1 == pytest.approx(6.0) for x0, x1, _, _ in bands)
+    y_low, y_high = lymph.get_ylim()
+    for _, _, y0, y1 in bands:  # a vertical span covers the whole panel height
+        assert y0 <= y_low + 1e-9 and y1 >= y_high - 1e-9
+    # fraction-of-peak targets are annotated markers on the curve, in their own units
+    assert any("% of peak at 6 h" in t.get_text() for t in tnf.texts)
+    assert any("× rest at 24 h" in t.get_text() for t in lymph.texts)
+
+
+def test_the_legend_names_or_counts_targets_by_kind():
+    t = np.linspace(0, 24, 97)
+    result = _result({"il6": ("pg/mL", 2 + 1000 * np.exp(-((t - 2) ** 2) / 2))}, t)
+    targets = [t for t in load_targets("endotoxemia") if t.output == "il6"]
+    values = [x for x in targets if x.statistic in ("rest", "peak")]
+    many = [*values * 3, *(x for x in targets if x.statistic in ("time_of_peak",
+                                                                 "fraction_of_peak_at"))]
+    ax = result_figure(result, ["il6"], targets=many).axes[0]
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert f"value targets ({len(values) * 3})" in labels
+    assert "time targets (1)" in labels and "relative targets (annotated) (1)" in labels
+    # fold-over-control targets are not counted in the legend: they are not drawn
+    assert not any("targets (" in label and "control" in label for label in labels)
+
+
+def test_axis_labels_come_from_the_model_declarations_with_clinical_units():
+    assert axis_label("pf_ratio", "mmHg") == "P/F ratio (mmHg)"
+    assert axis_label("ferritin_level", "ug/L") == "Ferritin (µg/L)"
+    assert unit_label("umol/L") == "µmol/L" and unit_label("cell/nL") == "10⁹/L"
+    assert unit_label("CFU/mL") == "CFU/mL" and unit_label("dimensionless") == ""
+    for output in default_model().outputs:
+        label = axis_label(output.name, output.unit)
+        assert label[0].isupper() or label[0].isdigit() or label.startswith(("sIL", "µ")), label
+        assert label.split(" (")[0] != output.name.replace("_", " "), label  # not automatic
+        assert " ug" not in label and "(ug" not in label and "umol" not in label, label
+
+
+def test_pathogen_loads_are_on_log_axes():
+    t = np.linspace(0, 14 * 24, 200)
+    virus = 1e7 * np.exp(-((t - 72) ** 2) / 2000) - 2.7e-19
+    bacteria = 1e6 * np.exp(-t / 20)
+    result = _result({"viral_load": ("virion/mL", virus), "bacteria_site": ("CFU/mL", bacteria),
+                      "pf_ratio": ("mmHg", 450 - 300 * np.exp(-((t - 200) ** 2) / 5000))}, t)
+    fig = comparison_figure({"a": result, "b": result}, ["viral_load", "bacteria_site",
+                                                         "pf_ratio"])
+    viral, bact, pf = fig.axes[:3]
+    assert viral.get_yscale() == "log" and bact.get_yscale() == "log"
+    assert pf.get_yscale() == "linear"
+    assert viral.get_ylabel() == f"{output_label('viral_load')} (virions/mL)"
+    assert bact.get_ylabel() == "Bacteria at the site (CFU/mL)"
+    assert pf.get_ylabel() == "P/F ratio (mmHg)"
+    low, high = viral.get_ylim()
+    assert low > 0 and high / low < 1e10
+
+
+def test_figures_render_to_files(tmp_path, endotoxemia_figure):
+    assert isinstance(endotoxemia_figure, Figure)
+    endotoxemia_figure.savefig(tmp_path / "f.png")
+    assert (tmp_path / "f.png").stat().st_size > 10_000
