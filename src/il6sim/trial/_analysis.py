@@ -8,6 +8,8 @@
   gives one; and the counterfactual risk ratio (every patient under both arms), which has no
   sampling error from randomisation;
 - :attr:`TrialResult.subgroups` — the primary endpoint per declared subgroup with Cochran's Q;
+- :attr:`TrialResult.interactions` — the study drug's effect with and without each background
+  co-treatment, with the interaction test;
 - :meth:`TrialResult.kaplan_meier` — survival curves per arm.
 
 Endpoint definitions: :mod:`il6sim.trial._endpoints`; statistics: :mod:`il6sim.trial._stats`.
@@ -27,10 +29,12 @@ from ._design import TrialSpec
 from ._stats import (
     BINARY,
     cox_and_logrank,
+    difference_of_differences,
     heterogeneity,
     kaplan_meier,
     mann_whitney,
     proportion,
+    ratio_of_risk_ratios,
     risk_ratio,
 )
 
@@ -190,6 +194,67 @@ class TrialResult:
             rows += [{**r, "heterogeneity_p": q} for r in found]
         return pd.DataFrame(rows)
 
+    def background_shares(self) -> pd.DataFrame:
+        """Per background co-treatment and arm: patients who received it and their share."""
+        rows = []
+        for entry in self.design.background:
+            for arm in ["all arms", *self.design.arm_names]:
+                group = self.patients if arm == "all arms" else \
+                    self.patients[self.patients["arm"] == arm]
+                on = group[entry.column].to_numpy(float) > 0.5
+                rows.append({"background": entry.name, "arm": arm, "declared": entry.fraction,
+                             "received": int(on.sum()), "n": len(group),
+                             "share": float(on.mean()) if len(group) else np.nan})
+        return pd.DataFrame(rows)
+
+    @cached_property
+    def interactions(self) -> pd.DataFrame:
+        """The study drug's effect with (``on``) and without (``off``) each background
+        co-treatment, per treated arm, for the primary endpoint and mortality: risk ratio (or
+        difference in mean organ-support-free days) in each level, and the interaction — the
+        ratio of the two risk ratios (or the difference of the differences), on vs off, with its
+        95 % CI and z-test p (:func:`il6sim.trial._stats.ratio_of_risk_ratios`)."""
+        rows: list[dict] = []
+        endpoints = [self.design.primary]
+        if "mortality" in self.design.endpoints and self.design.primary != "mortality":
+            endpoints.append("mortality")
+        control = self.design.control
+        for entry, arm, endpoint in itertools.product(self.design.background,
+                                                      self.design.treated_arms, endpoints):
+            data = self._population(endpoint)
+            data = data[data["arm"].isin([arm, control])]
+            on = data[entry.column].to_numpy(float) > 0.5
+            found, cells = [], []
+            for level, part in (("on", data[on]), ("off", data[~on])):
+                t, c = part[part["arm"] == arm], part[part["arm"] == control]
+                common = {"background": entry.name, "arm": arm, "control": control,
+                          "endpoint": endpoint, "level": level, "n": len(part)}
+                if endpoint == "organ_support_free_days":
+                    values = (t[endpoint].to_numpy(float), c[endpoint].to_numpy(float))
+                    cells.append(values)
+                    found.append({**common, "treated": _mean(values[0]),
+                                  "control_value": _mean(values[1]),
+                                  "measure": "difference in mean days",
+                                  **mann_whitney(*values)})
+                    continue
+                column = BINARY[endpoint][0]
+                counts = (int((t[column] > 0.5).sum()), len(t), int((c[column] > 0.5).sum()),
+                          len(c))
+                cells.append(counts)
+                found.append({**common, "treated": counts[0] / counts[1] if counts[1] else
+                              np.nan, "control_value": counts[2] / counts[3] if counts[3]
+                              else np.nan, "measure": "risk ratio", **risk_ratio(*counts)})
+            if endpoint == "organ_support_free_days":
+                test = difference_of_differences(*cells)
+                measure = "difference of differences (on - off)"
+            else:
+                test = ratio_of_risk_ratios(*cells)
+                measure = "ratio of risk ratios (on / off)"
+            rows += [{**r, "interaction": test["estimate"], "interaction_low": test["ci_low"],
+                      "interaction_high": test["ci_high"], "interaction_p": test["p_value"],
+                      "interaction_measure": measure} for r in found]
+        return pd.DataFrame(rows)
+
     def kaplan_meier(self, endpoint: str = "mortality") -> dict[str, pd.DataFrame]:
         """Kaplan–Meier curves of a time-to-event endpoint per arm."""
         column, time = BINARY[endpoint]
@@ -206,8 +271,8 @@ class TrialResult:
 
     # ----------------------------------------------------------------- output
     def save(self, folder: str | Path) -> dict[str, Path]:
-        """Write ``patients.parquet``, ``arms.csv``, ``comparisons.csv``, ``subgroups.csv`` and
-        ``summary.json`` to ``folder``."""
+        """Write ``patients.parquet``, ``arms.csv``, ``comparisons.csv``, ``subgroups.csv``,
+        ``summary.json`` and, with a background section, ``interactions.csv`` to ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         paths = {"patients": folder / "patients.parquet", "arms": folder / "arms.csv",
@@ -217,6 +282,9 @@ class TrialResult:
         self.arms.to_csv(paths["arms"], index=False)
         self.comparisons.to_csv(paths["comparisons"], index=False)
         self.subgroups.to_csv(paths["subgroups"], index=False)
+        if self.design.background:
+            paths["interactions"] = folder / "interactions.csv"
+            self.interactions.to_csv(paths["interactions"], index=False)
         summary = {"trial": self.design.name, "counts": self.counts,
                    "design": self.design.model_dump(mode="json")}
         paths["summary"].write_text(json.dumps(summary, indent=2, default=str) + "\n")
@@ -231,6 +299,10 @@ class TrialResult:
     def __repr__(self) -> str:
         return (f"TrialResult({self.design.name!r}: {self.counts['randomised']} randomised of "
                 f"{self.counts['screened']} screened)")
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(np.mean(values)) if len(values) else np.nan
 
 
 def _levels(values: np.ndarray, cuts) -> list[tuple[str, np.ndarray]]:

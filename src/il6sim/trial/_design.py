@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from ..limits import MAX_DOSE_EVENTS, MAX_TRIAL_PATIENTS
 from ..scenario._schema import (
@@ -48,6 +50,13 @@ ENDPOINTS = ("mortality", "imv_or_death", "discharge", "organ_support_free_days"
 
 #: Comparisons a criterion may use, and what each means.
 COMPARATORS = {"below": "<", "at_most": "<=", "above": ">", "at_least": ">="}
+
+
+def _fail_at(message: str, field: str) -> PydanticCustomError:
+    """A one-line problem of a field deeper than the validator's own (``background[1].name``);
+    :func:`il6sim.trial._load.describe_validation` names that field."""
+    return PydanticCustomError("il6sim", message.replace("{", "{{").replace("}", "}}"),
+                               {"field": field})
 
 
 def _time(value: Any, what: str) -> Any:
@@ -143,6 +152,78 @@ class StartRule(BaseModel):
     @property
     def within_h(self) -> float:
         return parse_time(self.within, what="start.within")
+
+
+class BackgroundStart(StartRule):
+    """When a background co-treatment starts. As an arm's :class:`StartRule`, except that it may
+    start before randomisation:
+
+    - ``at: randomisation`` (the default) or ``at: admission``;
+    - ``day_since_onset: N``: on day N after onset, not before ``after``;
+    - ``when: [criteria]``: the first time from ``after`` that every criterion holds on the
+      screening course (without the study drug), within ``within`` of ``after``.
+
+    ``after`` (``randomisation``, the default, or ``admission``) is where ``day_since_onset`` and
+    ``when`` start counting; ``delay`` is added in every case.
+    """
+
+    at: Literal["randomisation", "admission"] | None = None
+    after: Literal["randomisation", "admission"] = "randomisation"
+
+    @model_validator(mode="after")
+    def _after_with_rule(self) -> BackgroundStart:
+        if self.at is not None and "after" in self.model_fields_set:
+            raise _fail("'after' goes with day_since_onset or when, not with 'at'; fix: e.g. "
+                        "{at: admission} or {when: [...], after: admission}")
+        return self
+
+    @property
+    def anchor(self) -> str:
+        """``randomisation`` or ``admission``: the earliest the co-treatment can start."""
+        return self.at or self.after
+
+
+#: What a background name may look like: it becomes the per-patient column ``on_<name>``.
+BACKGROUND_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+class Background(BaseModel):
+    """A standard-of-care co-treatment given in every arm (control included) to a ``fraction``
+    of patients, drawn per patient with the trial's seed and independently of the arm, so arms
+    are balanced in expectation. Recorded per patient as ``on_<name>`` (1: received within
+    follow-up) and ``<name>_start_day`` (days from randomisation; negative: before it), and
+    usable as a subgroup signal ``on_<name>``. The study drug's effect with and without it is
+    reported with an interaction test (:attr:`il6sim.trial.TrialResult.interactions`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="short name, e.g. corticosteroids (column on_<name>)")
+    treatment: TreatmentSpec = Field(description="a label regimen or custom schedule, as arms")
+    fraction: Number = Field(description="share of patients who receive it, 0 to 1")
+    start: BackgroundStart = Field(default_factory=BackgroundStart)
+    source: str = Field("", description="where the fraction and regimen come from")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not BACKGROUND_NAME.fullmatch(value):
+            raise _fail(f"name {value!r} is not a short lower-case identifier (it becomes the "
+                        "column on_<name>); fix: use letters, digits and _, e.g. corticosteroids")
+        return value
+
+    @field_validator("fraction", mode="before")
+    @classmethod
+    def _fraction(cls, value: Any) -> Any:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or not 0 <= value <= 1:
+            raise _fail(f"fraction {value!r} is not a number from 0 to 1; fix: give the share "
+                        "of patients who receive it, e.g. fraction: 0.82")
+        return value
+
+    @property
+    def column(self) -> str:
+        """The per-patient column: 1 if the patient receives it, else 0."""
+        return f"on_{self.name}"
 
 
 class Arm(BaseModel):
@@ -303,6 +384,8 @@ class TrialSpec(BaseModel):
     followup: Number | str = "28 d"
     coinfection: Coinfection | None = Field(None, description="bacterial co-infection in a "
                                             "fraction of patients")
+    background: list[Background] = Field(default_factory=list, description="standard-of-"
+                                         "care co-treatments given in every arm")
     endpoints: list[str] = Field(default_factory=lambda: list(ENDPOINTS))
     primary: str = "mortality"
     subgroups: list[Subgroup] = Field(default_factory=list)
@@ -326,6 +409,17 @@ class TrialSpec(BaseModel):
         for name in value:
             if name not in ENDPOINTS:
                 raise _fail(f"unknown endpoint '{name}'; fix: use any of {', '.join(ENDPOINTS)}")
+        return value
+
+    @field_validator("background")
+    @classmethod
+    def _background(cls, value: list[Background]) -> list[Background]:
+        seen: dict[str, int] = {}
+        for k, entry in enumerate(value):
+            if entry.name in seen:
+                raise _fail_at(f"name '{entry.name}' is already background[{seen[entry.name]}]; "
+                            "fix: give each co-treatment its own name", f"background[{k}].name")
+            seen[entry.name] = k
         return value
 
     @model_validator(mode="after")

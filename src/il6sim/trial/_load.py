@@ -36,8 +36,9 @@ def describe_validation(exc: ValidationError) -> str:
     """``field '<path>': <problem>; fix: ...`` for the first problem of a validation."""
     errors = exc.errors(include_url=False)
     first = min(errors, key=lambda e: e["type"] != "extra_forbidden")
-    field = ".".join(str(part) for part in first["loc"]) or "<top level>"
+    field = _path(first["loc"])
     kind = first["type"]
+    field = (first.get("ctx") or {}).get("field", field)  # a problem deeper than its validator
     if kind.startswith("il6sim"):
         problem = first["msg"]
     elif kind == "extra_forbidden":
@@ -47,6 +48,14 @@ def describe_validation(exc: ValidationError) -> str:
     else:
         problem = f"{first['msg'].lower()} (got {first.get('input')!r}); fix: correct that value"
     return f"field '{field}': {problem}"
+
+
+def _path(loc: tuple) -> str:
+    """``background[0].fraction`` for the location ``("background", 0, "fraction")``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text or "<top level>"
 
 
 def trial_from_dict(data: Any, source: str = "<dict>") -> TrialSpec:

@@ -57,6 +57,7 @@ def markdown(result: TrialResult) -> str:
               + f" — at the first check from {design.enrolment.after}"
               + (f" + {design.enrolment.delay}" if design.enrolment.delay_h else "")
               + f", within {design.enrolment.window}.", ""]
+    lines += _background_lines(result)
     lines += ["## Outcomes by arm", "", "| endpoint | " + " | ".join(design.arm_names) + " |",
               "|---|" + "---|" * len(design.arm_names)]
     arms = result.arms
@@ -103,10 +104,72 @@ def markdown(result: TrialResult) -> str:
             lines.append(f"| {row['subgroup']} | {row['level']} | {row['n']} | "
                          f"{_pct(row['risk_treated'])} | {_pct(row['risk_control'])} | "
                          f"{_ci(row)} | {_fmt(row['heterogeneity_p'], 2)} |")
+    lines += _interaction_lines(result)
     lines += ["", "Risk ratios: Katz log CI; hazard ratios: Cox model (lifelines) with log-rank "
               "p; the counterfactual ratio simulates every patient under both arms. Endpoint "
               "definitions: docs/trials.md.", ""]
     return "\n".join(lines)
+
+
+def describe_start(entry) -> str:
+    """``at randomisation``, ``when oxygen (from admission) + 12 h``, ..."""
+    rule = entry.start
+    if rule.day_since_onset is not None:
+        text = f"on day {rule.day_since_onset:g} after onset (not before {rule.anchor})"
+    elif rule.when:
+        text = ("when " + " and ".join(c.describe() for c in rule.when)
+                + f" (from {rule.anchor}, within {rule.within})")
+    else:
+        text = f"at {rule.anchor}"
+    return text + (f" + {rule.delay}" if rule.delay_h else "")
+
+
+def _background_lines(result: TrialResult) -> list[str]:
+    """One line per background co-treatment: regimen, start, declared and received shares."""
+    if not result.design.background:
+        return []
+    lines = ["Background treatment, given in every arm:", ""]
+    shares = result.background_shares()
+    for entry in result.design.background:
+        mine = shares[shares["background"] == entry.name].set_index("arm")
+        treatment = entry.treatment
+        regimen = treatment.regimen or f"{treatment.drug} {treatment.amount}"
+        per_arm = ", ".join(f"{arm} {_pct(mine.loc[arm, 'share'])}"
+                            for arm in result.design.arm_names)
+        lines.append(f"- **{entry.name}**: {regimen}, {describe_start(entry)}; declared "
+                     f"{100 * entry.fraction:.0f} % of patients, received by "
+                     f"{_pct(mine.loc['all arms', 'share'])} of those randomised ({per_arm})"
+                     + (f". Source: {entry.source}" if entry.source else "") + ".")
+    return [*lines, ""]
+
+
+def _interaction_lines(result: TrialResult) -> list[str]:
+    """The study drug's effect with and without each background co-treatment."""
+    table = result.interactions
+    if not len(table):
+        return []
+    days = result.followup_days
+    lines = ["", "## With and without background treatment", "",
+             "| background | endpoint | arm vs control | level | n | treated | control | "
+             "effect (95 % CI) | p | interaction (95 % CI) | interaction p |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for _, row in table.iterrows():
+        days_measure = row["measure"] != "risk ratio"
+        value = (lambda v: _fmt(v, 1)) if days_measure else _pct
+        first = row["level"] == "on"
+        interaction = (format_ci(row["interaction"], row["interaction_low"],
+                                 row["interaction_high"]) if first else "")
+        lines.append(f"| {row['background']} | {_title(row['endpoint'], days)} | {row['arm']} vs "
+                     f"{row['control']} | {row['level']} | {row['n']} | {value(row['treated'])} "
+                     f"| {value(row['control_value'])} | {_ci(row)} | "
+                     f"{_fmt(row['p_value'], 2)} | {interaction} | "
+                     f"{_fmt(row['interaction_p'], 2) if first else ''} |")
+    measures = sorted(set(table["interaction_measure"]))
+    lines += ["", "Effect: risk ratio (or difference in mean organ-support-free days) of the arm "
+              "vs control within patients on and off the background treatment; interaction: "
+              + " or ".join(measures) + ", with a z-test (on the log scale for a ratio; Altman & "
+              "Bland 2003 BMJ 326:219)."]
+    return lines
 
 
 def _pct(value: float) -> str:

@@ -39,6 +39,7 @@ from ..population._sample import (
 )
 from ..runner import model_fingerprint
 from ..scenario._schema import parse_time
+from ._background import Plan, check_background
 from ._design import TrialSpec
 from ._endpoints import arm_endpoints
 from ._signals import COVARIATES, Course, holds, signal_unit, threshold
@@ -83,7 +84,8 @@ class TrialTask:
             if message.startswith("trial '"):
                 raise
             field, sep, rest = message.partition(": ")
-            if sep and (field.startswith(("enrolment.", "arms[", "subgroups[", "coinfection"))
+            if sep and (field.startswith(("enrolment.", "arms[", "subgroups[", "coinfection",
+                                          "background["))
                         or field in ("population",)):
                 message = f"field '{field}': {rest}"
             else:
@@ -112,12 +114,16 @@ class TrialTask:
                 self._field = f"arms[{k}].treatment"
                 expand_regimen(arm.treatment.regimen_or_schedule(), weight_kg=70.0,
                                until_h=self.design.followup_h)
+        self._field = "background"
+        self.background_rules = check_background(self.design, model)
+        recorded = (*RECORDED, *(entry.column for entry in self.design.background))
         for k, subgroup in enumerate(self.design.subgroups):
             self._field = f"subgroups[{k}].signal"
-            if subgroup.signal not in RECORDED:
-                signal_unit(subgroup.signal, model)  # an unknown name fails with its choices
+            if subgroup.signal not in recorded:
+                if not subgroup.signal.startswith("on_"):  # an unknown name fails with choices
+                    signal_unit(subgroup.signal, model)
                 raise InputError(f"subgroups[{k}]: signal '{subgroup.signal}' is not recorded "
-                                 f"at randomisation; fix: use one of {', '.join(RECORDED)}")
+                                 f"at randomisation; fix: use one of {', '.join(recorded)}")
         self._field = "coinfection"
         self.coinfection_doses = self._coinfection_doses(model)
 
@@ -202,6 +208,11 @@ class TrialTask:
                              backend=self.backend, settings={"trial": design.name})
         course = read_course(spec, table, screening, {}, {}, {})
         signals = Course(screening, table, course)
+        plan = Plan.make(design, self.background_rules, indices, signals)
+        early = plan.early_doses(table["weight"].to_numpy(float))
+        if early is not None:  # co-treatments started before randomisation change the course
+            screening = self._rescreen(table, screening, early)
+            signals = Course(screening, table, course)
         enrol_index = self._enrolment(signals)
         rows = pd.DataFrame({"patient": indices,
                              "admitted": course["admitted"].to_numpy(bool),
@@ -219,9 +230,28 @@ class TrialTask:
             values[chosen] = signals[name][chosen, enrol_index[chosen]]
             rows[f"baseline_{name}"] = values
         if len(chosen):
-            arms = self._arms(table, signals, chosen, enrol_index[chosen])
+            arms = self._arms(table, signals, chosen, enrol_index[chosen], plan)
             rows = rows.join(arms)
         return rows
+
+    def _rescreen(self, table: pd.DataFrame, screening, early: pd.DataFrame):
+        """The screening run with the patients of ``early`` (background doses before
+        randomisation, :mod:`._background`) simulated again with those doses."""
+        which = np.unique(early["patient"].to_numpy())
+        position = pd.Series(np.arange(len(which)), index=which)
+        part = table.iloc[which]
+        doses = pd.concat([dose_table(self.spec, part),
+                           early.assign(patient=position[early["patient"]].to_numpy())],
+                          ignore_index=True)
+        again = simulate(parameter_table(self.spec, part), doses, t_end=screening.time[-1],
+                         dt=self.spec.sampling_h, backend=self.backend,
+                         settings={"trial": self.design.name})
+        outputs, states = screening.outputs.copy(), screening.states.copy()
+        outputs[which], states[which] = again.outputs, again.states
+        status = list(screening.status)
+        for k, i in enumerate(which):
+            status[i] = again.status[k]
+        return replace(screening, outputs=outputs, states=states, status=status)
 
     def _enrolment(self, c: Course) -> np.ndarray:
         """Index of the randomisation time on the grid per patient, −1 if never enrolled."""
@@ -261,7 +291,7 @@ class TrialTask:
             offset = np.zeros(len(chosen))
         return offset + rule.delay_h + arm.treatment.start_h
 
-    def _arms(self, table, c: Course, chosen, enrol) -> pd.DataFrame:
+    def _arms(self, table, c: Course, chosen, enrol, plan: Plan) -> pd.DataFrame:
         """Endpoint columns ``<endpoint>@<arm>`` of the enrolled patients ``chosen``.
 
         Without a control-risk calibration every arm is simulated for every patient. With one,
@@ -272,7 +302,7 @@ class TrialTask:
         control = [arm for arm in design.arms if arm.name == design.control]
         others = [arm for arm in design.arms if arm.name != design.control]
         patients = table["patient"].to_numpy()[chosen]
-        inputs = self._arm_inputs(table, c, chosen, enrol)
+        inputs = self._arm_inputs(table, c, chosen, enrol, plan)
         if self.acceptance is None and not self.control_only:
             columns = self._simulate_arms(design.arms, inputs, c, chosen, enrol, np.ones(
                 len(chosen), bool))
@@ -288,10 +318,12 @@ class TrialTask:
                 columns.update(treated)
             columns["accepted"] = keep.astype(float)
         columns["coinfected"] = inputs["coinfected"].astype(float)
+        columns.update(inputs["background"])
         return pd.DataFrame(columns, index=chosen)
 
-    def _arm_inputs(self, table, c: Course, chosen, enrol) -> dict[str, Any]:
-        """What every arm of these patients shares: state, parameters, random numbers."""
+    def _arm_inputs(self, table, c: Course, chosen, enrol, plan: Plan) -> dict[str, Any]:
+        """What every arm of these patients shares: state, parameters, random numbers,
+        background doses."""
         design, spec = self.design, self.spec
         cumulative = c["cumulative_death_hazard"][chosen, enrol]
         patients = table["patient"].to_numpy()[chosen]
@@ -300,12 +332,15 @@ class TrialTask:
         for name, value in self.coinfection_parameters.items():
             column = params[name] if name in params else default_model().parameter(name).value
             params[name] = np.where(coinfected, value, column)
+        weight = table["weight"].to_numpy(float)[chosen]
+        background_doses, background = plan.arm_doses(c, chosen, enrol, weight)
         return {
             "states": c.result.states[chosen, enrol, :], "params": params,
             "threshold_left": table["death_threshold"].to_numpy(float)[chosen] - cumulative,
             "rest": c.result.output("classic_signal_leukocytes")[chosen, 0],
             "uniform": patient_uniforms(design.seed, patients, stream=INFECTION_STREAM),
-            "coinfected": coinfected, "weight": table["weight"].to_numpy(float)[chosen],
+            "coinfected": coinfected, "weight": weight,
+            "background_doses": background_doses, "background": background,
         }
 
     def _simulate_arms(self, arms, inputs, c: Course, chosen, enrol, rows) -> dict:
@@ -321,6 +356,9 @@ class TrialTask:
             if self.coinfection_doses is not None:
                 for i in np.flatnonzero(inputs["coinfected"][which]):
                     doses.append(self.coinfection_doses.assign(patient=k * n + i))
+            for i, j in enumerate(which):  # background: the same doses in every arm
+                if inputs["background_doses"][j] is not None:
+                    doses.append(inputs["background_doses"][j].assign(patient=k * n + i))
             if arm.treatment is None:
                 continue
             offsets = self._start_offsets(arm, c, chosen, enrol)[which]

@@ -69,6 +69,36 @@ def headline_table(result, treated: str | None = None) -> Table:
     return table
 
 
+def interaction_table(result) -> Table:
+    """The study drug's effect with and without each background co-treatment, and the
+    interaction test (:attr:`il6sim.trial.TrialResult.interactions`)."""
+    from ._report import _title, format_ci
+
+    table = Table(title=f"{result.design.name}: with and without background treatment",
+                  title_justify="left")
+    for column in ("background", "endpoint", "arm", "level", "n", "treated", "control",
+                   "effect (95 % CI)", "interaction (95 % CI)", "p"):
+        table.add_column(column, justify="right" if column in ("n", "treated", "control")
+                         else "left")
+    for _, row in result.interactions.iterrows():
+        risk = row["measure"] == "risk ratio"
+
+        def value(v: float, risk: bool = risk) -> str:
+            return "—" if not np.isfinite(v) else f"{100 * v:.1f} %" if risk else f"{v:.1f} d"
+
+        first = row["level"] == "on"
+        table.add_row(row["background"] if first else "",
+                      _title(row["endpoint"], result.followup_days) if first else "",
+                      f"{row['arm']} vs {row['control']}" if first else "", row["level"],
+                      str(row["n"]), value(row["treated"]), value(row["control_value"]),
+                      format_ci(row["estimate"], row["ci_low"], row["ci_high"]),
+                      format_ci(row["interaction"], row["interaction_low"],
+                                row["interaction_high"]) if first else "",
+                      ("—" if not np.isfinite(row["interaction_p"]) else
+                       f"{row['interaction_p']:.2g}") if first else "")
+    return table
+
+
 def trial(
     trial_file: Annotated[str, typer.Argument(
         metavar="TRIAL", help="A shipped trial name (il6sim trials) or a trial YAML file.")],
@@ -108,6 +138,8 @@ def trial(
                        scheduler=scheduler, progress=True, population_file=population_file)
     for arm in result.design.treated_arms:
         console.print(headline_table(result, arm))
+    if len(result.interactions):
+        console.print(interaction_table(result))
     paths = write_report(result, out)
     console.print(f"wrote {paths['report']}, figures and tables in {out}")
     failure = result.failure_message()
