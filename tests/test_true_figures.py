@@ -129,3 +129,59 @@ def test_figures_render_to_files(tmp_path, endotoxemia_figure):
     assert isinstance(endotoxemia_figure, Figure)
     endotoxemia_figure.savefig(tmp_path / "f.png")
     assert (tmp_path / "f.png").stat().st_size > 10_000
+
+
+# ----- the `il6sim simulate` console summary -------------------------------------------------
+def test_summary_reports_the_nadir_where_a_fall_is_the_harm_and_no_negative_round_off():
+    from il6sim._summary import summary_table, wide_console
+
+    t = np.linspace(0, 10 * 24, 41)
+    result = _result({
+        "pf_ratio": ("mmHg", 450 - 350 * np.exp(-((t - 120) ** 2) / 800)),
+        "lymphocytes": ("cell/nL", 1.8 - 1.3 * np.exp(-((t - 96) ** 2) / 800)),
+        "viral_load": ("virion/mL", np.r_[1e8 * np.exp(-((t[:-1] - 48) ** 2) / 500), -2.7e-19]),
+        "ferritin_level": ("ug/L", 200 + 800 * np.exp(-((t - 150) ** 2) / 800)),
+    }, t)
+    console = wide_console(record=True, width=200)
+    console.print(summary_table(result, ["pf_ratio", "lymphocytes", "viral_load",
+                                         "ferritin_level"]))
+    rows = {line.split("│")[1].strip(): line for line in console.export_text().splitlines()
+            if line.startswith("│")}
+    assert "nadir 100" in rows["pf_ratio"] and "peak" not in rows["pf_ratio"]
+    assert "nadir 0.5" in rows["lymphocytes"] and "10⁹/L" in rows["lymphocytes"]
+    assert "peak 1e+08" in rows["viral_load"] and "e-19" not in rows["viral_load"]
+    assert rows["viral_load"].rstrip("│ ").endswith(" 0")
+    assert "peak 1000" in rows["ferritin_level"] and "µg/L" in rows["ferritin_level"]
+
+
+def test_console_is_wide_when_piped(monkeypatch):
+    import io
+
+    from rich.table import Table
+
+    from il6sim._summary import PIPED_WIDTH, wide_console
+
+    monkeypatch.setattr("sys.stdout", io.StringIO())
+    monkeypatch.delenv("COLUMNS", raising=False)
+    console = wide_console(record=True)
+    assert console.width == PIPED_WIDTH
+    table = Table("regimen", "source")
+    table.add_row("tocilizumab-8mgkg-iv-q4w", "Actemra label 2022, table 7 (steady state) " * 3)
+    console.print(table)
+    text = console.export_text()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) > 80
+
+
+def test_simulate_prints_the_pf_nadir_and_a_cleared_viral_load_as_zero(tmp_path):
+    from typer.testing import CliRunner
+
+    from il6sim.cli import app
+
+    result = CliRunner().invoke(app, ["simulate", "covid19-severe", "--out",
+                                      str(tmp_path / "r.parquet")])
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines()
+            if line.startswith("│")}
+    assert "nadir" in rows["pf_ratio"] and "nadir" in rows["lymphocytes"]
+    assert "peak" in rows["il6"]
+    assert "e-1" not in rows["viral_load"] and "-" not in rows["viral_load"].split("│")[-2]

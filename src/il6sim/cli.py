@@ -17,7 +17,6 @@ from typing import Annotated, Any
 import click
 import typer
 from pydantic_core import ValidationError
-from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -26,6 +25,7 @@ from ._cli_errors import (
     check_output_file,
     report_error,
 )
+from ._summary import summary_table, wide_console
 from .errors import Il6simError, InputError
 
 #: Commands that live with their packages: name → (package, the line ``il6sim --help`` shows).
@@ -163,28 +163,6 @@ def _parse_sets(items: list[str] | None) -> dict[str, str]:
     return sets
 
 
-def _summary_table(result: Any, outputs: list[str]) -> Table:
-    import numpy as np
-
-    days = float(result.time[-1]) > 72
-    scale, tunit = (24.0, "d") if days else (1.0, "h")
-    table = Table(title=f"{result.settings.get('scenario', 'simulation')}", title_justify="left")
-    for column in ("output", "unit", "start", "peak", f"peak at ({tunit})", "final"):
-        table.add_column(column, justify="left" if column in ("output", "unit") else "right")
-    for name in outputs:
-        values = np.nanmedian(result.output(name), axis=0)
-        if not np.isfinite(values).any():
-            table.add_row(name, result.unit(name), "nan", "nan", "", "nan")
-            continue
-        peak = int(np.nanargmax(values))
-        flat = np.nanmax(values) - np.nanmin(values) <= 1e-6 * max(abs(values[peak]), 1e-12)
-        table.add_row(
-            name, result.unit(name), f"{values[0]:.4g}", f"{values[peak]:.4g}",
-            "–" if flat else f"{result.time[peak] / scale:.3g}", f"{values[-1]:.4g}",
-        )
-    return table
-
-
 @app.command(
     epilog="Example: il6sim simulate endotoxemia-2ngkg --out result.parquet --plot result.png "
     "--set body_weight=90kg --set duration=72h; il6sim simulate covid19-severe --treat "
@@ -240,8 +218,8 @@ def simulate(
     result = loaded.run()
     out.parent.mkdir(parents=True, exist_ok=True)
     result.save(out)
-    console = Console()
-    console.print(_summary_table(result, list(loaded.outputs)))
+    console = wide_console()
+    console.print(summary_table(result, list(loaded.outputs)))
     typer.echo(f"result saved to {out}")
     if plot is not None:
         targets = loaded.load_targets()
@@ -281,8 +259,8 @@ def _simulate_treated(loaded: Any, treat: str, at_day: float, out: Path, plot: P
     untreated_path = out.with_name(f"{out.stem}-untreated{out.suffix}")
     runs[treat].save(out)
     runs["untreated"].save(untreated_path)
-    console = Console()
-    console.print(_summary_table(runs[treat], list(loaded.outputs)))
+    console = wide_console()
+    console.print(summary_table(runs[treat], list(loaded.outputs)))
     table = Table(title=f"outcomes: untreated vs {treat} from day {at_day:g}",
                   title_justify="left")
     columns = ["peak_il6", "peak_crp", "min_pf", "peak_sofa", "storm_hours", "ventilated",
@@ -331,7 +309,7 @@ def pk(
         for row in rows.itertuples():
             table.add_row(row.regimen, f"{row.metric} ({units[row.metric]})", f"{row.model:.4g}",
                           row.published, "yes" if row.passed else "NO", row.source)
-        Console().print(table)
+        wide_console().print(table)
     if not rows.passed.all():
         raise typer.Exit(1)
 
@@ -346,7 +324,7 @@ def presets() -> None:
     table.add_column("description")
     for name, description in list_presets().items():
         table.add_row(name, description)
-    Console().print(table)
+    wide_console().print(table)
 
 
 @app.command(epilog="Example: il6sim model --markdown --out MODEL.md")
@@ -370,7 +348,7 @@ def model(
     if markdown:
         typer.echo(model_table_markdown(built), nl=False)
         return
-    console = Console()
+    console = wide_console()
     for title, (columns, rows) in model_tables(built).items():
         table = Table(title=f"{title} ({len(rows)})", title_justify="left", show_lines=False)
         for column in columns:
@@ -406,7 +384,7 @@ def targets(
             table.add_column(column, overflow="fold")
         for line in lines:
             table.add_row(*line)
-        Console().print(table)
+        wide_console().print(table)
     if not all(r["passes"] for r in rows):
         raise typer.Exit(1)
 
