@@ -133,7 +133,8 @@ def test_figures_render_to_files(tmp_path, endotoxemia_figure):
 
 # ----- the `il6sim simulate` console summary -------------------------------------------------
 def test_summary_reports_the_nadir_where_a_fall_is_the_harm_and_no_negative_round_off():
-    from il6sim._summary import summary_table, wide_console
+    from il6sim._console import wide_console
+    from il6sim._summary import summary_table
 
     t = np.linspace(0, 10 * 24, 41)
     result = _result({
@@ -159,7 +160,7 @@ def test_console_is_wide_when_piped(monkeypatch):
 
     from rich.table import Table
 
-    from il6sim._summary import PIPED_WIDTH, wide_console
+    from il6sim._console import PIPED_WIDTH, wide_console
 
     monkeypatch.setattr("sys.stdout", io.StringIO())
     monkeypatch.delenv("COLUMNS", raising=False)

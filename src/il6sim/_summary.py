@@ -1,4 +1,4 @@
-"""The console summary of a run (``il6sim simulate``) and a console that is wide when piped.
+"""The console summary of a run (``il6sim simulate``).
 
 Each read-out gets its start, its clinically meaningful extreme and its final value: the peak
 for a mediator or a load, the nadir for read-outs whose fall is the harm (P/F ratio,
@@ -8,34 +8,21 @@ as 0, so a cleared viral load reads 0, not −2.7e-19.
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any
 
 import numpy as np
-from rich.console import Console
 from rich.table import Table
 
 from .plotting import unit_label
 
-__all__ = ["NADIR_OUTPUTS", "extreme", "summary_table", "wide_console"]
+__all__ = ["NADIR_OUTPUTS", "extreme", "summary_table"]
 
 #: Read-outs whose lowest value is the one that matters (a fall is the harm).
 NADIR_OUTPUTS = frozenset({"pf_ratio", "sf_ratio", "lymphocytes", "map", "platelet_count",
                            "gcs", "target_cells_left"})
 
-#: Width of a console that is not a terminal (a pipe or a file), unless COLUMNS says otherwise.
-PIPED_WIDTH = 200
-
 #: Values smaller than this fraction of a read-out's largest magnitude are round-off: shown as 0.
 ROUND_OFF = 1e-9
-
-
-def wide_console(**kwargs: Any) -> Console:
-    """A rich console; when stdout is not a terminal its tables are not cut at 80 columns."""
-    if "width" not in kwargs and not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
-        kwargs["width"] = PIPED_WIDTH
-    return Console(**kwargs)
 
 
 def _clean(values: np.ndarray) -> np.ndarray:

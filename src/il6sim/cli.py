@@ -25,7 +25,7 @@ from ._cli_errors import (
     check_output_file,
     report_error,
 )
-from ._summary import summary_table, wide_console
+from ._console import wide_console
 from .errors import Il6simError, InputError
 
 #: Commands that live with their packages: name → (package, the line ``il6sim --help`` shows).
@@ -187,6 +187,7 @@ def simulate(
     """Simulate a scenario (file or preset) and save the result; print peak and final values."""
     import numpy as np
 
+    from ._summary import summary_table
     from .plotting import plot_result
     from .scenario import load_scenario
 
@@ -250,6 +251,7 @@ def _simulate_treated(loaded: Any, treat: str, at_day: float, out: Path, plot: P
     """Run the scenario untreated and treated; save both, compare outcomes, plot both."""
     import numpy as np
 
+    from ._summary import summary_table
     from .clinical import outcomes
     from .plotting import plot_comparison
 
