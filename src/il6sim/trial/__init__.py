@@ -7,15 +7,25 @@
 >>> print(result.markdown())
 
 A trial file declares the population, eligibility and enrolment window, the arms (drug,
-regimen, when treatment starts), the randomisation ratio, size, seed, follow-up, endpoints and
-subgroups (:mod:`._design`). Patients come from a virtual population calibrated to a real
-cohort; each is screened on its untreated course, randomised when first eligible, and simulated
+regimen, when treatment starts), the randomisation ratio, size, seed, follow-up, endpoints,
+subgroups and the standard-of-care co-treatments given in every arm (``background``;
+:mod:`._design`, :mod:`._background`). Patients come from a virtual population calibrated to a
+real cohort; each is screened on its untreated course, randomised when first eligible, and simulated
 from that moment under every arm (:mod:`._task`); the analysis uses the allocated arm
 (:mod:`._analysis`). Shipped trials: ``il6sim/data/trials``; the method: ``docs/trials.md``.
 """
 
 from ._analysis import TrialResult
-from ._design import ENDPOINTS, Arm, Criterion, Enrolment, StartRule, TrialSpec
+from ._design import (
+    ENDPOINTS,
+    Arm,
+    Background,
+    BackgroundStart,
+    Criterion,
+    Enrolment,
+    StartRule,
+    TrialSpec,
+)
 from ._load import list_trials, load_trial, trial_from_dict
 from ._policy import PolicyResult, Rule, search_policies
 from ._report import figures, write_report
@@ -25,6 +35,8 @@ from ._task import TrialTask
 __all__ = [
     "ENDPOINTS",
     "Arm",
+    "Background",
+    "BackgroundStart",
     "Criterion",
     "Enrolment",
     "PolicyResult",

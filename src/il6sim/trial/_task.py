@@ -120,8 +120,12 @@ class TrialTask:
         for k, subgroup in enumerate(self.design.subgroups):
             self._field = f"subgroups[{k}].signal"
             if subgroup.signal not in recorded:
-                if not subgroup.signal.startswith("on_"):  # an unknown name fails with choices
-                    signal_unit(subgroup.signal, model)
+                if subgroup.signal.startswith("on_"):
+                    raise InputError(
+                        f"subgroups[{k}]: signal '{subgroup.signal}' is no background entry; "
+                        f"fix: declare background: [{{name: {subgroup.signal[3:]}, ...}}] or "
+                        f"use one of {', '.join(recorded)}")
+                signal_unit(subgroup.signal, model)  # an unknown name fails with its choices
                 raise InputError(f"subgroups[{k}]: signal '{subgroup.signal}' is not recorded "
                                  f"at randomisation; fix: use one of {', '.join(recorded)}")
         self._field = "coinfection"
