@@ -186,3 +186,44 @@ def test_simulate_prints_the_pf_nadir_and_a_cleared_viral_load_as_zero(tmp_path)
     assert "nadir" in rows["pf_ratio"] and "nadir" in rows["lymphocytes"]
     assert "peak" in rows["il6"]
     assert "e-1" not in rows["viral_load"] and "-" not in rows["viral_load"].split("│")[-2]
+
+
+# ----- cohort: in-hospital death with discharge as a competing event --------------------------
+def test_death_incidence_is_aalen_johansen_with_discharge_competing():
+    from il6sim.cohort import death_incidence, kaplan_meier
+
+    # every patient ends by death (1) or discharge alive (0): without censoring the cumulative
+    # incidence of death is the plain proportion dead by t
+    days = np.array([1.0, 2.5, 3.0, 4.5, 6.0, 7.0, 8.5, 10.0, 12.0, 20.0])
+    died = np.array([0, 1, 0, 0, 1, 0, 1, 0, 0, 1])
+    data = pd.DataFrame({"days": days, "died": died})
+    groups = pd.Series(["all"] * len(days))
+    fitters, table, _ = death_incidence(data, groups)
+    cif = fitters["all"].cumulative_density_.iloc[:, 0]
+    for t in (2.6, 6.5, 9.0, 15.0, 25.0):
+        assert cif[cif.index <= t].iloc[-1] == pytest.approx(((days <= t) & (died == 1)).mean())
+    row = table.iloc[0]
+    assert row["death_14d"] == pytest.approx(0.3) and row["death_28d"] == pytest.approx(0.4)
+    assert row["deaths"] == 4 and row["discharged"] == 6
+    # one minus Kaplan-Meier censored at discharge overstates it
+    km_fitters, _, _ = kaplan_meier(data, groups)
+    km = 1 - km_fitters["all"].survival_function_.iloc[:, 0]
+    assert km.iloc[-1] == pytest.approx(1.0) and row["km_death_28d"] == pytest.approx(1.0)
+    assert row["death_28d"] < row["km_death_28d"]
+
+
+def test_cohort_report_draws_cumulative_incidence(tmp_path):
+    from il6sim.cohort import death_incidence
+    from il6sim.cohort._figures import plot_death_incidence
+
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"days": rng.uniform(1, 30, 60), "died": rng.integers(0, 2, 60)})
+    groups = pd.Series(np.where(np.arange(60) < 30, "low", "high"))
+    fitters, table, p = death_incidence(data, groups)
+    path = plot_death_incidence([("IL-6", fitters, p)], tmp_path / "cif.png")
+    assert path.stat().st_size > 10_000
+    for row in table.itertuples():
+        dead = data[groups == row.group]
+        assert row.n == len(dead) and row.deaths == int(dead.died.sum())
+        final = fitters[row.group].cumulative_density_.iloc[-1, 0]
+        assert final == pytest.approx(dead.died.mean())  # no censoring: all end dead or home

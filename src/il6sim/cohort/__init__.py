@@ -28,7 +28,8 @@ _EXPORTS: dict[str, str] = {
     "time_dependent_auc": "_biomarkers", "yan_rule": "_biomarkers",
     "youden_cutoff": "_biomarkers",
     # survival
-    "cox_model": "_survival", "il6_strata": "_survival", "kaplan_meier": "_survival",
+    "cox_model": "_survival", "death_incidence": "_survival", "il6_strata": "_survival",
+    "kaplan_meier": "_survival",
     "survival_data": "_survival",
     # prognostic model
     "Il6Prognosis": "_prognosis", "CrossValidation": "_prognosis",
@@ -56,6 +57,7 @@ __all__ = [
     "compare_methods",
     "cox_model",
     "cross_validate_prognosis",
+    "death_incidence",
     "herold_rule",
     "il6_strata",
     "kaplan_meier",

@@ -12,7 +12,8 @@ from sklearn.metrics import roc_curve
 from ._biomarkers import oriented_score
 from ._markers import MARKER_BY_NAME
 
-__all__ = ["plot_calibration", "plot_il6_by_outcome", "plot_km", "plot_roc", "plot_time_auc"]
+__all__ = ["plot_calibration", "plot_death_incidence", "plot_il6_by_outcome", "plot_roc",
+           "plot_time_auc"]
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -76,18 +77,21 @@ def plot_time_auc(table: pd.DataFrame, path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_km(panels: list[tuple[str, dict, float]], path: Path) -> Path:
-    """Kaplan–Meier curves, one panel per stratification: ``(title, fitters, logrank p)``."""
+def plot_death_incidence(panels: list[tuple[str, dict, float]], path: Path) -> Path:
+    """Cumulative incidence of in-hospital death (Aalen–Johansen, discharge a competing event),
+    one panel per stratification: ``(title, fitters, log-rank p)``."""
     fig = Figure(figsize=(5.0 * len(panels), 4.2))
     for k, (title, fitters, p) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), k + 1)
-        for label, kmf in fitters.items():
-            sf = kmf.survival_function_
-            ax.step(sf.index, sf.iloc[:, 0], where="post",
-                    label=f"{label} (n={kmf.event_observed.size})")
-        ax.set(xlabel="days since admission", ylabel="probability of no in-hospital death",
+        for label, ajf in fitters.items():
+            cif = ajf.cumulative_density_
+            ax.step(cif.index, cif.iloc[:, 0], where="post",
+                    label=f"{label} (n={len(ajf.durations)})")
+        ax.set(xlabel="days since admission",
+               ylabel="cumulative incidence of in-hospital death",
                ylim=(0, 1.02), title=f"{title} (log-rank p={p:.1e})")
-        ax.legend(fontsize=8, loc="lower left")
+        ax.legend(fontsize=8, loc="upper left", title="discharge: competing event",
+                  title_fontsize=7)
     return _save(fig, path)
 
 

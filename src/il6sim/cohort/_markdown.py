@@ -118,21 +118,25 @@ def _markers(report: BiomarkerReport) -> list[str]:
 
 def _survival(report: BiomarkerReport) -> list[str]:
     t = report.tables
-    if "km_il6" not in t:
+    if "death_incidence_il6" not in t:
         return []
     cox = t["cox"]
     if len(cox):
         cox = cox.assign(hr_ci=[f"{r.hr:.3g} ({r.hr_low:.3g}–{r.hr_high:.3g})"
                                 for r in cox.itertuples()])
     return [
-        "## Survival by IL-6", "",
-        "Time = days from admission to death or discharge; **discharge is treated as censoring "
-        "for death**. Discharge is really a competing event, so 1 − KM overstates the cumulative "
-        "incidence of in-hospital death and Cox hazard ratios are cause-specific.", "",
-        table(t["km_il6"], {"stratification": "strata", "group": "group (pg/mL)", "n": "n",
-                            "deaths": "deaths", "survival_14d": "S(14 d)",
-                            "survival_28d": "S(28 d)", "logrank_p": "log-rank p"}), "",
-        *_image(report, "km", "Kaplan–Meier by IL-6"),
+        "## In-hospital death by IL-6", "",
+        "Time = days from admission to death or discharge. Discharge alive is a **competing "
+        "event** (a discharged patient can no longer die in hospital), so the curves are the "
+        "Aalen–Johansen cumulative incidence of in-hospital death; the column 1 − KM shows what "
+        "one minus a Kaplan–Meier curve censored at discharge would report instead. The "
+        "log-rank test and the Cox hazard ratios are cause-specific.", "",
+        table(t["death_incidence_il6"],
+              {"stratification": "strata", "group": "group (pg/mL)", "n": "n",
+               "deaths": "deaths", "discharged": "discharged", "death_14d": "CIF(14 d)",
+               "death_28d": "CIF(28 d)", "km_death_28d": "1 − KM(28 d)",
+               "logrank_p": "log-rank p"}), "",
+        *_image(report, "km", "Cumulative incidence of in-hospital death by IL-6"),
         "Cox proportional-hazards models (lifelines), complete cases; log2 = hazard ratio per "
         "doubling.", "",
         table(cox, {"model": "model", "covariate": "covariate", "hr_ci": "HR (95% CI)",

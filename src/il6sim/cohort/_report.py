@@ -23,10 +23,16 @@ from ._biomarkers import (
     yan_rule,
 )
 from ._cohort import Cohort
-from ._figures import plot_calibration, plot_il6_by_outcome, plot_km, plot_roc, plot_time_auc
+from ._figures import (
+    plot_calibration,
+    plot_death_incidence,
+    plot_il6_by_outcome,
+    plot_roc,
+    plot_time_auc,
+)
 from ._markdown import render_html, render_markdown
 from ._prognosis import Il6Prognosis, compare_methods, cross_validate_prognosis
-from ._survival import cox_model, il6_strata, kaplan_meier, survival_data
+from ._survival import cox_model, death_incidence, il6_strata, survival_data
 
 __all__ = ["BiomarkerReport", "calibration_table", "run_biomarkers"]
 
@@ -167,7 +173,7 @@ def run_biomarkers(cohort: Cohort, out_dir: str | Path, seed: int = 0, *, n_boot
     if il6_ok:
         figures["il6_by_outcome"] = plot_il6_by_outcome(X["il6"], y, HEROLD_IL6_CUTOFF,
                                                         out / "cohort_il6_by_outcome.png")
-        figures["km"] = plot_km(km_panels, out / "cohort_km_il6.png")
+        figures["km"] = plot_death_incidence(km_panels, out / "cohort_km_il6.png")
     figures["prognosis"] = plot_calibration(report.tables["calibration"], y, cv.probability,
                                             X["il6"], out / "cohort_prognosis.png")
     for name, table in report.tables.items():
@@ -182,18 +188,19 @@ def run_biomarkers(cohort: Cohort, out_dir: str | Path, seed: int = 0, *, n_boot
 
 
 def _survival_tables(report: BiomarkerReport, surv: pd.DataFrame) -> list:
-    """Kaplan–Meier by IL-6 tertiles and by the 80 pg/mL cut-off; Cox models."""
+    """Cumulative incidence of in-hospital death (Aalen–Johansen, discharge competing) by
+    IL-6 tertiles and by the 80 pg/mL cut-off; Cox models."""
     panels, km_tables = [], []
     for title, cutoff in (("IL-6 tertiles", None),
                           (f"IL-6 cut-off {HEROLD_IL6_CUTOFF:g} pg/mL", HEROLD_IL6_CUTOFF)):
         groups = il6_strata(surv["il6"], cutoff)
         if groups.nunique() < 2:
             continue
-        fitters, table, p = kaplan_meier(surv, groups)
+        fitters, table, p = death_incidence(surv, groups)
         panels.append((title, fitters, p))
         km_tables.append(table.assign(stratification=title, logrank_p=p))
-    report.tables["km_il6"] = pd.concat(km_tables, ignore_index=True) if km_tables else (
-        pd.DataFrame())
+    report.tables["death_incidence_il6"] = (pd.concat(km_tables, ignore_index=True)
+                                            if km_tables else pd.DataFrame())
     cox_tables = []
     for name, covariates in COX_MODELS:
         complete = surv[[*covariates, "died"]].dropna()

@@ -62,9 +62,11 @@ def build(ctx) -> None:
                             "severity in real patients."),
                    claims=["C10", "C12", "C18"])
     if "km" in figures and "cox_hr_log2_il6" in s:
-        ctx.figure(figures["km"], name="cohort_km", title="Survival by IL-6",
-                   caption=(f"Kaplan–Meier by IL-6 tertiles and by 80 pg/mL (discharge censors). "
-                            f"Cox hazard ratio per doubling of IL-6, age-adjusted: "
+        ctx.figure(figures["km"], name="cohort_km", title="In-hospital death by IL-6",
+                   caption=(f"Cumulative incidence of in-hospital death (Aalen–Johansen; "
+                            f"discharge alive is a competing event) by IL-6 tertiles and by "
+                            f"80 pg/mL. Cause-specific Cox hazard ratio per doubling of IL-6, "
+                            f"age-adjusted: "
                             f"{s['cox_hr_log2_il6']:.2f} ({s['cox_hr_log2_il6_low']:.2f}–"
                             f"{s['cox_hr_log2_il6_high']:.2f})."),
                    claims=["C18"])
