@@ -24,11 +24,18 @@ def test_every_parameter_has_unit_description_and_source():
 def test_calibrated_parameters_name_targets_that_exist():
     from il6sim.calibration import load_targets
     from il6sim.population._course_check import load_course_targets
+    from il6sim.trial import load_trial
 
     ids = {t.id for name in ("endotoxemia", "infection") for t in load_targets(name)}
     course = {t["id"]: t for t in load_course_targets()}
     for p in declared_parameters():
         for target in p.calibrated_to:
+            if target.startswith("trial:"):  # trial:<name>:<endpoint>, a published trial result
+                _, trial, endpoint = target.split(":")
+                published = load_trial(trial).published.get(endpoint)
+                assert published is not None, f"{p.name} names unknown target {target}"
+                assert published.role == "fitted", (p.name, target)
+                continue
             assert target in ids or target in course, f"{p.name} names unknown target {target}"
             if target in course:  # the target file says the row was used to fit
                 assert course[target]["role"] == "fitted", (p.name, target)

@@ -1,9 +1,11 @@
-"""From a drug file to the model's drug slot, and from drug-named doses to the engine's route.
+"""From a drug file to the model's drug slots, and from drug-named doses to the engine's routes.
 
-The model has one antibody slot (:mod:`il6sim.model.blocks.drug`). :func:`drug_parameters` turns
-a drug file into values of the slot's ``drug_*`` parameters; :func:`apply_drug_doses` lets a
-dose table name the drug (``agent: tocilizumab``) and sets those parameters for every patient
-who receives it.
+The model has one slot per kind of drug: an antibody slot (:mod:`il6sim.model.blocks.drug`)
+and a glucocorticoid slot (:mod:`il6sim.model.blocks.glucocorticoid`), so a patient can receive
+one antibody and one glucocorticoid together. :func:`drug_parameters` turns a drug file into
+values of its slot's parameters (``drug_*`` or ``gc_*``); :func:`apply_drug_doses` lets a dose
+table name the drug (``agent: tocilizumab``, ``agent: dexamethasone``) and sets those parameters
+for every patient who receives it.
 
 The association rate of an anti-IL-6R antibody is derived from its population-PK Michaelis
 constant: receptor-mediated elimination at quasi-steady state has
@@ -37,8 +39,24 @@ _PK_PARAMETERS = {
     "drug_CL_weight_exponent": ("covariates", "CL_weight_exponent"),
     "drug_V_weight_exponent": ("covariates", "V_weight_exponent"),
 }
-#: Agent name of the model's drug slot.
+#: Glucocorticoid slot parameters read from the drug file: slot name -> (section, key).
+_GLUCOCORTICOID_PARAMETERS = {
+    "gc_CL": ("pk", "CL"),
+    "gc_V1": ("pk", "V1"),
+    "gc_Q": ("pk", "Q"),
+    "gc_V2": ("pk", "V2"),
+    "gc_EC50": ("binding", "EC50"),
+}
+#: Agent name of the model's antibody slot.
 SLOT_AGENT = "drug"
+#: Agent name of each kind's slot in the model's dose routes.
+SLOT_AGENTS = {"antibody": SLOT_AGENT, "glucocorticoid": "glucocorticoid"}
+
+
+def slot_agent(drug: str | Drug) -> str:
+    """The model's dose agent for ``drug`` (the slot of its kind)."""
+    drug = load_drug(drug) if isinstance(drug, str) else drug
+    return SLOT_AGENTS[drug.kind]
 
 
 def association_rate(drug: Drug, model: Model) -> float:
@@ -66,6 +84,19 @@ def drug_parameters(drug: str | Drug, model: Model) -> dict[str, float]:
     def declared(name: str, quantity) -> float:
         return float(quantity.to(model.parameter(name).unit).magnitude)
 
+    if drug.kind == "glucocorticoid":
+        values["gc_MW"] = declared("gc_MW", ureg.Quantity(drug.molar_mass(), "g/mol"))
+        for slot, (section, key) in _GLUCOCORTICOID_PARAMETERS.items():
+            entries = getattr(drug, section)
+            if key in entries:
+                values[slot] = declared(slot, entries[key].quantity())
+        if "oral" in drug.routes:
+            oral = drug.routes["oral"]
+            values["gc_F_oral"] = oral.bioavailability
+            if oral.ka is not None:
+                values["gc_ka"] = declared("gc_ka", ureg.Quantity(oral.ka))
+        return values
+
     values["drug_MW"] = declared("drug_MW", ureg.Quantity(drug.molar_mass(), "g/mol"))
     for slot, (section, key) in _PK_PARAMETERS.items():
         entries = getattr(drug, section)
@@ -87,32 +118,35 @@ def drug_parameters(drug: str | Drug, model: Model) -> dict[str, float]:
 def apply_drug_doses(
     model: Model, matrix: np.ndarray, doses: pd.DataFrame
 ) -> tuple[np.ndarray, pd.DataFrame]:
-    """Set the drug slot for each patient dosed with a named drug; route those doses to the slot.
+    """Set the drug slots for each patient dosed with a named drug; route those doses to the slots.
 
     Returns a copy of ``matrix`` with the drug's parameters in every receiving patient's row
-    and a copy of ``doses`` whose drug rows use the slot agent. A patient may receive one drug
-    per simulation (the model has one slot).
+    and a copy of ``doses`` whose drug rows use their slot's agent. A patient may receive one
+    drug of each kind per simulation (one antibody and one glucocorticoid: the model has one
+    slot of each).
     """
     drugs = drug_names()
     named = doses[doses.agent.isin(drugs)]
     if named.empty:
         return matrix, doses
     matrix = matrix.copy()
-    given: dict[int, str] = {}
+    given: dict[tuple[int, str], str] = {}
     for row in named.itertuples():
         drug = load_drug(row.agent)
         drug.check_route(row.route)
         patients = range(len(matrix)) if row.patient == -1 else [row.patient]
         for patient in patients:
-            if given.setdefault(patient, row.agent) != row.agent:
+            earlier = given.setdefault((patient, drug.kind), row.agent)
+            if earlier != row.agent:
                 raise InputError(
-                    f"patient {patient} is dosed with {given[patient]} and {row.agent}; fix: give "
-                    "one antibody per patient and simulation"
+                    f"patient {patient} is dosed with {earlier} and {row.agent}; fix: give "
+                    f"one {drug.kind} per patient and simulation"
                 )
     for name in set(given.values()):
-        rows = [i for i, d in given.items() if d == name]
+        rows = [patient for (patient, _), d in given.items() if d == name]
         for parameter, value in drug_parameters(name, model).items():
             matrix[rows, model.param_index[parameter]] = value
     routed = doses.copy()
-    routed.loc[routed.agent.isin(drugs), "agent"] = SLOT_AGENT
+    for name in set(routed.agent) & drugs:
+        routed.loc[routed.agent == name, "agent"] = slot_agent(name)
     return matrix, routed

@@ -14,6 +14,8 @@ from ..model.units import ureg
 
 #: What an antibody can bind: IL-6R (membrane and soluble), the IL-6 ligand, or IL-6:sIL-6R.
 TARGETS = ("il6r", "il6", "il6_sil6r")
+#: The kinds of drug the model has a slot for, and the target each kind may name.
+KIND_TARGETS = {"antibody": TARGETS, "glucocorticoid": ("glucocorticoid_receptor",)}
 
 
 class SourcedValue(BaseModel):
@@ -45,10 +47,12 @@ class RegimenSpec(BaseModel):
 
 
 class Drug(BaseModel):
-    """One antibody: what it binds, its PK, routes, covariates and label regimens."""
+    """One drug: its kind (an antibody against the IL-6 system, or a glucocorticoid), what it
+    binds, its PK, routes, covariates and label regimens."""
 
     model_config = ConfigDict(extra="forbid")
     name: str
+    kind: str = "antibody"
     description: str
     target: str
     molecular_weight: SourcedValue
@@ -93,14 +97,24 @@ def _validate(data: Any, source: str) -> Drug:
         error = exc.errors()[0]
         field = ".".join(str(part) for part in error["loc"])
         raise InputError(f"drug file '{source}', field '{field}': {error['msg']}") from None
-    if drug.target not in TARGETS:
+    if drug.kind not in KIND_TARGETS:
+        raise InputError(
+            f"drug file '{source}', field 'kind': '{drug.kind}'; "
+            f"fix: one of {', '.join(KIND_TARGETS)}"
+        )
+    targets = KIND_TARGETS[drug.kind]
+    if drug.target not in targets:
         raise InputError(
             f"drug file '{source}', field 'target': '{drug.target}'; "
-            f"fix: one of {', '.join(TARGETS)}"
+            f"fix: one of {', '.join(targets)}"
         )
-    if "KD" not in drug.binding:
-        raise InputError(f"drug file '{source}', field 'binding.KD' is missing; fix: give it")
-    if "kon" not in drug.binding and "Km" not in drug.pk:
+    required = ("KD",) if drug.kind == "antibody" else ("EC50",)
+    for key in required:
+        if key not in drug.binding:
+            raise InputError(
+                f"drug file '{source}', field 'binding.{key}' is missing; fix: give it"
+            )
+    if drug.kind == "antibody" and "kon" not in drug.binding and "Km" not in drug.pk:
         raise InputError(
             f"drug file '{source}', field 'binding.kon': missing, and no 'pk.Km' to derive it "
             "from; fix: give binding.kon (e.g. '3.6 1/nM/h')"

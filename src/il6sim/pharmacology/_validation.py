@@ -3,7 +3,8 @@
 The targets are data (``il6sim/data/targets/pharmacology.yaml``: regimen, metric, mean ± SD or a
 lower bound, source). Every regimen is simulated in one batch for a 70-kg adult at rest for 24
 weeks of dosing, and each metric is read over one dosing interval (the last, i.e. steady state,
-unless the target names another).
+unless the target names another), or over its first ``hours``. Antibody concentrations are in
+ug/mL, glucocorticoid concentrations in ng/mL.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from pydantic import BaseModel, ConfigDict
 from .._datafiles import read_datafile
 from ..model import Model, default_model
 from ..model.units import ureg
+from ._drugs import load_drug
 from ._regimens import expand_regimen, label_regimens
 
 #: Weeks of dosing simulated to reach steady state (Cmin of tocilizumab 8 mg/kg: week 20).
 STEADY_STATE_WEEKS = 24
 METRICS = ("cmax", "cmin", "auc", "sil6r", "sil6r_occupancy")
+#: The read-out each kind of drug's concentration targets refer to (antibodies in ug/mL,
+#: glucocorticoids in ng/mL).
+CONCENTRATION_OUTPUT = {"antibody": "drug_conc", "glucocorticoid": "glucocorticoid_conc"}
 
 
 class PkTarget(BaseModel):
@@ -30,6 +35,7 @@ class PkTarget(BaseModel):
     sd: float | None = None
     at_least: float | None = None
     interval: int | None = None
+    hours: float | None = None
     source: str
 
 
@@ -67,8 +73,10 @@ def pk_table(model: Model | None = None, weight_kg: float = 70.0) -> pd.DataFram
         tau = _interval_h(target.regimen)
         n_doses = int(np.ceil(end_h / tau))
         k = target.interval or n_doses
-        window = (result.time >= (k - 1) * tau) & (result.time <= k * tau)
-        value = _metric(result, patient, window, target.metric)
+        end = (k - 1) * tau + (target.hours if target.hours is not None else tau)
+        window = (result.time >= (k - 1) * tau) & (result.time <= end)
+        kind = load_drug(label_regimens()[target.regimen].drug).kind
+        value = _metric(result, patient, window, target.metric, kind)
         if target.at_least is not None:
             passed, published = value >= target.at_least, f">= {target.at_least:g}"
         else:
@@ -82,13 +90,13 @@ def pk_table(model: Model | None = None, weight_kg: float = 70.0) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def _metric(result, patient: int, window: np.ndarray, metric: str) -> float:
+def _metric(result, patient: int, window: np.ndarray, metric: str, kind: str) -> float:
     time = result.time[window]
-    conc = result.output("drug_conc")[patient][window]
+    conc = result.output(CONCENTRATION_OUTPUT[kind])[patient][window]
     if metric == "cmax":
         return float(conc.max())
-    if metric == "cmin":
-        return float(conc[-1])
+    if metric == "cmin":  # the trough: lowest value of the interval (a dose may start the next)
+        return float(conc.min())
     if metric == "auc":
         return float(np.trapezoid(conc, time))
     if metric == "sil6r":

@@ -311,7 +311,7 @@ def dose_amount(model: Model, dose: DoseSpec, field: str) -> tuple[float, str]:
     (``tocilizumab``): its route is checked against the drug file, its unit against the
     model's drug slot."""
     from ..errors import InputError
-    from ..pharmacology import SLOT_AGENT, drug_names, load_drug
+    from ..pharmacology import drug_names, load_drug, slot_agent
 
     agent = dose.agent
     if agent in drug_names():
@@ -319,7 +319,7 @@ def dose_amount(model: Model, dose: DoseSpec, field: str) -> tuple[float, str]:
             load_drug(agent).check_route(dose.route)
         except InputError as exc:
             raise ScenarioFieldError(f"{field}.route", str(exc)) from None
-        agent = SLOT_AGENT
+        agent = slot_agent(agent)
     try:
         route = model.route(agent, dose.route)
     except Exception:

@@ -360,6 +360,9 @@ class Published(BaseModel):
     measure: str = "risk ratio"
     arm: str | None = Field(None, description="the treated arm it describes (default: the "
                             "first treated arm)")
+    role: Literal["fitted", "checked"] = Field(
+        "checked", description="'fitted' if a model parameter was calibrated to this result "
+        "(it then names it in calibrated_to), else 'checked' (held out)")
     source: str = ""
 
 

@@ -10,6 +10,7 @@ from . import (
     damage,
     drug,
     endotoxin,
+    glucocorticoid,
     il6_receptors,
     innate,
     virus,
@@ -26,4 +27,5 @@ CORE_BLOCKS = (
     adaptive.BLOCK,
     damage.BLOCK,
     drug.BLOCK,
+    glucocorticoid.BLOCK,
 )

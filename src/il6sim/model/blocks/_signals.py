@@ -47,6 +47,12 @@ def danger_signal(s, p):
     )
 
 
+def glucocorticoid_restraint(s, p, imax):
+    """Multiplier of a process that the glucocorticoid-receptor response inhibits with maximal
+    effect ``imax`` (:mod:`.glucocorticoid`): 1 without steroid, ``1 - imax`` at full response."""
+    return 1 - imax * s.gc_response
+
+
 def antigen_load(s, p):
     """Antigen available to lymphocytes at the site, in units of its half-maximal load."""
     return (

@@ -29,7 +29,12 @@ from __future__ import annotations
 
 from ..motifs import fold_activation, hill, inhibition, ratio
 from ..spec import Block, Flux, Output, State
-from ._signals import antigen_load, classic_signal_hepatocytes, classic_signal_leukocytes
+from ._signals import (
+    antigen_load,
+    classic_signal_hepatocytes,
+    classic_signal_leukocytes,
+    glucocorticoid_restraint,
+)
 
 
 def _il6_drive(s, p, half_max, max_fold):
@@ -72,6 +77,7 @@ BLOCK = Block(
                 * hill(antigen_load(s, p), 1)
                 * _il6_drive(s, p, p.K_tcell_il6, p.max_fold_tcell_il6)
                 * _senescence(p)
+                * glucocorticoid_restraint(s, p, p.gc_imax_t_expansion)
             ),
             {"cd4_act": 1},
             "priming of CD4 T cells by antigen, promoted by IL-6",
@@ -84,6 +90,7 @@ BLOCK = Block(
                 * hill(antigen_load(s, p), 1)
                 * _il6_drive(s, p, p.K_tcell_il6, p.max_fold_tcell_il6)
                 * (1 - ratio(s.cd4_act, p.t_capacity))
+                * glucocorticoid_restraint(s, p, p.gc_imax_t_expansion)
             ),
             {"cd4_act": 1},
             "antigen-driven expansion of CD4 T cells, supported by IL-6",
@@ -128,6 +135,7 @@ BLOCK = Block(
                 * hill(antigen_load(s, p), 1)
                 * (1 + ratio(s.cd4_act, p.K_cd4_help))
                 * _senescence(p)
+                * glucocorticoid_restraint(s, p, p.gc_imax_t_expansion)
             ),
             {"cd8_eff": 1},
             "priming of CD8 T cells by antigen with CD4 help",
@@ -139,6 +147,7 @@ BLOCK = Block(
                 * s.cd8_eff
                 * hill(antigen_load(s, p), 1)
                 * (1 - ratio(s.cd8_eff, p.t_capacity))
+                * glucocorticoid_restraint(s, p, p.gc_imax_t_expansion)
             ),
             {"cd8_eff": 1},
             "antigen-driven expansion of CD8 T cells",
@@ -224,10 +233,11 @@ BLOCK = Block(
                         hill(s.tnf_p, p.K_lymph_tnf)
                         + hill(classic_signal_hepatocytes(s, p), p.K_lymph_il6)
                     )
+                    + p.gc_max_fold_lymph_loss * s.gc_response
                 )
             ),
             {"lymph_blood": -1},
-            "lymphocytes leaving blood, faster under TNF-α and IL-6",
+            "lymphocytes leaving blood, faster under TNF-α, IL-6 and glucocorticoids",
         ),
     ),
     outputs=(

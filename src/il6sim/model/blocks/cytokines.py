@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ..motifs import fold_activation, hill, inhibition
 from ..spec import Block, Flux, Output, State
-from ._signals import classic_signal_leukocytes, danger_signal
+from ._signals import classic_signal_leukocytes, danger_signal, glucocorticoid_restraint
 from ._transport import site_plasma_exchange
 
 IL6_SITE = "il6_t"
@@ -39,10 +39,11 @@ def _tnf_amplification(s, p):
 
 
 def _leukocyte_restraint(s, p):
-    """Suppression of macrophage cytokine synthesis by IL-10, by IL-6 classic signalling and by
-    innate exhaustion (immunoparalysis)."""
+    """Suppression of macrophage cytokine synthesis by IL-10, by IL-6 classic signalling, by
+    innate exhaustion (immunoparalysis) and by glucocorticoids."""
     return (
         (1 - s.immunoparalysis)
+        * glucocorticoid_restraint(s, p, p.gc_imax_cytokines)
         * inhibition(s.il10_t, p.K_inh_il10)
         * inhibition(classic_signal_leukocytes(s, p), p.K_inh_il6_classic)
     )
@@ -96,10 +97,12 @@ BLOCK = Block(
                     + p.r_il6_mac_act * s.mac_act * _tnf_amplification(s, p)
                 )
                 * inhibition(s.il10_t, p.K_inh_il10)
+                * glucocorticoid_restraint(s, p, p.gc_imax_cytokines)
                 / p.MW_il6
             ),
             {"il6_t": 1},
-            "IL-6 made by macrophages (rest and activated), suppressed by IL-10",
+            "IL-6 made by macrophages (rest and activated), suppressed by IL-10 and "
+            "glucocorticoids",
         ),
         Flux(
             "prod_il6_t_cells",
@@ -133,6 +136,7 @@ BLOCK = Block(
                 p.switch_il6
                 * p.r_il6_endothelium
                 * (1 + (p.max_fold_il6_endothelium - 1) * s.endothelium_act)
+                * glucocorticoid_restraint(s, p, p.gc_imax_cytokines)
                 / p.MW_il6
             ),
             {"il6_p": 1},
@@ -152,10 +156,12 @@ BLOCK = Block(
                     )
                     / 2
                 )
+                * glucocorticoid_restraint(s, p, p.gc_imax_cytokines)
                 / p.MW_il6
             ),
             {"il6_t": 1},
-            "IL-6 made by stromal fibroblasts, induced by TNF-α and IL-1β",
+            "IL-6 made by stromal fibroblasts, induced by TNF-α and IL-1β, suppressed by "
+            "glucocorticoids",
         ),
         # ---- IL-10 and interferon -------------------------------------------------------
         Flux(

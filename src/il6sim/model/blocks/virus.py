@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from ..motifs import hill, inhibition
 from ..spec import Block, DoseRoute, Flux, Output, State
+from ._signals import glucocorticoid_restraint
 
 
 def _alive(s):
@@ -120,9 +121,10 @@ BLOCK = Block(
                 * p.r_ifn_per_infected_cell
                 * s.ifn_sensing
                 / (1 + p.age_ifn_decline * (p.age - p.reference_age) / p.reference_age)
+                * glucocorticoid_restraint(s, p, p.gc_imax_interferon)
             ),
             {"ifn_t": 1},
-            "type-I interferon made by infected cells",
+            "type-I interferon made by infected cells, lowered by glucocorticoids",
         ),
     ),
     outputs=(
