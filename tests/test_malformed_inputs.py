@@ -105,6 +105,11 @@ def _trial(**changes) -> dict:
     return data
 
 
+def _background(**changes) -> dict:
+    return {"name": "corticosteroids", "treatment": {"regimen": "tocilizumab-covid-8mgkg"},
+            "fraction": 0.5, **changes}
+
+
 TRIAL_FILES = {
     "population-path": _trial(population="../populations/covid19-hospitalised"),
     "coinfection-pathogen-path": _trial(coinfection={"pathogen": "/etc/passwd",
@@ -123,6 +128,11 @@ TRIAL_FILES = {
     "followup-inf": _trial(followup="inf h"),
     "antibiotic-1e9-doses": _trial(coinfection={"fraction": 0.1,
                                                 "antibiotic": {"doses": 10**9}}),
+    "background-fraction-nan": _trial(background=[_background(fraction=float("nan"))]),
+    "background-regimen-unknown": _trial(background=[_background(
+        treatment={"regimen": "dexamethasone-600mg"})]),
+    "background-start-unknown": _trial(background=[_background(start={"at": "discharge"})]),
+    "background-name-twice": _trial(background=[_background(), _background()]),
 }
 
 
@@ -206,10 +216,14 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], Path | None]]:
                                     str(tmp / "out" / "bm")],
         "targets-parent-path": ["targets", "../trials/remap-cap-il6"],
         "sbml-out-a-folder": ["export-sbml", "healthy", "--out", str(tmp / "x.xml" / "")],
+        "option-not-a-number": [*sim, "--at-day", "abc"],
+        "unknown-option": [*sim, "--no-such-option"],
     }
     (tmp / "x.xml").mkdir()
     for name, args in cli.items():
         cases.append((f"cli:{name}", args, result if "out" not in name else None))
+    for name, (args, guard) in _population_cases(tmp, a_file, a_folder).items():
+        cases.append((f"population:{name}", args, guard))
     if os.geteuid() != 0:  # root writes anywhere: a read-only folder only stops other users
         locked = tmp / "locked"
         locked.mkdir()
@@ -217,6 +231,48 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], Path | None]]:
         cases.append(("cli:out-read-only", ["simulate", str(base), "--out",
                                             str(locked / "r.parquet")], None))
     return cases
+
+
+def _population_cases(tmp: Path, a_file: Path, a_folder: Path
+                      ) -> dict[str, tuple[list[str], Path | None]]:
+    """``il6sim population ...`` options: (arguments, a path that must not be written)."""
+    table, folder, csv_out = tmp / "out" / "pop.parquet", tmp / "out" / "pop", tmp / "out" / "c.csv"
+    sample = ["population", "sample", "--out", str(table)]
+    course = ["population", "course", "--out", str(csv_out)]
+    fit = ["population", "fit", "--out", str(folder)]
+    return {
+        "sample-n-0": ([*sample, "--n", "0"], table),
+        "sample-n-minus-5": ([*sample, "--n", "-5"], table),
+        "sample-n-1e11": ([*sample, "--n", "100000000000"], table),
+        "sample-n-not-a-number": ([*sample, "--n", "1e3"], table),
+        "sample-seed-minus-1": ([*sample, "--seed", "-1"], table),
+        "sample-seed-nan": ([*sample, "--seed", "nan"], table),
+        "sample-out-a-folder": (["population", "sample", "--out", str(a_folder)], None),
+        "sample-out-not-parquet": (["population", "sample", "--out", str(tmp / "p.txt")],
+                                   tmp / "p.txt"),
+        "course-n-5": ([*course, "--n", "5"], csv_out),
+        "course-n-1e8": ([*course, "--n", "100000000"], csv_out),
+        "course-days-nan": ([*course, "--days", "nan"], csv_out),
+        "course-days-inf": ([*course, "--days", "inf"], csv_out),
+        "course-days-1000": ([*course, "--days", "1000"], csv_out),
+        "course-out-under-a-file": (["population", "course", "--out", str(a_file / "c.csv")],
+                                    None),
+        "fit-n-minus-1": ([*fit, "--n", "-1"], folder),
+        "fit-rounds-0": ([*fit, "--rounds", "0"], folder),
+        "fit-rounds-above-n": ([*fit, "--n", "10", "--rounds", "11"], folder),
+        "fit-window-nan": ([*fit, "--window-hours", "nan"], folder),
+        "fit-window-0": ([*fit, "--window-hours", "0"], folder),
+        "fit-out-a-file": (["population", "fit", "--out", str(a_file)], None),
+        "fit-cohort-missing": ([*fit, str(tmp / "no-such-cohort.csv")], folder),
+    }
+
+
+POPULATION_IDS = ["sample-n-0", "sample-n-minus-5", "sample-n-1e11", "sample-n-not-a-number",
+                  "sample-seed-minus-1", "sample-seed-nan", "sample-out-a-folder",
+                  "sample-out-not-parquet", "course-n-5", "course-n-1e8", "course-days-nan",
+                  "course-days-inf", "course-days-1000", "course-out-under-a-file",
+                  "fit-n-minus-1", "fit-rounds-0", "fit-rounds-above-n", "fit-window-nan",
+                  "fit-window-0", "fit-out-a-file", "fit-cohort-missing"]
 
 
 def _case_ids() -> list[str]:
@@ -261,10 +317,11 @@ CLI_IDS = ["set-sampling-1e-9h", "set-duration-1e9h", "set-switch-5", "set-age-m
            "at-day-after-end", "at-day-without-treat", "out-is-a-folder", "out-under-a-file",
            "plot-is-a-folder", "window-hours-0", "window-hours-minus-5",
            "biomarkers-out-a-file", "biomarkers-cv-repeats-0", "targets-parent-path",
-           "sbml-out-a-folder"]
+           "sbml-out-a-folder", "option-not-a-number", "unknown-option"]
 
 
-@pytest.mark.parametrize("case", _case_ids() + [f"cli:{n}" for n in CLI_IDS])
+@pytest.mark.parametrize("case", _case_ids() + [f"cli:{n}" for n in CLI_IDS]
+                         + [f"population:{n}" for n in POPULATION_IDS])
 def test_malformed_input_is_refused_with_one_line(corpus, case):
     args, guard = corpus[case]
     _assert_refused(case, args, guard)
@@ -344,7 +401,7 @@ def test_generated_scenario_fields_are_refused_or_within_limits(field, value):
 
 _TRIAL_FIELDS = [("size",), ("followup",), ("population",), ("seed",),
                  ("enrolment", "delay"), ("enrolment", "window"),
-                 ("coinfection",), ("subgroups",), ("control_risk",)]
+                 ("coinfection",), ("subgroups",), ("control_risk",), ("background",)]
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -359,6 +416,7 @@ def test_generated_trial_fields_are_refused_or_within_limits(field, value):
     assert 2 <= design.size <= limits.MAX_TRIAL_PATIENTS
     assert 0 < design.followup_h <= limits.MAX_RUN_HOURS
     assert limits.data_name_problem(design.population, "population") is None
+    assert all(0 <= entry.fraction <= 1 for entry in design.background)
 
 
 @pytest.mark.parametrize(("unit", "expected"), [("kg/ng", "where the body weight goes"),
