@@ -227,3 +227,66 @@ def test_cohort_report_draws_cumulative_incidence(tmp_path):
         assert row.n == len(dead) and row.deaths == int(dead.died.sum())
         final = fitters[row.group].cumulative_density_.iloc[-1, 0]
         assert final == pytest.approx(dead.died.mean())  # no censoring: all end dead or home
+
+
+# ----- trial: the subgroup forest plot --------------------------------------------------------
+def _synthetic_trial(n=600, seed=0, effect=0.8):
+    """A RECOVERY-shaped trial result from made-up patients (no simulation)."""
+    from il6sim.trial import load_trial
+    from il6sim.trial._analysis import TrialResult
+
+    design = load_trial("recovery-tocilizumab")
+    rng = np.random.default_rng(seed)
+    arm = np.where(np.arange(n) % 2 == 0, "usual care", "tocilizumab")
+    support = rng.integers(1, 4, n).astype(float)
+    risk = 0.15 + 0.1 * support
+    frame = {"arm": arm, "baseline_respiratory_support": support,
+             "baseline_imv": (support >= 3).astype(float), "age": rng.uniform(30, 95, n),
+             "male": rng.integers(0, 2, n).astype(float),
+             "baseline_days_since_onset": rng.uniform(2, 14, n),
+             "baseline_il6": rng.lognormal(4, 1, n)}
+    for column in ("died", "imv_or_death", "discharged", "secondary_infection"):
+        for a, factor in (("usual care", 1.0), ("tocilizumab", effect)):
+            frame[f"{column}@{a}"] = (rng.uniform(size=n) < risk * factor).astype(float)
+        frame[column] = np.where(arm == "tocilizumab", frame[f"{column}@tocilizumab"],
+                                 frame[f"{column}@usual care"])
+    frame["death_day"] = np.where(frame["died"] > 0.5, rng.uniform(1, 28, n), 28.0)
+    frame["discharge_day"] = np.where(frame["discharged"] > 0.5, rng.uniform(3, 28, n), 28.0)
+    frame["organ_support_free_days"] = rng.uniform(0, 28, n)
+    return TrialResult(design, pd.DataFrame(frame), {"screened": 2 * n, "admitted": n,
+                                                      "randomised": n})
+
+
+def _overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_forest_plot_has_distinct_named_rows_with_n_and_no_overlapping_ticks():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from il6sim.trial._report import forest_figure, forest_rows, markdown
+
+    result = _synthetic_trial()
+    rows = forest_rows(result)
+    levels = rows[rows.kind == "level"]
+    assert {"female", "male"} <= set(levels.label) and not {"0", "1"} & set(levels.label)
+    assert {"oxygen only", "non-invasive support", "invasive ventilation"} <= set(levels.label)
+    headers = rows[rows.kind == "header"].label.tolist()
+    assert "sex" in headers and "respiratory support at randomisation" in headers
+    assert (levels.n > 0).all() and levels.n.sum() == 5 * rows.n.iloc[0]  # each split covers all
+    fig = forest_figure(result)
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == len(rows) and len(set(labels)) == len(labels)
+    assert all("(n = " in text for text, kind in zip(labels, rows.kind, strict=True)
+               if kind != "header")
+    renderer = fig.canvas.get_renderer()
+    for ticks in (ax.get_yticklabels(), [t for t in ax.get_xticklabels() if t.get_text()]):
+        boxes = [t.get_window_extent(renderer) for t in ticks]
+        assert not any(_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert not any("10^" in t.get_text() or "times" in t.get_text()
+                   for t in ax.get_xticklabels())
+    written = [t.get_text() for t in ax.texts]
+    assert sum("(" in text and "–" in text for text in written) == len(rows) - len(headers)
+    assert "| sex | female |" in markdown(result)

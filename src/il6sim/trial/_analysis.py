@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ._design import TrialSpec
+from ._signals import LEVEL_NAMES
 from ._stats import (
     BINARY,
     cox_and_logrank,
@@ -178,14 +179,15 @@ class TrialResult:
             name = f"baseline_{subgroup.signal}" if f"baseline_{subgroup.signal}" in data \
                 else subgroup.signal
             values = data[name].to_numpy(float)
-            levels = _levels(values, subgroup.cuts)
+            levels = _levels(values, subgroup.cuts, LEVEL_NAMES.get(subgroup.signal, {}))
             found = []
             for label, mask in levels:
                 part = data[mask]
                 t, c = part[part["arm"] == arm], part[part["arm"] == control]
                 stat = risk_ratio(int((t[column] > 0.5).sum()), len(t),
                                   int((c[column] > 0.5).sum()), len(c))
-                found.append({"subgroup": subgroup.name, "level": label, "n": len(part),
+                found.append({"subgroup": subgroup.name, "signal": subgroup.signal,
+                              "level": label, "n": len(part),
                               "risk_treated": float((t[column] > 0.5).mean()) if len(t) else
                               np.nan, "risk_control": float((c[column] > 0.5).mean()) if len(c)
                               else np.nan, **stat})
@@ -305,7 +307,10 @@ def _mean(values: np.ndarray) -> float:
     return float(np.mean(values)) if len(values) else np.nan
 
 
-def _levels(values: np.ndarray, cuts) -> list[tuple[str, np.ndarray]]:
+def _levels(values: np.ndarray, cuts, names: dict[float, str] | None = None
+            ) -> list[tuple[str, np.ndarray]]:
+    """``(label, mask)`` per level: ranges between ``cuts``, else each value (by its name in
+    ``names`` when it has one, e.g. ``female``/``male`` for 0/1)."""
     finite = np.isfinite(values)
     if cuts:
         edges = [-np.inf, *sorted(cuts), np.inf]
@@ -315,4 +320,6 @@ def _levels(values: np.ndarray, cuts) -> list[tuple[str, np.ndarray]]:
                      else f"{low:g} to < {high:g}")
             out.append((label, finite & (values >= low) & (values < high)))
         return out
-    return [(f"{level:g}", finite & (values == level)) for level in np.unique(values[finite])]
+    names = names or {}
+    return [(names.get(float(level), f"{level:g}"), finite & (values == level))
+            for level in np.unique(values[finite])]

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ._analysis import TrialResult
+from ._signals import LEVEL_NAMES
 
-__all__ = ["figures", "markdown", "write_report"]
+__all__ = ["figures", "forest_figure", "forest_rows", "markdown", "write_report"]
 
 ENDPOINT_TITLES = {
     "mortality": "28-day mortality", "imv_or_death": "invasive ventilation or death",
@@ -101,7 +103,8 @@ def markdown(result: TrialResult) -> str:
                   "| subgroup | level | n | treated | control | risk ratio (95 % CI) | "
                   "heterogeneity p |", "|---|---|---|---|---|---|---|"]
         for _, row in result.subgroups.iterrows():
-            lines.append(f"| {row['subgroup']} | {row['level']} | {row['n']} | "
+            lines.append(f"| {_header(result.subgroups, row['subgroup'])} | {row['level']} | "
+                         f"{row['n']} | "
                          f"{_pct(row['risk_treated'])} | {_pct(row['risk_control'])} | "
                          f"{_ci(row)} | {_fmt(row['heterogeneity_p'], 2)} |")
     lines += _interaction_lines(result)
@@ -202,37 +205,89 @@ def figures(result: TrialResult, folder: str | Path) -> dict[str, Path]:
     sub = result.subgroups
     if len(sub):
         paths["forest"] = folder / "subgroups.png"
-        _forest(sub, result, paths["forest"])
+        _forest(result, paths["forest"])
     return paths
 
 
-def _forest(sub: pd.DataFrame, result: TrialResult, path: Path) -> None:
-    import matplotlib.pyplot as plt
+def _header(sub: pd.DataFrame, name: str) -> str:
+    """A subgroup's heading: its name, without a code hint like ``(1 = male)`` once its levels
+    are named."""
+    rows = sub[sub.subgroup == name]
+    named = "signal" in rows and rows["signal"].iloc[0] in LEVEL_NAMES
+    return re.sub(r"\s*\([^()]*\)$", "", name) if named else name
 
+
+def forest_rows(result: TrialResult) -> pd.DataFrame:
+    """The rows of the forest plot, top to bottom: ``label``, ``n``, ``estimate``, ``ci_low``,
+    ``ci_high``, ``kind`` (``overall``, ``header`` or ``level``)."""
     overall = result.primary()
-    labels = ["all patients", *[f"{s}: {lvl}" for s, lvl in zip(sub.subgroup, sub.level,
-                                                                  strict=True)]]
-    est = [overall["estimate"], *sub["estimate"]]
-    low = [overall["ci_low"], *sub["ci_low"]]
-    high = [overall["ci_high"], *sub["ci_high"]]
-    fig, ax = plt.subplots(figsize=(7.0, 0.32 * len(labels) + 1.2))
-    y = np.arange(len(labels))[::-1]
-    for yi, e, lo, hi in zip(y, est, low, high, strict=True):
-        if np.isfinite(lo) and np.isfinite(hi):
-            ax.plot([lo, hi], [yi, yi], color="0.3")
-        if np.isfinite(e) and e > 0:
-            ax.plot(e, yi, "s", color="C0" if yi != y[0] else "C3")
-    ax.axvline(1.0, color="0.6", ls="--")
+    n_all = len(result._population(result.design.primary))
+    rows = [{"label": "all patients", "n": n_all, "estimate": overall["estimate"],
+             "ci_low": overall["ci_low"], "ci_high": overall["ci_high"], "kind": "overall"}]
+    sub = result.subgroups
+    for name in dict.fromkeys(sub.subgroup):
+        rows.append({"label": _header(sub, name), "n": np.nan, "estimate": np.nan,
+                     "ci_low": np.nan, "ci_high": np.nan, "kind": "header"})
+        for r in sub[sub.subgroup == name].itertuples():
+            rows.append({"label": str(r.level), "n": r.n, "estimate": r.estimate,
+                         "ci_low": r.ci_low, "ci_high": r.ci_high, "kind": "level"})
+    return pd.DataFrame(rows)
+
+
+def forest_figure(result: TrialResult):
+    """Risk ratio of the primary endpoint per subgroup level: one row each, under a bold
+    heading per subgroup, with n and the ratio (95 % CI) written beside it."""
+    from matplotlib.figure import Figure
+
+    rows = forest_rows(result)
+    fig = Figure(figsize=(8.0, 0.3 * len(rows) + 1.3), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(rows))[::-1].astype(float)
+    for yi, row in zip(y, rows.itertuples(), strict=True):
+        if np.isfinite(row.ci_low) and np.isfinite(row.ci_high) and row.ci_low > 0:
+            ax.plot([row.ci_low, row.ci_high], [yi, yi], color="0.3", lw=1.2)
+        if np.isfinite(row.estimate) and row.estimate > 0:
+            ax.plot(row.estimate, yi, "s", color="C3" if row.kind == "overall" else "C0", ms=5)
+        if row.kind != "header":
+            ax.text(1.02, yi, format_ci(row.estimate, row.ci_low, row.ci_high),
+                    transform=ax.get_yaxis_transform(), va="center", fontsize=8)
+    ax.axvline(1.0, color="0.6", ls="--", lw=1)
     pub = result.design.published.get(result.design.primary)
     if pub is not None and pub.ratio is not None:
         ax.axvline(pub.ratio, color="C3", ls=":", label=f"published {pub.ratio:.2f}")
         ax.legend(frameon=False, fontsize=8, loc="lower right")
     ax.set_xscale("log")
-    ax.set_yticks(y, [label[:60] for label in labels], fontsize=7)
+    _ratio_ticks(ax)
+    labels = [row.label if row.kind == "header" else
+              f"{'    ' if row.kind == 'level' else ''}{row.label} (n = {int(row.n)})"
+              for row in rows.itertuples()]
+    ax.set_yticks(y, labels, fontsize=8)
+    for tick, row in zip(ax.get_yticklabels(), rows.itertuples(), strict=True):
+        if row.kind != "level":
+            tick.set_fontweight("bold")
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.tick_params(axis="y", length=0)
     ax.set_xlabel(f"risk ratio, {ENDPOINT_TITLES[result.design.primary]} (log scale)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    ax.set_title("risk ratio (95 % CI)", loc="right", fontsize=8, x=1.2)
+    return fig
+
+
+#: Ratios labelled on a log axis (those inside the drawn range are used).
+RATIO_TICKS = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+
+
+def _ratio_ticks(ax) -> None:
+    """Plain ratio labels (0.5, 0.7, 1, 1.5) on a log axis, no minor ticks: none overlap."""
+    from matplotlib.ticker import NullLocator
+
+    low, high = ax.get_xlim()
+    ticks = [t for t in RATIO_TICKS if low <= t <= high] or [1.0]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
+def _forest(result: TrialResult, path: Path) -> None:
+    forest_figure(result).savefig(path, dpi=120)
 
 
 def write_report(result: TrialResult, folder: str | Path) -> dict[str, Path]:

@@ -93,6 +93,15 @@ CLINICAL: dict[str, tuple[str, Callable[[Course], np.ndarray]]] = {
 }
 
 
+#: Names of the values of categorical signals: subgroups and reports show these, not codes.
+LEVEL_NAMES: dict[str, dict[float, str]] = {
+    "respiratory_support": {0: "no oxygen", 1: "oxygen only", 2: "non-invasive support",
+                            3: "invasive ventilation"},
+    "male": {0: "female", 1: "male"},
+    **{name: {0: "no", 1: "yes"} for name in ("oxygen", "imv", "organ_support", "comorbidity")},
+}
+
+
 def _compute(c: Course, name: str) -> np.ndarray:
     shape = (len(c.table), len(c.time))
     if name in CLINICAL:
