@@ -287,7 +287,7 @@ def _simulate_treated(loaded: Any, treat: str, at_day: float, out: Path, plot: P
 def pk(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
 ) -> None:
-    """Simulate every label regimen to steady state and compare its PK/PD with the labels.
+    """Simulate every label regimen with PK targets and compare its PK/PD with the published values.
 
     Exit code 1 if any value falls outside the published mean ± SD (or below its bound).
     """
@@ -295,21 +295,19 @@ def pk(
 
     rows = pk_table()
     columns = ["regimen", "metric", "model", "published", "passed", "source"]
-    units = {"cmax": "µg/mL", "cmin": "µg/mL", "auc": "µg·h/mL", "sil6r": "ng/mL",
-             "sil6r_occupancy": "%"}
     if markdown:
         typer.echo("| " + " | ".join(columns) + " |")
         typer.echo("|" + "---|" * len(columns))
         for row in rows.itertuples():
-            typer.echo(f"| {row.regimen} | {row.metric} ({units[row.metric]}) | {row.model:.4g} | "
+            typer.echo(f"| {row.regimen} | {row.metric} ({row.unit}) | {row.model:.4g} | "
                        f"{row.published} | {'yes' if row.passed else 'NO'} | {row.source} |")
     else:
-        table = Table(title="IL-6 blockade: model vs label (steady state, 70 kg)",
+        table = Table(title="Drug PK/PD: model vs published (70 kg)",
                       title_justify="left")
         for column in columns:
             table.add_column(column, overflow="fold")
         for row in rows.itertuples():
-            table.add_row(row.regimen, f"{row.metric} ({units[row.metric]})", f"{row.model:.4g}",
+            table.add_row(row.regimen, f"{row.metric} ({row.unit})", f"{row.model:.4g}",
                           row.published, "yes" if row.passed else "NO", row.source)
         wide_console().print(table)
     if not rows.passed.all():
@@ -391,6 +389,40 @@ def targets(
         raise typer.Exit(1)
 
 
+def _click_exceptions() -> Any:
+    """The exception classes of the click that Typer runs (its own copy since Typer 0.2x)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - older Typer runs click itself
+        import click.exceptions as exceptions
+    return exceptions
+
+
 def main() -> None:
-    """Entry point of the ``il6sim`` script."""
-    app()
+    """Entry point of the ``il6sim`` script.
+
+    Click's own usage errors (an option value that is not a number, an unknown option, a
+    missing argument) are reported like every other error: one line ``error: ...; fix: ...``
+    on stderr and exit code 2, instead of a framed box with the usage above it.
+    """
+    import sys
+
+    errors = _click_exceptions()
+    try:
+        code = app(standalone_mode=False)
+    except errors.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `il6sim`: the help, as before
+            exc.show()
+            sys.exit(exc.exit_code)
+        where = exc.ctx.command_path if exc.ctx is not None else "il6sim"
+        message = " ".join(exc.format_message().split()).rstrip(".")
+        report_error(f"{message}; fix: see '{where} --help'")
+        sys.exit(ERROR_EXIT_CODE)
+    except errors.ClickException as exc:
+        message = " ".join(exc.format_message().split()).rstrip(".")
+        report_error(f"{message}; fix: check the command line")
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        report_error("aborted; fix: run the command again")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -21,6 +21,8 @@ __all__ = [
     "MAX_DOSE_AMOUNT",
     "MAX_DOSE_EVENTS",
     "MAX_INPUT_FILE_BYTES",
+    "MAX_POPULATION_PATIENTS",
+    "MAX_RELAX_HOURS",
     "MAX_RESULT_BYTES",
     "MAX_RUN_HOURS",
     "MAX_TIME_POINTS",
@@ -63,6 +65,13 @@ MAX_DOSE_DEFAULT = 1e15
 
 #: Most patients randomised in one trial file.
 MAX_TRIAL_PATIENTS = 10_000_000
+
+#: Most virtual patients drawn, fitted or followed by one population command or call.
+MAX_POPULATION_PATIENTS = 1_000_000
+
+#: Longest relaxation to rest (``equilibrate(t_relax=...)``): about a century, far beyond the
+#: slowest resting process and short enough for the solver at rest.
+MAX_RELAX_HOURS = 1e6
 
 #: Most YAML nodes a file may expand to (aliases counted each time they are used).
 MAX_YAML_NODES = 100_000

@@ -35,6 +35,7 @@ import yaml
 from ..clinical import VENTILATION_PF
 from ..engine import simulate
 from ..errors import InputError
+from ..limits import MAX_POPULATION_PATIENTS, sampling_problem
 from ._calibrated import load_calibrated
 from ._course import LINGERING_IL6, _values_at, first_time, read_course
 from ._sample import dose_table, draw, parameter_table, patient_normals
@@ -101,8 +102,14 @@ def simulate_course_check(n: int = 300, *, seed: int = 0, days: float = 60.0,
     if not 56.0 <= days <= 365.0:
         raise InputError(f"--days {days:g} must lie between 56 and 365 (the plausibility rows "
                          "look 49 days past onset); fix: give e.g. --days 60")
-    cohort = cohort or shipped_cohort_targets()
+    if n > MAX_POPULATION_PATIENTS:
+        raise InputError(f"--n {n} is above the limit of {MAX_POPULATION_PATIENTS:,} patients; "
+                         f"fix: give at most {MAX_POPULATION_PATIENTS:,}")
     spec = load_population_spec(population)
+    memory = sampling_problem(days * 24.0, spec.sampling_h, 2 * n)  # untreated and treated
+    if memory:
+        raise InputError(f"--n {n} over {days:g} days: {memory}")
+    cohort = cohort or shipped_cohort_targets()
     indices = np.arange(n)
     z = (load_calibrated(spec).draw(seed, indices) if calibrated
          else patient_normals(seed, indices, len(spec.coordinates)))

@@ -1,11 +1,14 @@
 """Command line: ``il6sim population fit | sample | course | list``.
 
 :func:`register` adds the group to the ``il6sim`` app. Any :class:`~il6sim.errors.Il6simError`
-is printed as ``error: <message>`` on stderr with exit code 2, never a traceback.
+is printed as ``error: <message>`` on stderr with exit code 2, never a traceback. Every option
+(counts, seed, days, window, output path) is checked before the cohort is read or a patient is
+drawn (:func:`check_options`).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .._cli_errors import check_output_file, reporting_errors
+from .._cli_errors import check_output_file, check_output_folder, reporting_errors
+from ..errors import InputError
+from ..limits import MAX_POPULATION_PATIENTS, MAX_RUN_HOURS
 
 __all__ = ["register"]
 
@@ -21,6 +26,29 @@ SpecOption = Annotated[str, typer.Option(
     "--spec", help="Population declaration: a shipped name ('il6sim population list') or a "
                    "YAML file.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of every draw (whole number).")]
+
+
+def check_options(*, n: int, min_n: int = 1, rounds: int | None = None, seed: int = 0,
+                  days: float | None = None, window_hours: float | None = None) -> None:
+    """Refuse, before any work, option values outside what a population command can do:
+    ``--n`` below ``min_n`` or above :data:`~il6sim.limits.MAX_POPULATION_PATIENTS`,
+    ``--rounds`` below 1 or above ``--n``, a negative ``--seed``, ``--days`` outside 56–365 or
+    not a number, ``--window-hours`` not above 0 or beyond two years."""
+    if not min_n <= n <= MAX_POPULATION_PATIENTS:
+        raise InputError(f"--n {n} is outside {min_n}–{MAX_POPULATION_PATIENTS:,}; fix: give a "
+                         f"whole number of patients from {min_n} to {MAX_POPULATION_PATIENTS:,}")
+    if rounds is not None and not 1 <= rounds <= n:
+        raise InputError(f"--rounds {rounds} is outside 1–{n} (one round needs at least one of "
+                         f"the --n {n} patients); fix: give --rounds from 1 to {n}")
+    if seed < 0:
+        raise InputError(f"--seed {seed} is negative; fix: give a whole number of 0 or more")
+    if days is not None and not (math.isfinite(days) and 56.0 <= days <= 365.0):
+        raise InputError(f"--days {days:g} must lie between 56 and 365 (the plausibility rows "
+                         "look 49 days past onset); fix: give e.g. --days 60")
+    if window_hours is not None and not (math.isfinite(window_hours)
+                                         and 0 < window_hours <= MAX_RUN_HOURS):
+        raise InputError(f"--window-hours {window_hours:g} is not a time after admission; fix: "
+                         "give a number of hours above 0, e.g. --window-hours 48")
 
 
 def _console() -> Console:
@@ -60,6 +88,11 @@ def fit(
         "--window-hours", help="Admission values: first value within this many hours.")] = 48.0,
 ) -> None:
     """Calibrate a virtual population to a real cohort and report the fit."""
+    check_options(n=n, rounds=rounds, seed=seed, window_hours=window_hours)
+    check_output_folder(out, "--out")
+    if cohort is not None and not cohort.is_file():
+        raise InputError(f"cohort '{cohort}' is not a file; fix: give the path of a cohort CSV "
+                         "or leave it out for the shipped cohort")
     from ..cohort import load_cohort
     from ._population import VirtualPopulation
     from ._report import write_report
@@ -102,6 +135,8 @@ def sample(
     spec: SpecOption = "covid19-hospitalised",
 ) -> None:
     """Draw virtual patients from a declaration (no simulation) and write them to Parquet."""
+    check_options(n=n, seed=seed)
+    check_output_file(out, "--out", (".parquet",))
     from ._population import VirtualPopulation
 
     population = VirtualPopulation(spec, random_state=seed)
@@ -124,9 +159,9 @@ def course(
 ) -> None:
     """The simulated COVID-19 course against the published one, row by row
     (data/targets/covid_course.yaml)."""
+    check_options(n=n, min_n=20, seed=seed, days=days)
+    check_output_file(out, "--out", (".csv",))
     from ._course_check import course_table, simulate_course_check
-
-    check_output_file(out, "--out")
     console = _console()
     with console.status(f"simulating {n} patients untreated and with tocilizumab"):
         run = simulate_course_check(n, seed=seed, days=days, calibrated=not prior)
