@@ -13,7 +13,14 @@ from il6sim import _datafiles
 from il6sim.clinical import outcomes, secondary_infection_probability
 from il6sim.engine import simulate
 from il6sim.model import default_model
-from il6sim.pharmacology import drug_names, drug_parameters, expand_regimen, load_drug, pk_table
+from il6sim.pharmacology import (
+    drug_names,
+    drug_parameters,
+    expand_regimen,
+    load_drug,
+    pk_markdown,
+    pk_table,
+)
 from il6sim.scenario import load_scenario
 
 DAY = 24.0
@@ -22,6 +29,14 @@ DAY = 24.0
 @pytest.fixture(scope="module")
 def pk():
     return pk_table()
+
+
+def test_readme_pk_table_is_the_current_model(pk):
+    """The README's PK/PD table is `il6sim pk --markdown` (regenerate it after a model change)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert pk_markdown(pk) in readme, "README PK table is stale; fix: paste `il6sim pk --markdown`"
 
 
 def test_pk_against_labels(pk):

@@ -291,16 +291,12 @@ def pk(
 
     Exit code 1 if any value falls outside the published mean ± SD (or below its bound).
     """
-    from .pharmacology import pk_table
+    from .pharmacology import pk_markdown, pk_table
 
     rows = pk_table()
     columns = ["regimen", "metric", "model", "published", "passed", "source"]
     if markdown:
-        typer.echo("| " + " | ".join(columns) + " |")
-        typer.echo("|" + "---|" * len(columns))
-        for row in rows.itertuples():
-            typer.echo(f"| {row.regimen} | {row.metric} ({row.unit}) | {row.model:.4g} | "
-                       f"{row.published} | {'yes' if row.passed else 'NO'} | {row.source} |")
+        typer.echo(pk_markdown(rows))
     else:
         table = Table(title="Drug PK/PD: model vs published (70 kg)",
                       title_justify="left")

@@ -23,7 +23,7 @@ from ._binding import (
 )
 from ._drugs import TARGETS, Drug, drug_names, list_drugs, load_drug
 from ._regimens import Regimen, expand_regimen, label_regimens
-from ._validation import load_pk_targets, pk_table
+from ._validation import load_pk_targets, pk_markdown, pk_table
 
 __all__ = [
     "SLOT_AGENT",
@@ -39,6 +39,7 @@ __all__ = [
     "list_drugs",
     "load_drug",
     "load_pk_targets",
+    "pk_markdown",
     "pk_table",
     "slot_agent",
 ]

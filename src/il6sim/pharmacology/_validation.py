@@ -25,6 +25,12 @@ METRICS = ("cmax", "cmin", "auc", "sil6r", "sil6r_occupancy")
 #: The read-out each kind of drug's concentration targets refer to (antibodies in ug/mL,
 #: glucocorticoids in ng/mL).
 CONCENTRATION_OUTPUT = {"antibody": "drug_conc", "glucocorticoid": "glucocorticoid_conc"}
+#: Unit of each metric by kind of drug.
+METRIC_UNITS = {
+    "antibody": {"cmax": "µg/mL", "cmin": "µg/mL", "auc": "µg·h/mL"},
+    "glucocorticoid": {"cmax": "ng/mL", "cmin": "ng/mL", "auc": "ng·h/mL"},
+}
+_TARGET_UNITS = {"sil6r": "ng/mL", "sil6r_occupancy": "%"}
 
 
 class PkTarget(BaseModel):
@@ -51,7 +57,7 @@ def _interval_h(regimen_name: str) -> float:
 
 
 def pk_table(model: Model | None = None, weight_kg: float = 70.0) -> pd.DataFrame:
-    """Model value of every PK/PD target next to the published one, with ``passed``."""
+    """Model value of every PK/PD target next to the published one (``unit``), with ``passed``."""
     from ..engine import simulate
 
     model = model or default_model()
@@ -82,12 +88,23 @@ def pk_table(model: Model | None = None, weight_kg: float = 70.0) -> pd.DataFram
         else:
             passed = abs(value - target.mean) <= target.sd
             published = f"{target.mean:g} ± {target.sd:g}"
+        unit = METRIC_UNITS[kind].get(target.metric) or _TARGET_UNITS[target.metric]
         rows.append({
-            "regimen": target.regimen, "metric": target.metric, "interval": k,
+            "regimen": target.regimen, "metric": target.metric, "unit": unit, "interval": k,
             "model": value, "published": published, "passed": bool(passed),
             "source": target.source,
         })
     return pd.DataFrame(rows)
+
+
+def pk_markdown(rows: pd.DataFrame) -> str:
+    """The PK/PD table (from :func:`pk_table`) as Markdown, as the README shows it."""
+    lines = ["| regimen | metric | model | published | passed | source |",
+             "|" + "---|" * 6]
+    for row in rows.itertuples():
+        lines.append(f"| {row.regimen} | {row.metric} ({row.unit}) | {row.model:.4g} | "
+                     f"{row.published} | {'yes' if row.passed else 'NO'} | {row.source} |")
+    return "\n".join(lines)
 
 
 def _metric(result, patient: int, window: np.ndarray, metric: str, kind: str) -> float:

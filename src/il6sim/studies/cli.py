@@ -44,8 +44,9 @@ def _table(result, metric: str) -> Table:
 
 def timing(
     drug: Annotated[str | None, typer.Option(
-        "--drug", help="Drug (il6sim/data/drugs): tocilizumab, sarilumab, siltuximab. Default: "
-                       "the regimen's drug, else tocilizumab.", show_default=False)] = None,
+        "--drug", help="Drug (il6sim/data/drugs): tocilizumab, sarilumab, siltuximab, "
+                       "dexamethasone. Default: the regimen's drug, else tocilizumab.",
+        show_default=False)] = None,
     regimen: Annotated[str | None, typer.Option(
         "--regimen", help="Label regimen, e.g. tocilizumab-covid-8mgkg (default: the drug's "
                           "default regimen).", show_default=False)] = None,
@@ -67,7 +68,8 @@ def timing(
                                                      "share it).")] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("timing"),
 ) -> None:
-    """Timing × selection map of IL-6 blockade: each phenotype untreated vs treated on each day.
+    """Timing × selection map of a treatment (IL-6 blockade or dexamethasone): each phenotype
+    untreated vs treated on each day.
 
     Writes timing.csv, timing.parquet (one row per phenotype × day), timing.json (settings)
     and the heat map timing.png to --out, and prints the map.

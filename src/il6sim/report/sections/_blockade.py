@@ -30,11 +30,11 @@ def build(ctx) -> None:
     ctx.step("PK of the label regimens (24 weeks to steady state)")
     table = pk_table()
     ctx.number(pk_passed=int(table.passed.sum()), pk_total=len(table))
-    shown = table[["regimen", "metric", "model", "published", "passed", "source"]]
+    shown = table[["regimen", "metric", "unit", "model", "published", "passed", "source"]]
     ctx.table(shown, name="pk", title="PK/PD at steady state (70 kg) against the labels",
               caption=(f"{int(table.passed.sum())} of {len(table)} values within the published "
-                       "mean ± SD (or above the bound); cmax/cmin µg/mL, auc µg·h/mL over one "
-                       "interval, sil6r ng/mL, occupancy %."))
+                       "mean ± SD (or above the bound); units in the unit column "
+                       "(antibodies µg/mL, dexamethasone ng/mL; auc over one interval)."))
     ctx.step("chronic inflammation (RA-like)")
     _chronic(ctx, table)
     ctx.step("severe COVID-19 treated in the storm")
