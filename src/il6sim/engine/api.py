@@ -2,13 +2,15 @@
 
 Both take a batch of parameter sets (N × P, or overrides of the declared values) and return one
 result per patient. A patient whose integration fails is kept, flagged with the reason and
-filled with NaN; the batch never crashes because of one member.
+filled with NaN; the batch never crashes because of one member. Both apply the limits of
+:mod:`il6sim.limits` before any work (:mod:`._limits`): what the command line refuses, they
+refuse too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
 
@@ -17,6 +19,15 @@ import pandas as pd
 
 from ..errors import InputError
 from ..model import Model, default_model
+from ._limits import (
+    check_doses,
+    check_relax,
+    check_rtol,
+    parameter_problems,
+    refuse_typed,
+    time_grid,
+    typed_overrides,
+)
 from .doses import Dose, amount_in_route_unit, dose_table
 from .fast import backend_settings, equilibrate_batch, resolve_backend, simulate_batch
 from .reference import integrate_patient, steady_state_patient
@@ -57,11 +68,34 @@ def parameter_matrix(model: Model, params: ParameterInput = None) -> np.ndarray:
 @dataclass
 class Equilibrium:
     """Resting states of a batch: ``states`` (N, S), the largest relative rate left per patient
-    (``residual``, per hour) and whether it is below :data:`STEADY_STATE_TOLERANCE`."""
+    (``residual``, per hour) and whether it is below :data:`STEADY_STATE_TOLERANCE`;
+    ``status`` says ``"ok"`` or why a patient has no resting state (``"failed: ..."``)."""
 
     states: np.ndarray
     residual: np.ndarray
     converged: np.ndarray
+    status: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            self.status = ["ok" if c else f"failed: no steady state (residual {r:.2g}/h)"
+                           for c, r in zip(self.converged, self.residual, strict=True)]
+
+
+def _screened(model: Model, params: ParameterInput) -> tuple[np.ndarray, np.ndarray, list]:
+    """``(matrix, working matrix, problems)``: parameters typed as overrides that break a limit
+    raise :class:`InputError`; in a generated batch each such patient is kept with its problem
+    and simulated with the declared values in its place (its result is then discarded)."""
+    matrix = parameter_matrix(model, params)
+    problems = parameter_problems(model, matrix)
+    if typed_overrides(params):
+        refuse_typed(problems)
+    bad = [i for i, problem in enumerate(problems) if problem]
+    work = matrix
+    if bad:
+        work = matrix.copy()
+        work[bad] = model.default_parameters()
+    return matrix, work, problems
 
 
 def equilibrate(
@@ -77,19 +111,32 @@ def equilibrate(
     Newton-type root finder on the exact Jacobian; ``converged`` says whether every rate fell
     below :data:`STEADY_STATE_TOLERANCE` relative to the state's size. ``backend`` is
     ``"reference"`` (SciPy) or ``"fast"`` (compiled, :mod:`il6sim.engine.fast`).
+
+    Raises
+    ------
+    InputError
+        ``t_relax`` not a finite number of hours in (0, 10⁶], or a parameter typed as an
+        override outside :mod:`il6sim.limits`. In an array or DataFrame batch such a patient
+        is kept instead: NaN states, ``converged`` False and the reason in ``status``.
     """
     model = model or default_model()
-    matrix = parameter_matrix(model, params)
+    check_relax(t_relax)
+    _, matrix, problems = _screened(model, params)
     if resolve_backend(backend, model) == "fast":
         states, residual = equilibrate_batch(model, matrix, t_relax=t_relax)
-        return Equilibrium(states, residual, residual < STEADY_STATE_TOLERANCE)
-    states = np.empty((len(matrix), len(model.states)))
-    residual = np.empty(len(matrix))
-    for i, p in enumerate(matrix):
-        states[i], residual[i] = steady_state_patient(
-            model, model.initial_guess(), p, t_relax=t_relax, tol=STEADY_STATE_TOLERANCE
-        )
-    return Equilibrium(states, residual, residual < STEADY_STATE_TOLERANCE)
+    else:
+        states = np.empty((len(matrix), len(model.states)))
+        residual = np.empty(len(matrix))
+        for i, p in enumerate(matrix):
+            states[i], residual[i] = steady_state_patient(
+                model, model.initial_guess(), p, t_relax=t_relax, tol=STEADY_STATE_TOLERANCE
+            )
+    rest = Equilibrium(states, residual, residual < STEADY_STATE_TOLERANCE)
+    for i, problem in enumerate(problems):
+        if problem:
+            rest.states[i], rest.residual[i], rest.converged[i] = np.nan, np.inf, False
+            rest.status[i] = f"failed: {problem}"
+    return rest
 
 
 def _dose_jumps(model: Model, doses: pd.DataFrame, patient: int, p: np.ndarray):
@@ -147,29 +194,37 @@ def simulate(
     -------
     SimulationResult
         read-outs in clinical units, states, parameters, doses, status, seed and settings.
+
+    Raises
+    ------
+    InputError
+        before any work, for what :mod:`il6sim.limits` refuses on the command line: an output
+        grid that is not finite, runs past two years or needs too many points or too much
+        memory; doses that are not finite, too many or too large; ``rtol`` outside
+        [1e-14, 0.1]; parameters typed as overrides (a mapping or a list of mappings) outside
+        their limits. In an array or DataFrame batch a patient outside the limits is kept
+        instead, with NaN rows and ``"failed: parameter ..."`` in ``status``.
     """
     model = model or default_model()
-    matrix = parameter_matrix(model, params)
+    check_rtol(rtol)
+    given, matrix, problems = _screened(model, params)
     table = dose_table(doses)
     matrix, routed = _route_drug_doses(model, matrix, table)
+    check_doses(model, routed)
     backend = resolve_backend(backend, model)
-    if t_eval is None:
-        if not (t_end > 0 and dt > 0):
-            raise InputError(
-                "t_end and dt must be positive; fix: give a duration and step above 0 h"
-            )
-        t_eval = np.round(np.arange(0.0, t_end + dt / 2, dt), 10)
-    t_eval = np.asarray(t_eval, float)
+    n, s, o = len(matrix), len(model.states), len(model.outputs)
+    t_eval = time_grid(t_end, dt, t_eval, n, s + o)
     if initial_states is None:
         rest = equilibrate(matrix, model=model, backend=backend)
         initial_states = rest.states
-        status = [
-            "ok" if c else f"failed: no steady state (residual {r:.2g}/h)"
-            for c, r in zip(rest.converged, rest.residual, strict=True)
-        ]
+        status = list(rest.status)
     else:
-        initial_states = np.atleast_2d(initial_states)
-        status = ["ok"] * len(matrix)
+        initial_states = np.atleast_2d(np.asarray(initial_states, float))
+        if initial_states.shape[1:] != (s,) or len(initial_states) not in (1, n):
+            raise InputError(f"initial_states has shape {initial_states.shape}, not ({n}, {s}); "
+                             "fix: pass one row of states per patient, in model.state_names "
+                             "order")
+        status = ["ok"] * n
 
     if backend == "fast":
         solver = backend_settings(model)
@@ -178,10 +233,12 @@ def simulate(
         )
     else:
         solver = {"backend": "reference-scipy", "method": method}
-        n, s, o = len(matrix), len(model.states), len(model.outputs)
+        initial_states = np.broadcast_to(initial_states, (n, s))
         states = np.full((n, len(t_eval), s), np.nan)
         outputs = np.full((n, len(t_eval), o), np.nan)
         for i, p in enumerate(matrix):
+            if problems[i]:
+                continue
             jumps = _dose_jumps(model, routed, i, p)
             try:
                 states[i] = integrate_patient(
@@ -192,6 +249,13 @@ def simulate(
                 continue
             values = model.output_values(states[i].T, p[:, None])
             outputs[i] = np.column_stack([values[name] for name in model.output_names])
+    bad = [i for i, problem in enumerate(problems) if problem]
+    if bad:
+        states[bad], outputs[bad] = np.nan, np.nan
+        matrix = matrix.copy()
+        matrix[bad] = given[bad]  # the values asked for, not the stand-ins simulated
+        for i in bad:
+            status[i] = f"failed: {problems[i]}"
 
     return SimulationResult(
         time=t_eval,
