@@ -290,3 +290,80 @@ def test_forest_plot_has_distinct_named_rows_with_n_and_no_overlapping_ticks():
     written = [t.get_text() for t in ax.texts]
     assert sum("(" in text and "–" in text for text in written) == len(rows) - len(headers)
     assert "| sex | female |" in markdown(result)
+
+
+# ----- twin: a low effective sample size is said, with PSIS diagnostics ------------------------
+def test_sampling_diagnostics_flag_few_or_uneven_draws():
+    import arviz
+
+    from il6sim.twin._diagnostics import MAX_PARETO_K, diagnose, pareto_k
+
+    equal = diagnose(np.full(600, 1 / 600))
+    assert equal.effective_draws == pytest.approx(600) and not equal.low
+    assert equal.pareto_k is None and equal.warning() is None  # no tail to fit
+    rng = np.random.default_rng(0)
+    even = diagnose(np.exp(0.1 * rng.standard_normal(600)) / 600)
+    assert even.effective_draws > 590 and even.pareto_k < 0.5 and not even.low
+    log_w = rng.standard_normal(600) * 4.0  # heavy right tail: a few draws carry the weight
+    weights = np.exp(log_w - log_w.max())
+    weights /= weights.sum()
+    uneven = diagnose(weights)
+    assert uneven.effective_draws < 50 and uneven.low
+    assert uneven.pareto_k > MAX_PARETO_K
+    _, k = arviz.psislw(np.log(weights))
+    assert uneven.pareto_k == pytest.approx(float(k))
+    assert pareto_k(np.log(weights)) == pytest.approx(float(k))
+    text = uneven.warning()
+    assert "low effective sample size" in text and "of 600" in text and "Pareto k" in text
+    assert uneven.to_dict()["low_ess"] is True
+    # 5 % of the draws is the other bound: 60 effective draws of 2000 are flagged
+    sixty = np.r_[np.full(60, 1 / 60), np.zeros(1940)]
+    assert diagnose(sixty).effective_draws == pytest.approx(60) and diagnose(sixty).low
+
+
+@pytest.fixture(scope="module")
+def low_ess_twin_run(tmp_path_factory):
+    """``il6sim twin`` on shipped patient 2 with the fit's diagnostics forced low."""
+    from typer.testing import CliRunner
+
+    import il6sim.twin._fit as fit
+    from il6sim.cli import app
+    from il6sim.twin._diagnostics import SamplingDiagnostics
+
+    out = tmp_path_factory.mktemp("twin")
+    low = SamplingDiagnostics(draws=600, effective_draws=5.0, pareto_k=1.1)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(fit, "diagnose", lambda weights: low)
+    try:
+        result = CliRunner().invoke(app, ["twin", "--patient", "2", "--fit-days", "3",
+                                          "--horizon", "3", "--draws", "10", "--regimen",
+                                          "none", "--plot", str(out / "twin.svg")])
+    finally:
+        mp.undo()
+    return result, out / "twin.svg"
+
+
+def test_twin_warns_in_the_console_and_the_figure_when_few_draws_carry_the_weight(
+        low_ess_twin_run):
+    result, figure = low_ess_twin_run
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "warning: low effective sample size: 5 effective draws of 600" in text
+    assert "PSIS Pareto k 1.10" in text
+    assert figure.stat().st_size > 10_000  # its title: test_twin_figure_title_carries_...
+
+
+def test_twin_figure_title_carries_the_warning(tmp_path):
+    import matplotlib
+
+    from il6sim.cohort import load_cohort
+    from il6sim.twin import DigitalTwin, patient_series
+    from il6sim.twin._diagnostics import SamplingDiagnostics
+
+    twin = DigitalTwin(random_state=0, n_draws=60).fit(patient_series(load_cohort(), "2"), 3)
+    forecast = twin.forecast(3, n_draws=10)
+    assert forecast.diagnostics is twin.diagnostics_
+    forecast.diagnostics = SamplingDiagnostics(draws=600, effective_draws=5.0, pareto_k=1.1)
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        svg = forecast.plot(tmp_path / "t.svg").read_text()
+    assert "WARNING: low effective sample size" in svg and "PSIS Pareto k 1.10" in svg

@@ -113,6 +113,8 @@ class TwinEvaluation:
         if ok is not None and len(ok):
             out["twin_mean_p_death"] = float(ok["p_death"].mean())
             out["observed_death_rate"] = float(ok["outcome"].mean())
+        if ok is not None and "low_ess" in ok:
+            out["low_ess_fits"] = int(ok["low_ess"].fillna(False).astype(bool).sum())
         for row in self.comparison.itertuples():
             out[f"auc_{row.model}"] = row.auc
         return out
@@ -156,6 +158,7 @@ def _fit_one(cohort, patient_id, settings: dict) -> dict:
                     "p_death": float(risk["probability"]), "p_low": float(risk["low"]),
                     "p_high": float(risk["high"]), "failed_draws": int(risk["failed"]),
                     "effective_draws": twin.effective_draws_,
+                    "pareto_k": twin.diagnostics_.pareto_k, "low_ess": twin.diagnostics_.low,
                     "seconds": time.perf_counter() - started, "status": "ok"},
         "coverage": coverage.assign(patient_id=series.patient_id).to_dict(orient="list"),
         "residuals": twin.observations_[["marker", "residual"]].to_dict(orient="list"),

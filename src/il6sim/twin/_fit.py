@@ -40,6 +40,7 @@ from scipy.stats import norm, qmc
 
 from ..errors import InputError
 from ._data import PatientSeries
+from ._diagnostics import diagnose
 from ._posterior import importance_sample
 from ._priors import LAB_MARKERS, TWIN_PARAMETERS
 from ._simulator import TwinSimulator
@@ -76,6 +77,8 @@ class DigitalTwin:
     cov_ : covariance of ``log theta_`` in the Laplace approximation.
     draws_, weights_ : posterior draws (natural scale) and their importance weights (sum 1).
     effective_draws_ : effective sample size of the weighted draws, ``1 / sum w^2``.
+    diagnostics_ : :class:`~il6sim.twin._diagnostics.SamplingDiagnostics` of the draws (ESS,
+        PSIS Pareto k, ``low`` and a ``warning()`` when the intervals rest on a few draws).
     cost_ : half the sum of squared residuals (negative log posterior up to a constant).
     observations_ : the labs fitted, with the twin's value and the standardised residual.
     """
@@ -194,6 +197,7 @@ class DigitalTwin:
         self.draws_ = np.exp(z)
         self.effective_draws_ = (float(1.0 / np.sum(self.weights_**2))
                                  if self.weights_.sum() > 0 else 0.0)
+        self.diagnostics_ = diagnose(self.weights_)
         residuals = best.fun[: len(self._days)]
         pred = self.simulator_.labs(self.theta_[None, :], self._days, self._markers)[0]
         self.observations_ = self._obs.assign(twin=pred, residual=residuals)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,6 +84,7 @@ class Forecast:
     sigma: dict[str, float]
     seed: int = 0
     notes: list[str] = field(default_factory=list)
+    diagnostics: Any = None  # the fit's SamplingDiagnostics (ESS, PSIS Pareto k)
 
     # ------------------------------------------------------------------ bands
     def band(self, marker: str, arm: str = "untreated", level: float = 0.9, *,
@@ -194,7 +196,10 @@ def simulate_forecast(twin, *, horizon_days: float, n_draws: int, regimen: str |
         treated = twin.simulator_.run(theta, days, extra_doses=doses)
         arms[regimen] = _arm(regimen, regimen, treated, now)
     series = twin.series_
+    diagnostics = getattr(twin, "diagnostics_", None)
+    warning = diagnostics.warning() if diagnostics is not None else None
     return Forecast(patient_id=series.patient_id, age=series.age, outcome=series.outcome,
                     days=days, now_days=now, horizon_days=horizon_days, draws=theta[1:],
                     weights=weights, arms=arms, observations=series.observations,
-                    fit_days=twin.fit_days_, sigma=dict(twin.sigma_), seed=seed)
+                    fit_days=twin.fit_days_, sigma=dict(twin.sigma_), seed=seed,
+                    notes=[warning] if warning else [], diagnostics=diagnostics)

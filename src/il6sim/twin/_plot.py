@@ -66,11 +66,18 @@ def plot_forecast(forecast, path: Path, level: float = 0.9) -> Path:
     fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
     risk = forecast.death_probability()
     text = "; ".join(f"{r.arm}: {r.probability:.1%}" for r in risk.itertuples())
-    text += f" ({forecast.effective_draws:.0f} effective draws of {len(forecast.weights)})"
+    diagnostics = forecast.diagnostics
+    text += (f" ({diagnostics.describe()})" if diagnostics is not None else
+             f" ({forecast.effective_draws:.0f} effective draws of {len(forecast.weights)})")
     outcome = {1: "died", 0: "survived"}.get(forecast.outcome, "outcome unknown")
-    fig.suptitle(f"Digital twin of patient {forecast.patient_id} (age {forecast.age:.0f}, "
-                 f"{outcome}); fitted on day 0-{forecast.now_days:.3g}\nP(death within "
-                 f"{forecast.horizon_days:g} d, model) {text}", fontsize=10)
+    title = (f"Digital twin of patient {forecast.patient_id} (age {forecast.age:.0f}, "
+             f"{outcome}); fitted on day 0-{forecast.now_days:.3g}\nP(death within "
+             f"{forecast.horizon_days:g} d, model) {text}")
+    low = diagnostics is not None and diagnostics.low
+    if low:
+        title += ("\nWARNING: low effective sample size — the bands and intervals rest on a "
+                  "few draws and are too narrow")
+    fig.suptitle(title, fontsize=10, color="darkred" if low else "black")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=130)
     if not np.isfinite(risk["probability"]).all():

@@ -164,8 +164,10 @@ def twin(
         model = DigitalTwin(random_state=seed).fit(series, fit_days)
     console.print(f"Fitted {len(model.observations_)} labs up to day {model.now_days_:.3g} in "
                   f"{time.perf_counter() - started:.1f} s (negative log posterior "
-                  f"{model.cost_:.3g}; {model.effective_draws_:.0f} effective posterior draws "
-                  f"of {len(model.weights_)}).")
+                  f"{model.cost_:.3g}; {model.diagnostics_.describe()}).")
+    warning = model.diagnostics_.warning()
+    if warning:
+        console.print(f"[bold yellow]warning:[/] {warning}.", highlight=False)
     console.print(_parameter_table(model))
     with console.status("forecasting"):
         forecast = model.forecast(horizon, n_draws=draws, regimen=chosen, weight_kg=weight,
@@ -258,6 +260,12 @@ def twin_eval(
         console.print(f"Twin's mean probability of death {summary['twin_mean_p_death']:.1%}; "
                       f"observed in-hospital death {summary['observed_death_rate']:.1%}.")
     failed = (result.patients["status"] != "ok").sum() if len(result.patients) else 0
+    low = result.patients.get("low_ess")
+    if low is not None and low.fillna(False).astype(bool).any():
+        console.print(f"[bold yellow]warning:[/] {int(low.fillna(False).astype(bool).sum())} of "
+                      f"{len(result.patients)} fits have a low effective sample size (ESS below "
+                      "50 or 5 % of the draws, or PSIS Pareto k above 0.7): their intervals are "
+                      "too narrow (columns effective_draws, pareto_k, low_ess of patients.csv).")
     console.print(f"{len(result.patients)} patients ({failed} failed) in "
                   f"{result.settings['seconds']:.0f} s (cached fits are not redone); tables in "
                   f"{out}")
