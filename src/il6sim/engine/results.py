@@ -2,7 +2,8 @@
 
 A :class:`SimulationResult` keeps everything needed to reproduce it: parameters, doses,
 solver settings, seed, il6sim version and per-patient status. It saves to Parquet (one row per
-patient and time, with the rest in the file's metadata) or NetCDF (via xarray).
+patient and time, with the rest in the file's metadata) or CF-style NetCDF4 (one variable per
+read-out, state and parameter with ``units`` and ``long_name``; :mod:`._netcdf`).
 """
 
 from __future__ import annotations
@@ -169,7 +170,8 @@ class SimulationResult:
         return meta
 
     def save(self, path: str | Path) -> Path:
-        """Write to ``.parquet`` or ``.nc`` (chosen by the suffix)."""
+        """Write to ``.parquet`` or ``.nc`` (chosen by the suffix; ``.nc`` is CF-style NetCDF4
+        with one variable per read-out, state and parameter, see :mod:`._netcdf`)."""
         path = Path(path)
         if path.suffix == ".parquet":
             import pyarrow as pa
@@ -180,7 +182,9 @@ class SimulationResult:
             meta[_META_KEY] = json.dumps(self._metadata(include_arrays=True)).encode()
             pq.write_table(table.replace_schema_metadata(meta), path)
         elif path.suffix in (".nc", ".netcdf"):
-            self.to_xarray().to_netcdf(path)
+            from ._netcdf import write_netcdf
+
+            write_netcdf(self, self._metadata(include_arrays=False), path)
         else:
             raise InputError(
                 f"cannot save results as '{path.suffix}'; fix: end the file name in .parquet or .nc"
@@ -222,14 +226,9 @@ class SimulationResult:
                 np.asarray(meta["parameters"], float).reshape(n, -1),
             )
         if path.suffix in (".nc", ".netcdf"):
-            import xarray as xr
+            from ._netcdf import read_netcdf
 
-            with xr.open_dataset(path) as ds:
-                meta = json.loads(ds.attrs["il6sim"])
-                return cls._from_arrays(
-                    meta, ds["time"].values.astype(float), ds["outputs"].values,
-                    ds["states"].values, ds["parameters"].values,
-                )
+            return cls._from_arrays(*read_netcdf(path))
         raise InputError(
             f"cannot read results from '{path.suffix}'; fix: give a .parquet or .nc file"
         )
