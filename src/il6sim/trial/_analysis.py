@@ -196,10 +196,16 @@ class TrialResult:
             rows += [{**r, "heterogeneity_p": q} for r in found]
         return pd.DataFrame(rows)
 
+    @property
+    def background(self) -> list:
+        """The trial's background co-treatments recorded in :attr:`patients` (a table made
+        before the file had one lacks its ``on_<name>`` column)."""
+        return [entry for entry in self.design.background if entry.column in self.patients]
+
     def background_shares(self) -> pd.DataFrame:
         """Per background co-treatment and arm: patients who received it and their share."""
         rows = []
-        for entry in self.design.background:
+        for entry in self.background:
             for arm in ["all arms", *self.design.arm_names]:
                 group = self.patients if arm == "all arms" else \
                     self.patients[self.patients["arm"] == arm]
@@ -221,7 +227,7 @@ class TrialResult:
         if "mortality" in self.design.endpoints and self.design.primary != "mortality":
             endpoints.append("mortality")
         control = self.design.control
-        for entry, arm, endpoint in itertools.product(self.design.background,
+        for entry, arm, endpoint in itertools.product(self.background,
                                                       self.design.treated_arms, endpoints):
             data = self._population(endpoint)
             data = data[data["arm"].isin([arm, control])]
@@ -284,7 +290,7 @@ class TrialResult:
         self.arms.to_csv(paths["arms"], index=False)
         self.comparisons.to_csv(paths["comparisons"], index=False)
         self.subgroups.to_csv(paths["subgroups"], index=False)
-        if self.design.background:
+        if self.background:
             paths["interactions"] = folder / "interactions.csv"
             self.interactions.to_csv(paths["interactions"], index=False)
         summary = {"trial": self.design.name, "counts": self.counts,

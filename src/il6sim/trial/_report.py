@@ -129,11 +129,11 @@ def describe_start(entry) -> str:
 
 def _background_lines(result: TrialResult) -> list[str]:
     """One line per background co-treatment: regimen, start, declared and received shares."""
-    if not result.design.background:
+    if not result.background:
         return []
     lines = ["Background treatment, given in every arm:", ""]
     shares = result.background_shares()
-    for entry in result.design.background:
+    for entry in result.background:
         mine = shares[shares["background"] == entry.name].set_index("arm")
         treatment = entry.treatment
         regimen = treatment.regimen or f"{treatment.drug} {treatment.amount}"
