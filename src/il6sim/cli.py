@@ -277,7 +277,13 @@ def _simulate_treated(loaded: Any, treat: str, at_day: float, out: Path, plot: P
     console.print(table)
     typer.echo(f"results saved to {out} (treated) and {untreated_path} (untreated)")
     if plot is not None:
-        shown = list(dict.fromkeys([*loaded.outputs, "drug_conc", "sil6r_total"]))
+        from .pharmacology import drug_names, label_regimens, load_drug
+
+        drug = treat if treat in drug_names() else label_regimens()[treat].drug
+        kind = load_drug(drug).kind
+        drug_outputs = (["glucocorticoid_conc", "glucocorticoid_response"]
+                        if kind == "glucocorticoid" else ["drug_conc", "sil6r_total"])
+        shown = list(dict.fromkeys([*loaded.outputs, *drug_outputs]))
         plot_comparison(runs, shown, plot, title=f"{loaded.name}: {treat} from day {at_day:g}")
         typer.echo(f"plot saved to {plot}")
     _exit_on_solver_failure(runs)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._design import TrialSpec
+from ._design import TrialSpec, level_label
 from ._signals import LEVEL_NAMES
 from ._stats import (
     BINARY,
@@ -179,7 +179,8 @@ class TrialResult:
             name = f"baseline_{subgroup.signal}" if f"baseline_{subgroup.signal}" in data \
                 else subgroup.signal
             values = data[name].to_numpy(float)
-            levels = _levels(values, subgroup.cuts, LEVEL_NAMES.get(subgroup.signal, {}))
+            levels = _levels(values, subgroup.cuts, LEVEL_NAMES.get(subgroup.signal, {}),
+                             subgroup.groups)
             found = []
             for label, mask in levels:
                 part = data[mask]
@@ -190,7 +191,7 @@ class TrialResult:
                               "level": label, "n": len(part),
                               "risk_treated": float((t[column] > 0.5).mean()) if len(t) else
                               np.nan, "risk_control": float((c[column] > 0.5).mean()) if len(c)
-                              else np.nan, **stat})
+                              else np.nan, **stat, **_published_level(subgroup, label)})
             q = heterogeneity([r["estimate"] for r in found], [r["ci_low"] for r in found],
                               [r["ci_high"] for r in found])
             rows += [{**r, "heterogeneity_p": q} for r in found]
@@ -313,19 +314,28 @@ def _mean(values: np.ndarray) -> float:
     return float(np.mean(values)) if len(values) else np.nan
 
 
-def _levels(values: np.ndarray, cuts, names: dict[float, str] | None = None
-            ) -> list[tuple[str, np.ndarray]]:
-    """``(label, mask)`` per level: ranges between ``cuts``, else each value (by its name in
-    ``names`` when it has one, e.g. ``female``/``male`` for 0/1)."""
+def _published_level(subgroup, label: str) -> dict:
+    """The trial's published result for one subgroup level (empty when it gives none)."""
+    published = subgroup.published.get(label)
+    if published is None:
+        return {}
+    return {"published": published.ratio, "published_control": published.control,
+            "published_treated": published.treated,
+            "published_ci": None if published.ci is None else list(published.ci)}
+
+
+def _levels(values: np.ndarray, cuts, names: dict[float, str] | None = None,
+            groups: dict[str, list[float]] | None = None) -> list[tuple[str, np.ndarray]]:
+    """``(label, mask)`` per level: ranges between ``cuts``, named sets of values (``groups``),
+    else each value (by its name in ``names`` when it has one, e.g. ``female``/``male`` for
+    0/1)."""
     finite = np.isfinite(values)
+    if groups:
+        return [(label, finite & np.isin(values, members)) for label, members in groups.items()]
     if cuts:
         edges = [-np.inf, *sorted(cuts), np.inf]
-        out = []
-        for low, high in itertools.pairwise(edges):
-            label = (f"< {high:g}" if low == -np.inf else f"≥ {low:g}" if high == np.inf
-                     else f"{low:g} to < {high:g}")
-            out.append((label, finite & (values >= low) & (values < high)))
-        return out
+        return [(level_label(low, high), finite & (values >= low) & (values < high))
+                for low, high in itertools.pairwise(edges)]
     names = names or {}
     return [(names.get(float(level), f"{level:g}"), finite & (values == level))
             for level in np.unique(values[finite])]

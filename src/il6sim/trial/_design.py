@@ -327,13 +327,49 @@ class ControlRisk(BaseModel):
 
 class Subgroup(BaseModel):
     """Patients split by a baseline value: ``cuts`` for a number (``age`` with ``[70]`` gives
-    < 70 and ≥ 70), none for a yes/no or category signal."""
+    < 70 and ≥ 70), ``groups`` to name sets of category values (RECOVERY's "oxygen only"
+    includes non-invasive support: ``{oxygen only: [1, 2]}``), none for a yes/no or category
+    signal. ``published`` gives the trial's result per level, keyed by the level's label."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
     signal: str
     cuts: list[Number] | None = None
+    groups: dict[str, list[Number]] | None = None
+    published: dict[str, Published] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _levels_and_published(self) -> Subgroup:
+        if self.cuts is not None and self.groups is not None:
+            raise _fail("a subgroup takes cuts or groups, not both; fix: keep one")
+        if self.groups is not None and not self.groups:
+            raise _fail("groups is empty; fix: e.g. groups: {oxygen only: [1, 2]}")
+        labels = self.level_labels()
+        if labels is not None:
+            unknown = sorted(set(self.published) - set(labels))
+            if unknown:
+                raise _fail(f"published levels {unknown} are not levels of this subgroup; "
+                            f"fix: use {', '.join(labels)}")
+        return self
+
+    def level_labels(self) -> list[str] | None:
+        """The labels of the levels when they follow from the file (cuts or groups)."""
+        if self.groups is not None:
+            return list(self.groups)
+        if self.cuts is not None:
+            edges = [-math.inf, *self.cuts, math.inf]
+            return [level_label(low, high) for low, high in itertools.pairwise(edges)]
+        return None
+
+
+def level_label(low: float, high: float) -> str:
+    """The label of the subgroup level ``low <= value < high`` (``< 70``, ``70 to < 80``)."""
+    if low == -math.inf:
+        return f"< {high:g}"
+    if high == math.inf:
+        return f"≥ {low:g}"
+    return f"{low:g} to < {high:g}"
 
     @field_validator("cuts")
     @classmethod
@@ -364,6 +400,9 @@ class Published(BaseModel):
         "checked", description="'fitted' if a model parameter was calibrated to this result "
         "(it then names it in calibrated_to), else 'checked' (held out)")
     source: str = ""
+
+
+Subgroup.model_rebuild()
 
 
 class TrialSpec(BaseModel):

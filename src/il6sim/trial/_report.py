@@ -101,12 +101,13 @@ def markdown(result: TrialResult) -> str:
     if len(result.subgroups):
         lines += ["", f"## Subgroups ({_title(design.primary, days)})", "",
                   "| subgroup | level | n | treated | control | risk ratio (95 % CI) | "
-                  "heterogeneity p |", "|---|---|---|---|---|---|---|"]
+                  "heterogeneity p | published |", "|---|---|---|---|---|---|---|---|"]
         for _, row in result.subgroups.iterrows():
             lines.append(f"| {_header(result.subgroups, row['subgroup'])} | {row['level']} | "
                          f"{row['n']} | "
                          f"{_pct(row['risk_treated'])} | {_pct(row['risk_control'])} | "
-                         f"{_ci(row)} | {_fmt(row['heterogeneity_p'], 2)} |")
+                         f"{_ci(row)} | {_fmt(row['heterogeneity_p'], 2)} | "
+                         f"{_published_subgroup(row)} |")
     lines += _interaction_lines(result)
     lines += ["", "Risk ratios: Katz log CI; hazard ratios: Cox model (lifelines) with log-rank "
               "p; the counterfactual ratio simulates every patient under both arms. Endpoint "
@@ -173,6 +174,21 @@ def _interaction_lines(result: TrialResult) -> list[str]:
               + " or ".join(measures) + ", with a z-test (on the log scale for a ratio; Altman & "
               "Bland 2003 BMJ 326:219)."]
     return lines
+
+
+def _published_subgroup(row) -> str:
+    """The published result of one subgroup level: ``treated vs control; ratio (CI)``, or
+    empty when the trial file gives none."""
+    ratio = row.get("published")
+    if ratio is None or not np.isfinite(ratio):
+        return ""
+    ci = row.get("published_ci")
+    text = format_ci(ratio, *(ci if isinstance(ci, list) else (np.nan, np.nan)))
+    treated, control = row.get("published_treated"), row.get("published_control")
+    if treated is not None and control is not None and np.isfinite(treated) \
+            and np.isfinite(control):
+        text = f"{100 * treated:.1f} % vs {100 * control:.1f} %; {text}"
+    return text
 
 
 def _pct(value: float) -> str:

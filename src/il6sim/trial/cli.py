@@ -69,6 +69,34 @@ def headline_table(result, treated: str | None = None) -> Table:
     return table
 
 
+def published_subgroup_table(result) -> Table | None:
+    """The primary endpoint in each subgroup level the trial file gives a published result for,
+    simulated beside published (None when it gives none)."""
+    from ._report import _title, format_ci
+
+    sub = result.subgroups
+    if not len(sub) or "published" not in sub or sub["published"].isna().all():
+        return None
+    design = result.design
+    table = Table(title=f"{design.name}: {_title(design.primary, result.followup_days)} by "
+                        "subgroup, simulated vs published", title_justify="left")
+    for column in ("subgroup", "level", "n", "control", "treated", "ratio (95 % CI)",
+                   "published control", "published treated", "published ratio (95 % CI)"):
+        table.add_column(column, justify="left" if column in ("subgroup", "level") else "right")
+    for _, row in sub[sub["published"].notna()].iterrows():
+        ci = row["published_ci"] if isinstance(row["published_ci"], list) else (np.nan, np.nan)
+
+        def pct(v) -> str:
+            return "—" if v is None or not np.isfinite(v) else f"{100 * v:.1f} %"
+
+        table.add_row(row["subgroup"], str(row["level"]), str(row["n"]),
+                      pct(row["risk_control"]), pct(row["risk_treated"]),
+                      format_ci(row["estimate"], row["ci_low"], row["ci_high"]),
+                      pct(row["published_control"]), pct(row["published_treated"]),
+                      format_ci(row["published"], *ci))
+    return table
+
+
 def interaction_table(result) -> Table:
     """The study drug's effect with and without each background co-treatment, and the
     interaction test (:attr:`il6sim.trial.TrialResult.interactions`)."""
@@ -138,6 +166,9 @@ def trial(
                        scheduler=scheduler, progress=True, population_file=population_file)
     for arm in result.design.treated_arms:
         console.print(headline_table(result, arm))
+    by_subgroup = published_subgroup_table(result)
+    if by_subgroup is not None:
+        console.print(by_subgroup)
     if len(result.interactions):
         console.print(interaction_table(result))
     paths = write_report(result, out)
