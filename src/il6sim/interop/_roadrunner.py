@@ -8,7 +8,7 @@ simulation and analysis library. Bioinformatics 39:btac770).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -34,6 +34,7 @@ def simulate_sbml_roadrunner(
     times: Sequence[float] | np.ndarray,
     *,
     selections: Sequence[str] | None = None,
+    parameters: Mapping[str, float] | None = None,
     rtol: float = 1e-8,
     atol: float = 1e-12,
 ) -> dict[str, np.ndarray]:
@@ -46,6 +47,11 @@ def simulate_sbml_roadrunner(
         the start time.
     selections : SBML ids to return; by default every species, every non-constant parameter
         (il6sim states in fractions, read-outs ``out_<name>``) and ``time``.
+    parameters : global parameters to edit after loading (``{"dose1_amount": 4.0}``), as a
+        user of the simulator would: each value is set, then ``reset()`` is called, which
+        returns the states to the file's initial values and fires the events due at 0 h with
+        the edited values (docs/sbml.md, "Editing a loaded model"). The resting state is not
+        recomputed: editing a parameter that moves it starts the run away from rest.
     rtol, atol : CVODE tolerances. ``atol`` is relative to each integrated variable's size:
         variable ``i`` gets ``atol × max(|initial value|, 1)`` (species as amounts, as CVODE
         sees them), so states in pM, pg/mL and cells/µL are resolved alike.
@@ -83,6 +89,14 @@ def simulate_sbml_roadrunner(
         raise ModelError(
             f"libroadrunner cannot load the SBML ({exc}); fix: check the file"
         ) from None
+    known = set(rr.model.getGlobalParameterIds())
+    for name, value in (parameters or {}).items():
+        if name not in known:
+            raise InputError(f"the SBML has no parameter '{name}'; fix: use a global parameter "
+                             "id, e.g. dose1_amount")
+        rr[name] = float(value)
+    if parameters:
+        rr.reset()  # states back to the file's values; events at 0 h fire with the edits
     rr.setIntegrator("cvode")
     integrator = rr.getIntegrator()
     integrator.setValue("stiff", True)

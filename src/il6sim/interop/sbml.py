@@ -23,7 +23,12 @@ the SBML Level 3 Version 2 Core specification (Hucka M et al. 2019 J Integr Bioi
   defined by an ``assignmentRule``;
 * **doses** — each dose is an ``event`` (trigger ``time >= dose<i>_time``, assignment
   ``state = state + jump``), the jump being the route's symbolic expression of the dose
-  parameter ``dose<i>_amount`` given in the route's unit;
+  parameter ``dose<i>_amount`` given in the route's unit. Edit the two parameters, then reset
+  the simulator (libRoadRunner ``reset()``): a dose at 0 h is applied when the model is
+  initialised, so an edit made after loading takes effect at the next reset (docs/sbml.md);
+* **resting state** — the initial values are the equilibrated rest for these parameters;
+  each parameter's notes say whether editing it moves the rest (:mod:`._rest`), which a
+  simulator does not recompute;
 * **notes** (XHTML) and an il6sim **annotation** on every element: description, unit, source.
 
 The document is checked with libsbml's consistency checks, units included; an error raises
@@ -43,11 +48,13 @@ import pint
 import sympy as sp
 
 from ..engine import Dose, dose_table, equilibrate, parameter_matrix
+from ..engine._limits import parameter_problems, refuse_typed
 from ..errors import InputError, ModelError
 from ..model import Model, default_model
 from ..model.units import TIME_UNIT, ureg
 from ._math import to_ast
 from ._notes import describe, ensure_ok
+from ._rest import covariate_note, rest_dependence, rest_note
 from ._units import UnitTable, amount_unit, state_is_species, unit_of
 
 __all__ = [
@@ -124,6 +131,7 @@ class _Builder:
         self.symbol_units = {d.name: d.unit for d in (*model.parameters, *model.states)}
         self._rest_units: dict[sp.Expr, pint.Unit | None] = {}
         self.volume_unit: dict[str, str] = {}
+        self.moves_rest = rest_dependence(model, p, y0)
 
     def math(self, expr: sp.Expr, unit: str, what: str) -> libsbml.ASTNode:
         """SBML math of ``expr`` (in ``unit``), each term's coefficient in the units that make
@@ -161,10 +169,14 @@ class _Builder:
             ("Blocks", blocks),
             ("Dynamics", "one rate rule per state, generated from the model's symbolic "
                          "right-hand side (unit conversions folded in); time in hours"),
-            ("Initial state", "the patient's equilibrated resting state (il6sim.equilibrate)"),
+            ("Initial state", "the patient's equilibrated resting state (il6sim.equilibrate): "
+                              + covariate_note(self.model, self.moves_rest)),
             ("Read-outs", f"parameters '{OUTPUT_PREFIX}<name>' defined by assignment rules, "
                           "in clinical units"),
-            ("Doses", "events 'dose<i>': state = state + jump at time >= dose<i>_time"),
+            ("Doses", "events 'dose<i>': state = state + jump at time >= dose<i>_time. To "
+                      "change a dose edit dose<i>_amount / dose<i>_time, then reset the "
+                      "simulator (libRoadRunner: r.reset()); a dose at 0 h fires when the "
+                      "model is initialised, so without a reset an edit of it does nothing"),
             ("References", _REFERENCES),
         ])
 
@@ -212,8 +224,9 @@ class _Builder:
                     " (this file uses a scenario/patient override)" if overridden else "")),
                 ("Calibrated to", ", ".join(decl.calibrated_to)),
                 ("Claims", ", ".join(decl.claims)),
+                ("Resting state", rest_note(decl.name, bool(self.moves_rest[i]))),
             ], {"kind": "parameter", "unit": decl.unit, "block": decl.block,
-                "source": decl.source})
+                "source": decl.source, "rest": "moves" if self.moves_rest[i] else "unchanged"})
 
     # ----- states and their rate rules ----------------------------------------------------
     def states(self) -> None:
@@ -302,7 +315,9 @@ class _Builder:
                 par.setValue(float(value))
                 par.setUnits(self.units(unit))
                 par.setConstant(True)
-                describe(par, [("Dose", f"{what} dose {i}: {label}"), ("Unit", unit)])
+                describe(par, [("Dose", f"{what} dose {i}: {label}"), ("Unit", unit),
+                               ("Editing", "takes effect at the next reset of the simulator "
+                                           "(libRoadRunner: r.reset(); see the model notes)")])
             event = self.sbml.createEvent()
             ensure_ok(event.setId(f"dose{i}"), f"event 'dose{i}'")
             event.setName(label)
@@ -405,6 +420,7 @@ def export_sbml(
             f"export_sbml writes one patient but got {len(matrix)} parameter sets; "
             "fix: pass one mapping of overrides or one parameter vector"
         )
+    refuse_typed(parameter_problems(model, matrix))  # one patient: nothing to keep going for
     p = matrix[0]
     if initial_states is None:
         rest = equilibrate(matrix, model=model)
