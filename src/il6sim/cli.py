@@ -364,6 +364,9 @@ def model(
 def targets(
     name: Annotated[str, typer.Argument(help="Target set in data/targets/.")] = "endotoxemia",
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
+    readme: Annotated[Path | None, typer.Option(
+        "--readme", help="Also rewrite this set's table in this file (README.md), between its "
+                         "'<!-- targets:NAME ... -->' markers.", show_default=False)] = None,
 ) -> None:
     """Simulate each calibration target's scenario and compare the model with the published range.
 
@@ -371,8 +374,20 @@ def targets(
     """
     from .calibration import evaluate_targets, load_targets, run_target_scenarios
 
+    if readme is not None:
+        from .calibration.readme import shown_table
+
+        check_output_file(readme, "--readme", (".md",))
+        if not readme.is_file():
+            raise InputError(f"--readme '{readme}' does not exist; fix: give the README to update")
+        shown_table(readme.read_text(encoding="utf-8"), name)  # its markers, before any work
     target_list = load_targets(name)
     rows = evaluate_targets(target_list, run_target_scenarios(target_list))
+    if readme is not None:
+        from .calibration.readme import write_target_table
+
+        changed = write_target_table(readme, name, rows)
+        typer.echo(f"{readme}: table of '{name}' {'rewritten' if changed else 'already current'}")
     header = ["target", "model", "range", "within", "source"]
     lines = [[r["id"], f"{r['value']:.4g}", f"{r['low']:g}–{r['high']:g}",
               "yes" if r["passes"] else "NO", r["source"]] for r in rows]
