@@ -21,6 +21,7 @@ from il6sim.pharmacology import (
     pk_markdown,
     pk_table,
 )
+from il6sim.report._checks import c13_storm
 from il6sim.scenario import load_scenario
 
 DAY = 24.0
@@ -191,9 +192,11 @@ def test_C13_blockade_in_hyperinflamed_covid_shortens_the_storm():
     o = outcomes(result)
     two_days = np.searchsorted(result.time, start_h + 2 * DAY)
     crp = result.output("crp")
-    assert crp[1, two_days] < 0.5 * crp[0, two_days]
-    assert o.storm_hours[1] < 0.5 * o.storm_hours[0]
-    assert o.death_probability[1] < o.death_probability[0]
+    # the study report's captions name C13 only when this same check passes
+    verdict = c13_storm(crp[1, two_days] / crp[0, two_days],
+                        (o.storm_hours[0], o.storm_hours[1]),
+                        (o.death_probability[0], o.death_probability[1]))
+    assert verdict.shown, verdict.seen
     lung = result.state("lung_injury")
     assert lung[1].max() <= lung[0].max() and lung[1, -1] < 0.8 * lung[0, -1]
 

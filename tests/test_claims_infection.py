@@ -15,6 +15,7 @@ from il6sim.clinical import outcomes, sofa_components
 from il6sim.engine import simulate
 from il6sim.population import load_calibrated, load_population_spec
 from il6sim.population._sample import dose_table, draw, parameter_table
+from il6sim.report._checks import c10_population, c11_acute_viral, c11_chronic_viral
 from il6sim.scenario import load_scenario
 
 DAY = 24.0
@@ -110,29 +111,31 @@ def test_claim_C10_il6_tracks_organ_dysfunction_and_predicts_death_in_a_populati
     outcome = outcomes(result, seed=7)
     died = outcome.death_time_h.notna().to_numpy()
     rho = spearmanr(outcome.peak_il6, outcome.peak_sofa).statistic
-    assert rho > 0.4, rho  # a moderate rank correlation, as in patients, not a lockstep
-    assert 0 < died.sum() < len(indices), "the population needs deaths and survivors"
-    auc = roc_auc_score(died, outcome.peak_il6)
-    print(f"C10: Spearman(IL-6 peak, SOFA peak) = {rho:.2f}; AUC(IL-6 peak → death) = {auc:.2f}")
-    assert auc > 0.7, auc
+    # rho > 0.4: a moderate rank correlation, as in patients, not a lockstep; the population
+    # needs deaths and survivors; AUC > 0.7 (the study report's caption applies this check)
+    both = 0 < died.sum() < len(indices)
+    auc = roc_auc_score(died, outcome.peak_il6) if both else np.nan
+    verdict = c10_population(rho, auc, int(died.sum()), len(indices))
+    print(f"C10: {verdict.seen}")
+    assert verdict.shown, verdict.seen
 
 
 def test_claim_C11_each_virus_raises_il6_with_its_own_time_course():
     flu = _run("influenza")
     covid = _run("covid19-mild")
     hiv = _run("hiv-chronic")
-    for result in (flu, covid):
-        il6 = result.output("il6")[0]
-        assert il6.max() > 3 * il6[0]
-    t_flu = flu.time[np.argmax(flu.output("il6")[0])]
-    t_covid = covid.time[np.argmax(covid.output("il6")[0])]
-    assert t_flu <= 4 * DAY < t_covid <= 10 * DAY  # influenza peaks first
-    il6_flu = flu.output("il6")[0]
-    assert il6_flu[np.searchsorted(flu.time, 10 * DAY)] < 1.3 * il6_flu[0]  # acute, resolved
+    il6_flu, il6_covid = flu.output("il6")[0], covid.output("il6")[0]
+    # each raises IL-6 > 3x; influenza peaks first (by day 4, SARS-CoV-2 by day 10) and has
+    # resolved by day 10 (the study report's caption applies the same check)
+    acute = c11_acute_viral(il6_flu.max() / il6_flu[0], il6_covid.max() / il6_covid[0],
+                            flu.time[np.argmax(il6_flu)] / DAY,
+                            covid.time[np.argmax(il6_covid)] / DAY,
+                            il6_flu[np.searchsorted(flu.time, 10 * DAY)] / il6_flu[0])
+    assert acute.shown, acute.seen
     il6_hiv = hiv.output("il6")[0]
     late = il6_hiv[hiv.time >= 120 * DAY]
-    assert late.min() > 1.2 * il6_hiv[0]  # chronic low-grade elevation
-    assert late.max() < 10 * il6_hiv[0]
+    chronic = c11_chronic_viral(late.min() / il6_hiv[0], late.max() / il6_hiv[0])
+    assert chronic.shown, chronic.seen  # chronic low-grade elevation: 1.2-10x rest
 
 
 def test_claim_C12_severe_covid_has_late_hyperinflammation_ards_and_multi_organ_dysfunction(

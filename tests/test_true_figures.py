@@ -7,6 +7,8 @@ pixels.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -367,3 +369,93 @@ def test_twin_figure_title_carries_the_warning(tmp_path):
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         svg = forecast.plot(tmp_path / "t.svg").read_text()
     assert "WARNING: low effective sample size" in svg and "PSIS Pareto k 1.10" in svg
+
+
+# ----- study captions: a claim is named only when this run's numbers pass its check ----------
+def _caption(tmp_path, verdicts) -> str:
+    """The rendered caption of one figure with ``verdicts`` (through the report's own code)."""
+    from il6sim.report._blocks import SectionContext, SectionResult
+    from il6sim.report._html import render_report
+
+    fig = Figure(figsize=(2, 2))
+    fig.add_subplot().plot([0, 1], [0, 1])
+    section = SectionResult(key="trial", title="t")
+    ctx = SectionContext(section, settings=None, work_dir=tmp_path, advance=lambda *a: None)
+    ctx.figure(fig, name="f", title="T", caption="numbers 1.00", claims=verdicts)
+    page = render_report([(section, "intro")], {"version": "x", "generated": "now",
+                                                "seconds": 1.0, "settings": {}, "command": "c"})
+    return re.findall(r"<figcaption>(.*?)</figcaption>", page, flags=re.S)[0]
+
+
+def test_a_caption_does_not_name_a_claim_its_numbers_fail(tmp_path):
+    from il6sim.report import _checks as check
+
+    # the issue's trial: RR 1.00 (0.65-1.54) does not show C13; a population with 0 deaths
+    # cannot show C10
+    rr = check.c13_trial(1.00, 0.65, 1.54)
+    population = check.c10_population(rho=0.8, auc=float("nan"), deaths=0, n=40)
+    assert not rr.shown and not population.shown
+    caption = _caption(tmp_path, [rr, population])
+    assert "Demonstrates" not in caption
+    assert "mortality risk ratio 1.00 (0.65–1.54): this run does not show C13" in caption
+    assert "0 deaths of 40" in caption and "this run does not show C10" in caption
+
+
+def test_a_caption_names_a_claim_its_numbers_pass(tmp_path):
+    from il6sim.report import _checks as check
+
+    rr = check.c13_trial(0.85, 0.76, 0.94)
+    hiv = check.c11_chronic_viral(1.67, 1.69)
+    failing = check.c15_secondary_infection(0.121, 0.126)
+    assert rr.shown and hiv.shown and not failing.shown
+    caption = _caption(tmp_path, [rr, hiv, failing])
+    assert "Demonstrates C13" in caption and "C11 (viral infections" in caption
+    assert "(ratio 1.04; check: 1.05–1.74): this run does not show C15" in caption
+    assert "Demonstrates C15" not in caption and "; C15 (" not in caption
+
+
+def test_a_study_figure_must_check_its_claims(tmp_path):
+    from il6sim.report._blocks import SectionContext, SectionResult
+
+    ctx = SectionContext(SectionResult(key="k", title="t"), settings=None, work_dir=tmp_path,
+                         advance=lambda *a: None)
+    with pytest.raises(TypeError, match="must be checked"):
+        ctx.figure(Figure(), name="f", title="T", caption="c", claims=["C13"])
+
+
+@pytest.mark.parametrize(("kwargs", "shown"), [
+    ({"crp_ratio_2d": 0.3, "storm_hours": (120, 40), "death": (0.5, 0.3)}, True),
+    ({"crp_ratio_2d": 0.3, "storm_hours": (120, 90), "death": (0.5, 0.3)}, False),
+    ({"crp_ratio_2d": 0.7, "storm_hours": (120, 40), "death": (0.5, 0.3)}, False),
+    ({"crp_ratio_2d": 0.3, "storm_hours": (120, 40), "death": (0.5, 0.5)}, False),
+])
+def test_c13_storm_check_uses_the_thresholds_of_its_test(kwargs, shown):
+    from il6sim.report._checks import c13_storm
+
+    assert c13_storm(**kwargs).shown is shown
+
+
+# ----- the HIV caption is computed from the run ----------------------------------------------
+def _hiv_numbers(**change) -> dict:
+    n = {"hiv_viral_peak": 1.7e5, "hiv_viral_peak_day": 13.0, "hiv_il6_rest": 1.73,
+         "hiv_il6_peak": 114.0, "hiv_il6_peak_day": 11.0, "hiv_pf_min": 82.0,
+         "hiv_pf_min_day": 16.0, "hiv_set_point": 4.45e4, "hiv_il6_fold_late_min": 1.67,
+         "hiv_il6_fold_late_max": 1.69}
+    return n | change
+
+
+def test_hiv_caption_states_the_acute_peak_beside_the_chronic_fold():
+    from il6sim.report.sections._infections import hiv_caption, hiv_title
+
+    n = _hiv_numbers()
+    caption = hiv_caption(n)
+    assert "IL-6 peaks at 114 pg/mL (66× rest) on day 11" in caption
+    assert "P/F falls to 82" in caption and "rarely causes hypoxaemia" in caption
+    assert "1.67–1.69× its resting value from day 120" in caption
+    assert "chronic, low-grade" in caption and "chronic low-grade" in hiv_title(n)
+    # numbers change, so do the words: no chronic elevation, no "chronic low-grade" claim
+    n = _hiv_numbers(hiv_il6_fold_late_min=1.05, hiv_il6_fold_late_max=1.1, hiv_pf_min=420.0,
+                     hiv_il6_peak=30.0)
+    caption = hiv_caption(n)
+    assert "chronic" not in caption and "chronic" not in hiv_title(n)
+    assert "hypoxaemia" not in caption and "IL-6 peaks at 30 pg/mL" in caption

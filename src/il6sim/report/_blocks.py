@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._checks import Verdict
 from ._claims import check_claims
 
 __all__ = ["Block", "SectionContext", "SectionResult", "SectionUnavailable"]
@@ -33,14 +34,17 @@ class SectionUnavailable(Exception):  # noqa: N818 - a state, not an error
 class Block:
     """One piece of a section: ``kind`` is ``figure``, ``table`` or ``text``.
 
-    Figures carry ``png`` (base64) and ``claims``; tables carry ``html``; text carries ``html``
-    (already escaped). ``title`` and ``caption`` are plain text.
+    Figures carry ``png`` (base64), ``checks`` (each claim the figure was checked against:
+    ``claim``, ``shown``, ``seen``) and ``claims`` (the ids whose check passed: the only ones the
+    caption names); tables carry ``html``; text carries ``html`` (already escaped). ``title``
+    and ``caption`` are plain text.
     """
 
     kind: str
     title: str = ""
     caption: str = ""
     claims: list[str] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
     png: str = ""
     html: str = ""
     file: str = ""
@@ -152,17 +156,24 @@ class SectionContext:
         return self.work_dir / name
 
     def figure(self, source: Any, *, name: str, title: str, caption: str,
-               claims: Sequence[str]) -> Block:
+               claims: Sequence[Verdict]) -> Block:
         """Add a figure: ``source`` is a PNG file written by a plotting function or a
-        matplotlib ``Figure`` (saved as ``<name>.png``). ``claims`` are the CLAIMS ids it
-        demonstrates (at least one)."""
-        claims = list(check_claims(tuple(claims)))
+        matplotlib ``Figure`` (saved as ``<name>.png``). ``claims`` are the verdicts of the
+        claims it was made to show (at least one; :mod:`il6sim.report._checks`): the caption
+        names a claim only when its verdict is shown, else it says what was seen."""
+        verdicts = list(claims)
+        if not all(isinstance(v, Verdict) for v in verdicts):
+            raise TypeError("a study figure's claims must be checked: pass Verdicts from "
+                            "il6sim.report._checks, not claim ids")
+        check_claims(tuple(v.claim for v in verdicts))
+        checks = [{"claim": v.claim, "shown": bool(v.shown), "seen": v.seen} for v in verdicts]
+        shown = list(dict.fromkeys(v.claim for v in verdicts if v.shown))
         if isinstance(source, str | Path):
             path = Path(source)
         else:
             path = self.path(f"{name}.png")
             source.savefig(path, dpi=110)
-        block = Block("figure", title=title, caption=caption, claims=claims,
+        block = Block("figure", title=title, caption=caption, claims=shown, checks=checks,
                       png=base64.b64encode(path.read_bytes()).decode("ascii"),
                       file=str(path))
         self.result.blocks.append(block)

@@ -20,7 +20,7 @@ from ._blocks import SectionResult
 __all__ = ["FORMAT", "load_section", "save_section", "section_fingerprint"]
 
 #: Version of the saved-section format (bump when sections change what they show).
-FORMAT = 1
+FORMAT = 2  # 2: figures carry claim checks (Block.checks)
 
 
 def section_fingerprint(key: str, settings: dict[str, Any], model_hash: str) -> str:

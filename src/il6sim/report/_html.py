@@ -42,9 +42,21 @@ def _e(text: Any) -> str:
     return html.escape(str(text))
 
 
-def _claim_text(claims: Sequence[str]) -> str:
-    parts = [f"{c} ({CLAIMS[c]})" for c in claims]
-    return "Demonstrates " + "; ".join(parts) + "."
+def claim_text(block: Block) -> str:
+    """The caption's claim line: the claims whose check this run passed ("Demonstrates C13
+    (...)"), then what was seen for each claim it did not ("mortality risk ratio 1.00
+    (0.65–1.54): this run does not show C13 (...)")."""
+    checks = block.checks or [{"claim": c, "shown": True, "seen": ""} for c in block.claims]
+    shown = [c for c in checks if c["shown"]]
+    missed = [c for c in checks if not c["shown"]]
+    parts = []
+    if shown:
+        parts.append("Demonstrates " + "; ".join(
+            f"{c['claim']} ({CLAIMS[c['claim']]})" + (f" — {c['seen']}" if c["seen"] else "")
+            for c in shown) + ".")
+    parts += [f"{c['seen']}: this run does not show {c['claim']} ({CLAIMS[c['claim']]})."
+              for c in missed]
+    return " ".join(parts)
 
 
 def _block(block: Block, label: str, anchor: str) -> str:
@@ -52,7 +64,7 @@ def _block(block: Block, label: str, anchor: str) -> str:
         return (f'<figure id="{anchor}"><img alt="{_e(block.title)}" '
                 f'src="data:image/png;base64,{block.png}">'
                 f"<figcaption><b>{_e(label)}. {_e(block.title)}.</b> {_e(block.caption)}"
-                f'<span class="claims">{_e(_claim_text(block.claims))}</span>'
+                f'<span class="claims">{_e(claim_text(block))}</span>'
                 "</figcaption></figure>")
     if block.kind == "table":
         caption = f"<p class='meta'>{_e(block.caption)}</p>" if block.caption else ""
@@ -79,6 +91,9 @@ def _section(number: int, section: SectionResult, intro: str,
             label, anchor = f"Figure {number}.{figures}", f"fig-{number}-{figures}"
             for claim in block.claims:
                 index.setdefault(claim, []).append((label, anchor))
+            for check in block.checks:
+                if not check["shown"]:
+                    index.setdefault(f"not {check['claim']}", []).append((label, anchor))
         elif block.kind == "table":
             tables += 1
             label, anchor = f"Table {number}.{tables}", f"tab-{number}-{tables}"
@@ -127,12 +142,17 @@ def _key_results(sections: Sequence[tuple[SectionResult, str]]) -> str:
 def _claims_index(index: dict[str, list[tuple[str, str]]]) -> str:
     rows = []
     for claim, text in CLAIMS.items():
-        shown = index.get(claim, [])
+        shown, missed = index.get(claim, []), index.get(f"not {claim}", [])
         where = ", ".join(f'<a href="#{a}">{_e(label)}</a>' for label, a in shown) or (
             "not shown in this report (see the README's claims table)")
+        if missed:
+            where += "; not shown by this run in " + ", ".join(
+                f'<a href="#{a}">{_e(label)}</a>' for label, a in missed)
         rows.append(f"<tr><td>{claim}</td><td>{_e(text)}</td><td>{where}</td></tr>")
     return ('<section id="claims"><h2>Claims shown in this report</h2>'
-            '<table class="data"><thead><tr><th>claim</th><th>statement</th>'
+            "<p class='meta'>A figure names a claim only when this run's numbers pass the "
+            "claim's check (the check of its test); otherwise its caption says what was seen."
+            "</p><table class=\"data\"><thead><tr><th>claim</th><th>statement</th>"
             f"<th>figures</th></tr></thead><tbody>{''.join(rows)}</tbody></table></section>")
 
 
@@ -158,7 +178,8 @@ def render_report(sections: Sequence[tuple[SectionResult, str]], meta: dict[str,
 <h1>il6sim study: the IL-6 system in infection, and IL-6 blockade</h1>
 <p class="lead">Every number and figure below was computed by this run of
 <code>{_e(meta["command"])}</code> from the model and the shipped data; each figure says which
-statement of the founding article (claims C01–C19) it demonstrates.</p>
+statement of the founding article (claims C01–C19) this run's numbers show, and says what was
+seen where they do not.</p>
 <p class="meta">il6sim {_e(meta["version"])} · generated {_e(meta["generated"])} ·
 {meta["seconds"]:.0f} s in this run{_reused(sections)} · settings: {_e(settings)}</p>
 {warning}

@@ -3,9 +3,11 @@ blockade in chronic inflammation and in severe COVID-19."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ...plotting import plot_comparison
+from .. import _checks as check
 from ._common import DAY, at, peak, preset, run
 
 KEY = "blockade"
@@ -63,6 +65,8 @@ def _chronic(ctx, pk: pd.DataFrame) -> None:
     untreated = runs["untreated"]
     crp0 = at(untreated, "crp", 0)
     week2 = {r: at(runs[r], "crp", 14 * DAY) for r in RA_REGIMENS}
+    nadir = {r: float(np.nanmin(runs[r].output("crp")[0][runs[r].time > 0]))
+             for r in RA_REGIMENS}
     sil6r = {r: peak(runs[r], "sil6r_total") / at(untreated, "sil6r_total", 0)
              for r in RA_REGIMENS}
     il6 = {r: peak(runs[r], "il6") / at(untreated, "il6", 0) for r in RA_REGIMENS}
@@ -83,7 +87,7 @@ def _chronic(ctx, pk: pd.DataFrame) -> None:
                         f"{max(il6.values()):.1f}× untreated) because the blocked receptor no "
                         f"longer clears it. CRP falls from {crp0:.2g} mg/L to (mg/L at week 2) "
                         f"{crp_text}."),
-               claims=["C14"])
+               claims=[check.c14_chronic_crp(at(untreated, "crp", 14 * DAY), week2, nadir)])
 
 
 def _covid(ctx) -> None:
@@ -106,7 +110,9 @@ def _covid(ctx) -> None:
                covid_secondary_infection=dict(zip(labels, table.secondary_infection_probability,
                                                   strict=True)),
                covid_free_il6_fold=free_fold,
-               covid_sil6r_peak=peak(runs[labels[1]], "sil6r_total"))
+               covid_sil6r_peak=peak(runs[labels[1]], "sil6r_total"),
+               covid_crp_ratio_2d=(at(runs[labels[1]], "crp", day + 2 * DAY)
+                                   / at(runs[labels[0]], "crp", day + 2 * DAY)))
     n = ctx.result.numbers
     path = plot_comparison(runs, ["il6_free", "crp", "pf_ratio", "lymphocytes", "sil6r_total",
                                   "drug_conc"], ctx.path("covid_treated.png"),
@@ -119,12 +125,14 @@ def _covid(ctx) -> None:
                         f"{free_fold:.1f}× its value at the dose (receptor clearance blocked) "
                         f"and total sIL-6R to {n['covid_sil6r_peak']:.0f} ng/mL, while CRP peaks "
                         f"at {crp[tcz]:.0f} instead of {crp['untreated']:.0f} mg/L, storm hours "
-                        f"fall from {storm['untreated']:.0f} to {storm[tcz]:.0f} and the "
+                        f"go from {storm['untreated']:.0f} to {storm[tcz]:.0f} and the "
                         f"probability of death from {death['untreated']:.1%} to "
-                        f"{death[tcz]:.1%} (sarilumab 400 mg IV: {death[sar]:.1%}). The cost: "
-                        f"28-day secondary-infection risk {sec['untreated']:.1%} → "
-                        f"{sec[tcz]:.1%}."),
-               claims=["C13", "C15"])
+                        f"{death[tcz]:.1%} (sarilumab 400 mg IV: {death[sar]:.1%}). 28-day "
+                        f"secondary-infection risk {sec['untreated']:.1%} → {sec[tcz]:.1%}."),
+               claims=[check.c13_storm(n["covid_crp_ratio_2d"],
+                                       (storm["untreated"], storm[tcz]),
+                                       (death["untreated"], death[tcz])),
+                       check.c15_secondary_infection(sec["untreated"], sec[tcz])])
     ctx.table(table[["run", "peak_il6", "peak_crp", "min_pf", "peak_sofa", "storm_hours",
                      "death_probability", "secondary_infection_probability"]],
               name="covid_treated_outcomes", title="Severe COVID-19: outcomes by arm")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...studies import plot_timing, run_timing
+from .. import _checks as check
 
 KEY = "timing"
 TITLE = "When and in whom: the timing × selection map"
@@ -45,6 +46,8 @@ def build(ctx) -> None:
              if shrinking else "")
     mild_text = (f"the largest gain is {mild_gain:.2g} points" if mild_gain > 0
                  else "blockade brings no gain")
+    storm_deltas = storm.delta_death_probability.tolist()
+    c16 = check.c16_timing(storm_deltas, float(mild.delta_death_probability.min()), rho)
     ctx.figure(plot_timing(t, metric="death_probability", title=result.title()),
                name="timing_death", title="Change in the probability of death",
                caption=(f"{result.settings['n_simulated']} virtual patients. In the hyperinflamed "
@@ -53,8 +56,9 @@ def build(ctx) -> None:
                         f"{best.day:g}{'' if best.storm_at_treatment else ', before the storm'}."
                         f"{later} In early/mild viral disease {mild_text}. On day "
                         f"{selection_day:g}, IL-6 at treatment ranks the benefit across the viral "
-                        f"phenotypes (Spearman ρ {rho:.2f}): whom and when both matter."),
-               claims=["C16", "C13"])
+                        f"phenotypes (Spearman ρ {rho:.2f})"
+                        + (": whom and when both matter." if c16.shown else ".")),
+               claims=[c16, check.c13_timing(storm_deltas)])
     ctx.summary(f"tocilizumab lowers the probability of death by up to "
                 f"{-best.delta_death_probability * 100:.1f} points in the hyperinflamed COVID-19 "
                 f"host (best on day {best.day:g}) and by at most {max(mild_gain, 0):.2g} in "
@@ -62,17 +66,27 @@ def build(ctx) -> None:
     early = t[t.day == t.day.min()]
     slower = early[early.delta_pathogen_hours > 0].phenotype.tolist()
     ctx.number(early_slower_clearance=slower)
+    bacterial = t[(t.group == "bacterial") & (t.day == t.day.min())]
+    covid_early = t[t.scenario.str.startswith("covid19") & (t.day <= 4)]
+    c08 = check.c08_timing_clearance((bacterial.delta_pathogen_hours > 0).tolist())
+    c15 = check.c15_timing_costs((covid_early.delta_pathogen_hours > 0).tolist())
     ctx.figure(plot_timing(t, metric="pathogen_hours", title=result.title()),
                name="timing_pathogen", title="Change in the time with the pathogen present",
                caption=(f"Blockade from day {t.day.min():g} leaves the pathogen longer in "
                         f"{len(slower)} of {early.phenotype.nunique()} phenotypes "
-                        f"({', '.join(slower) or 'none'}): IL-6 helps clear bacteria and drives "
-                        "the T-cell and antibody responses that clear virus."),
-               claims=["C15", "C08"])
+                        f"({', '.join(slower) or 'none'})"
+                        + (": IL-6 helps clear bacteria and drives the T-cell and antibody "
+                           "responses that clear virus." if c08.shown and c15.shown else ".")),
+               claims=[c15, c08])
     if "delta_secondary_infection_probability" in t:
         cost = mild.delta_secondary_infection_probability
         mild_cost = float(cost.max() * 100)
         outweighs = int((cost > -mild.delta_death_probability).sum())
+        costs = check.c15_timing_costs([], cost.tolist(),
+                                       mild.delta_death_probability.tolist())
+        gain = check.c16_storm_gain_outweighs(
+            storm.delta_death_probability.tolist(),
+            storm.delta_secondary_infection_probability.tolist())
         ctx.number(mild_secondary_infection_pp=mild_cost, mild_cost_outweighs_gain=outweighs)
         ctx.figure(plot_timing(t, metric="secondary_infection_probability",
                                title=result.title()),
@@ -81,7 +95,7 @@ def build(ctx) -> None:
                             f"early/mild viral disease the added secondary-infection risk is up "
                             f"to {mild_cost:.2g} percentage points, more than the survival gain "
                             f"in {outweighs} of {len(mild)} early/mild cells."),
-                   claims=["C15", "C16"])
+                   claims=[costs, gain])
     wide = result.pivot("delta_death_probability") * 100
     wide.columns = [f"day {d:g}" for d in wide.columns]
     ctx.table(wide.reset_index(), name="timing",

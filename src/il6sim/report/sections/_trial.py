@@ -6,6 +6,7 @@ The trial engine is an optional part of il6sim; when it is not installed the sec
 
 from __future__ import annotations
 
+from .. import _checks as check
 from .._blocks import SectionUnavailable
 
 KEY = "trial"
@@ -114,16 +115,24 @@ def _figures(ctx, result) -> None:
                         f"{n['primary_rr_high']:.2f}, p = {n['primary_p']:.2g}).{pub} Safety: "
                         f"secondary-infection risk ratio {n['infection_rr']:.2f} "
                         f"({n['infection_rr_low']:.2f}–{n['infection_rr_high']:.2f})."),
-               claims=["C19", "C13", "C15"])
+               claims=[check.c19_trial(counts["randomised"], n["primary_rr"],
+                                       n["infection_rr"]),
+                       check.c13_trial(n["primary_rr"], n["primary_rr_low"],
+                                       n["primary_rr_high"]),
+                       check.c15_trial(n["infection_rr"], n["infection_rr_low"],
+                                       n["infection_rr_high"])])
     if "forest" in paths:
         sub = result.subgroups
-        het = "; ".join(f"{name.split(' (')[0]} p = {p:.2g}" for name, p in
-                        sub.groupby("subgroup", sort=False)["heterogeneity_p"].first().items())
+        by_subgroup = {name.split(" (")[0]: p for name, p in
+                       sub.groupby("subgroup", sort=False)["heterogeneity_p"].first().items()}
+        het = "; ".join(f"{name} p = {p:.2g}" for name, p in by_subgroup.items())
         ctx.figure(paths["forest"], name="trial_subgroups", title="Who benefits: subgroups",
                    caption=(f"Risk ratio of {result.followup_days:g}-day mortality by subgroup "
                             f"at randomisation (red square: all patients; dotted: published "
                             f"ratio). Heterogeneity (Cochran's Q): {het}."),
-                   claims=["C19", "C16"])
+                   claims=[check.c19_trial(counts["randomised"], n["primary_rr"],
+                                           n["infection_rr"]),
+                           check.c16_subgroups(by_subgroup)])
 
 
 def _tables(ctx, result) -> None:
