@@ -20,7 +20,6 @@ from il6sim.model import default_model
 from il6sim.plotting import (
     axis_label,
     comparison_figure,
-    output_label,
     result_figure,
     unit_label,
 )
@@ -102,6 +101,8 @@ def test_axis_labels_come_from_the_model_declarations_with_clinical_units():
     assert axis_label("ferritin_level", "ug/L") == "Ferritin (µg/L)"
     assert unit_label("umol/L") == "µmol/L" and unit_label("cell/nL") == "10⁹/L"
     assert unit_label("CFU/mL") == "CFU/mL" and unit_label("dimensionless") == ""
+    unlabelled = [o.name for o in default_model().outputs if not o.label]
+    assert not unlabelled, f"declare Output(..., label=...) for {unlabelled}"
     for output in default_model().outputs:
         label = axis_label(output.name, output.unit)
         assert label[0].isupper() or label[0].isdigit() or label.startswith(("sIL", "µ")), label
@@ -120,7 +121,7 @@ def test_pathogen_loads_are_on_log_axes():
     viral, bact, pf = fig.axes[:3]
     assert viral.get_yscale() == "log" and bact.get_yscale() == "log"
     assert pf.get_yscale() == "linear"
-    assert viral.get_ylabel() == f"{output_label('viral_load')} (virions/mL)"
+    assert viral.get_ylabel() == "Viral load (virions/mL)"
     assert bact.get_ylabel() == "Bacteria at the site (CFU/mL)"
     assert pf.get_ylabel() == "P/F ratio (mmHg)"
     low, high = viral.get_ylim()

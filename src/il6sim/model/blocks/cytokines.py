@@ -204,10 +204,12 @@ BLOCK = Block(
                               to_site="k_cytokine_pt", elimination="k_deg_ifn"),
     ),
     outputs=(
-        Output("tnf", "pg/mL", lambda s, p: s.tnf_p, "plasma TNF-α"),
-        Output("il1b", "pg/mL", lambda s, p: s.il1b_p, "plasma IL-1β"),
-        Output("il10", "pg/mL", lambda s, p: s.il10_p, "plasma IL-10"),
-        Output("ifn", "pg/mL", lambda s, p: s.ifn_p, "plasma type-I interferon"),
-        Output("tnf_site", "pg/mL", lambda s, p: s.tnf_t, "TNF-α at the site"),
+        Output("tnf", "pg/mL", lambda s, p: s.tnf_p, "plasma TNF-α", label="TNF-α"),
+        Output("il1b", "pg/mL", lambda s, p: s.il1b_p, "plasma IL-1β", label="IL-1β"),
+        Output("il10", "pg/mL", lambda s, p: s.il10_p, "plasma IL-10", label="IL-10"),
+        Output("ifn", "pg/mL", lambda s, p: s.ifn_p, "plasma type-I interferon",
+               label="Type-I IFN"),
+        Output("tnf_site", "pg/mL", lambda s, p: s.tnf_t, "TNF-α at the site",
+               label="TNF-α at the site"),
     ),
 )

@@ -105,9 +105,10 @@ BLOCK = Block(
     ),
     outputs=(
         Output("glucocorticoid_conc", "ng/mL", lambda s, p: s.gc_c * p.gc_MW,
-               "total glucocorticoid concentration in plasma"),
+               "total glucocorticoid concentration in plasma", label="Glucocorticoid (plasma)"),
         Output("glucocorticoid_response", "percent", lambda s, p: s.gc_response,
-               "genomic glucocorticoid-receptor response"),
+               "genomic glucocorticoid-receptor response",
+               label="Glucocorticoid-receptor response"),
     ),
     routes=(
         DoseRoute(

@@ -128,18 +128,21 @@ BLOCK = Block(
         ),
     ),
     outputs=(
-        Output("viral_load", "virion/mL", lambda s, p: s.virus, "free virus at the site"),
+        Output("viral_load", "virion/mL", lambda s, p: s.virus, "free virus at the site",
+               label="Viral load"),
         Output(
             "infected_cells",
             "cell/mL",
             lambda s, p: s.vir_eclipse + s.vir_infected,
             "infected cells at the site",
+            label="Infected cells",
         ),
         Output(
             "target_cells_left",
             "percent",
             lambda s, p: _alive(s) / p.target_capacity,
             "surviving target-cell population",
+            label="Target cells left",
         ),
     ),
     routes=(
