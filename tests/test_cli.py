@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from il6sim import SimulationResult, load_scenario
 from il6sim.cli import app
 from il6sim.model import default_model
+from waiting import LONG_WAIT_S
 
 runner = CliRunner()
 
@@ -79,7 +80,7 @@ def test_real_process_reports_error_with_exit_code_2(tmp_path):
     (tmp_path / "bad.yaml").write_text(BAD["negative dose"][0])
     proc = subprocess.run(
         [*il6sim_command(), "simulate", "bad.yaml", "--out", "x.parquet"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path, capture_output=True, text=True, timeout=LONG_WAIT_S,
     )
     assert_clean_error(proc.returncode, proc.stderr, "negative dose -2 ng/kg")
 

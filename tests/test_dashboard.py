@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from il6sim.dashboard import background_server, create_app
+from waiting import LONG_WAIT_MS, LONG_WAIT_S
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -53,11 +54,12 @@ def browser():
 def page(server, browser):
     """A fresh page on the dashboard after its first (default) run has been shown."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(LONG_WAIT_MS)  # every wait is on an element or a state
     opened = context.new_page()
     problems = []
     opened.on("pageerror", lambda error: problems.append(str(error)))
     opened.goto(server[0])
-    opened.wait_for_selector("#out-peak_crp-treated", timeout=60_000)
+    opened.wait_for_selector("#out-peak_crp-treated")
     yield opened
     context.close()
     assert not problems, problems
@@ -73,7 +75,7 @@ def run_explore(page) -> None:
     page.click("#explore-run")
     page.wait_for_function(
         "document.getElementById('explore-status').textContent.startsWith('done')"
-        " || !document.getElementById('explore-error').hidden", timeout=60_000)
+        " || !document.getElementById('explore-error').hidden")
 
 
 def test_default_page_shows_severe_covid_treated_vs_untreated(page, tmp_path):
@@ -152,7 +154,8 @@ def test_choosing_an_infection_fills_its_host(page):
 
 def _upload_example(page, server, tmp_path) -> None:
     example = tmp_path / "patient308.csv"
-    with urllib.request.urlopen(server[0] + "api/twin/example.csv", timeout=30) as response:
+    with urllib.request.urlopen(server[0] + "api/twin/example.csv",
+                                timeout=LONG_WAIT_S) as response:
         example.write_bytes(response.read())
     page.click("#tab-twin")
     page.set_input_files("#twin-file", str(example))
@@ -162,7 +165,7 @@ def test_digital_twin_forecast_from_an_uploaded_file(page, server, tmp_path):
     _upload_example(page, server, tmp_path)
     page.fill("#twin-draws", "30")
     page.click("#twin-run")
-    page.wait_for_selector("#twin-death-treated-probability", timeout=120_000)
+    page.wait_for_selector("#twin-death-treated-probability")
     untreated = value(page, "twin-death-untreated-probability")
     treated = value(page, "twin-death-treated-probability")
     assert 0 <= treated <= 1 and 0 <= untreated <= 1
@@ -182,8 +185,7 @@ def test_twin_error_is_shown_and_cancel_stops_a_fit(page, server, tmp_path):
 
     page.fill("#twin-patient", "308")
     page.click("#twin-run")
-    page.wait_for_function("document.getElementById('twin-progress').value > 0",
-                           timeout=60_000)
+    page.wait_for_function("document.getElementById('twin-progress').value > 0")
     job = server[1].state.il6sim.jobs.get(page.get_attribute("#twin-form", "data-job"))
     assert job.process.is_alive()
     page.click("#twin-cancel")
@@ -205,7 +207,7 @@ def test_trial_tab_runs_a_small_trial(page):
     assert "field 'Patients': 3 patients; fix:" in page.text_content("#trial-error")
     page.fill("#trial-n", "20")
     page.click("#trial-run")
-    page.wait_for_selector("#trial-arms td, #trial-error:not([hidden])", timeout=120_000)
+    page.wait_for_selector("#trial-arms td, #trial-error:not([hidden])")
     assert page.is_hidden("#trial-error"), page.text_content("#trial-error")
     assert page.locator("#trial-arms tbody tr").count() >= 2
     assert page.locator("#trial-comparisons tbody tr").count() >= 1

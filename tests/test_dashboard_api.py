@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from il6sim.cli import app as cli_app
 from il6sim.dashboard import background_server, create_app
+from waiting import LONG_WAIT_S, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def call(url: str, path: str, data=None, *, files=None) -> tuple[int, dict]:
     request = urllib.request.Request(url + path.lstrip("/"), data=body, headers=headers,
                                      method="POST" if body is not None else "GET")
     try:
-        with urllib.request.urlopen(request, timeout=120) as response:
+        with urllib.request.urlopen(request, timeout=LONG_WAIT_S) as response:
             return response.status, json.load(response)
     except urllib.error.HTTPError as exc:
         return exc.code, json.load(exc)
@@ -59,11 +60,12 @@ def _multipart(fields: dict, files: dict) -> tuple[bytes, str]:
 
 
 def example_csv(url: str) -> bytes:
-    with urllib.request.urlopen(url + "api/twin/example.csv", timeout=30) as response:
+    with urllib.request.urlopen(url + "api/twin/example.csv", timeout=LONG_WAIT_S) as response:
         return response.read()
 
 
-def wait_for(url: str, job: str, condition, timeout: float = 120.0) -> dict:
+def wait_for(url: str, job: str, condition, timeout: float = LONG_WAIT_S) -> dict:
+    """The job's snapshot once ``condition`` holds (or after ``timeout``, a hang)."""
     deadline = time.monotonic() + timeout
     while True:
         status, snapshot = call(url, f"api/jobs/{job}")
@@ -203,10 +205,8 @@ def test_trial_errors_and_cancel(server):
     assert job.folder.is_dir()  # the trial's chunks
     call(url, f"api/jobs/{job.id}/cancel", {})
     assert job.status == "cancelled" and not job.process.is_alive()
-    deadline = time.monotonic() + 10
-    while job.folder.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not job.folder.exists()
+    wait_until(lambda: not job.folder.exists(), "the cancelled trial's folder removed",
+               interval=0.2)
 
 
 def test_unknown_job_is_one_line(server):

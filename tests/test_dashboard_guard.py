@@ -16,6 +16,7 @@ import pytest
 
 from il6sim.dashboard import background_server, create_app
 from il6sim.dashboard._guard import MAX_JSON_BYTES, MAX_UPLOAD_BODY_BYTES
+from waiting import LONG_WAIT_S
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def send(address, method: str, path: str, body: bytes | None = None, *,
          headers: dict[str, str] | None = None) -> tuple[int, dict]:
     """``(status, JSON body)`` of one request with exactly ``headers`` (Host included)."""
     host, port = address
-    connection = http.client.HTTPConnection(host, port, timeout=120)
+    connection = http.client.HTTPConnection(host, port, timeout=LONG_WAIT_S)
     try:
         connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
         sent = {"Host": f"{host}:{port}", **(headers or {})}
@@ -115,7 +116,7 @@ def test_a_large_json_body_is_refused_before_it_is_read(address):
 
 def test_a_large_chunked_body_is_refused_at_the_cap(address):
     host, port = address
-    connection = http.client.HTTPConnection(host, port, timeout=120)
+    connection = http.client.HTTPConnection(host, port, timeout=LONG_WAIT_S)
     try:
         payload = b'{"x": "' + b"a" * (MAX_JSON_BYTES + 10) + b'"}'
         connection.request("POST", "/api/explore", body=iter([payload]),
@@ -182,7 +183,7 @@ def test_a_refused_trial_start_leaves_no_folder(tmp_path, monkeypatch):
         assert status == 400 and "already running" in refused["error"], refused
         assert set(Path(tmp_path).glob("il6sim-trial-*")) == folders
         post_json(address, f"/api/jobs/{job.id}/cancel", {})
-        deadline = time.monotonic() + 300  # generous: only a folder that is never removed fails
+        deadline = time.monotonic() + LONG_WAIT_S  # only a folder never removed fails
         while job.folder.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not job.folder.exists()
@@ -210,11 +211,11 @@ def test_serve_prints_when_the_model_is_ready():
     try:
         seen = []
         while not any("model ready after" in s or "failed to load" in s for s in seen):
-            seen.append(lines.get(timeout=600))  # a hang fails here, after 10 minutes
+            seen.append(lines.get(timeout=LONG_WAIT_S))  # a hang fails here
         assert "loading the model" in seen[0] and "few seconds" not in seen[0], seen
         status, health = send(("127.0.0.1", port), "GET", "/api/health")
         assert status == 200 and health["ready"] is True
         assert ("failed to load" in seen[-1]) == bool(health["warm_up_error"]), (seen, health)
     finally:
         process.terminate()
-        process.wait(timeout=120)
+        process.wait(timeout=LONG_WAIT_S)

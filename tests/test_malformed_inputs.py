@@ -30,12 +30,14 @@ from il6sim import limits
 from il6sim.errors import InputError
 from il6sim.scenario import Scenario
 from il6sim.trial import load_trial
+from waiting import LONG_WAIT_S
 
 #: The command under test: the installed script beside this interpreter.
 IL6SIM = [str(Path(sys.executable).with_name("il6sim"))]
 
-#: Seconds a refused input may take (start-up only) on a heavily loaded machine.
-TIMEOUT_S = 120
+#: Seconds a refused input may take (start-up only) before it counts as a hang: generous, for
+#: a heavily loaded machine (the refusal itself comes before any work).
+TIMEOUT_S = LONG_WAIT_S
 
 COHORT = Path(__file__).resolve().parents[1] / "src" / "il6sim" / "data" / "cohorts" / (
     "covid19_wuhan_2020_dev.csv")

@@ -20,6 +20,7 @@ from il6sim.errors import InputError
 from il6sim.runner import PopulationTask, patient_rngs, plan_chunks, run_chunked
 from il6sim.scenario import load_scenario
 from runner_tasks import DrawTask, logged_calls
+from waiting import LONG_WAIT_S, wait_until
 
 N = 10
 SEED = 3  # a seed with deaths among the 10, so the seeded draws are exercised
@@ -129,11 +130,12 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_result(tmp_path):
     script = Path(__file__).parent / "runner_tasks.py"
     process = subprocess.Popen([sys.executable, str(script), str(out), "40"], env=env)
     chunks = out / "chunks"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(chunks.glob("patients-*"))) < 3:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    try:  # the state, however long the start-up takes; 37 chunks of 0.15 s remain then
+        wait_until(lambda: len(list(chunks.glob("patients-*"))) >= 3, "three chunks written",
+                   process=process)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
     kept = sorted(int(p.name.split("-")[1]) for p in chunks.glob("patients-*"))
     assert 3 <= len(kept) < 40, "the run was not stopped part-way"
     (chunks / ".tmp-deadbeef-patients-000000039-000000040.parquet").write_bytes(b"partial")
@@ -220,8 +222,12 @@ def test_a_drug_arm_changes_the_configuration_and_the_outcomes():
 @pytest.fixture(scope="module")
 def cluster():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  host="127.0.0.1", dashboard_address=None) as local:
+    import dask
+
+    # connecting to a worker that is still starting on a loaded machine is waiting, not failure
+    with dask.config.set({"distributed.comm.timeouts.connect": f"{LONG_WAIT_S:g}s"}), \
+            distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                     host="127.0.0.1", dashboard_address=None) as local:
         yield local
 
 
@@ -253,8 +259,8 @@ def test_dask_run_survives_a_killed_worker(cluster, tmp_path):
         thread = threading.Thread(target=run)
         thread.start()
         killed = None
-        deadline = time.monotonic() + 60
-        while killed is None and time.monotonic() < deadline:
+        deadline = time.monotonic() + LONG_WAIT_S  # a hang only; the run ends the loop first
+        while killed is None and thread.is_alive() and time.monotonic() < deadline:
             for a, b, pid in logged_calls(log):
                 finished = (out / "chunks" / f"patients-{a:09d}-{b:09d}.parquet").exists()
                 if a >= 4 and pid in pids and not finished:
@@ -262,7 +268,8 @@ def test_dask_run_survives_a_killed_worker(cluster, tmp_path):
                     killed = (a, b, pid)
                     break
             time.sleep(0.02)
-        thread.join(120)
+        thread.join(LONG_WAIT_S)
+        assert not thread.is_alive(), f"the run did not end within {LONG_WAIT_S:g} s"
         alive = set(client.run(os.getpid).values())
     assert killed is not None, "no worker was busy with a chunk to kill"
     assert "error" not in outcome, outcome.get("error")

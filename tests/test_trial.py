@@ -322,13 +322,16 @@ def test_a_declared_coinfection_reaches_the_drawn_patients_in_every_arm():
 
 
 def test_a_trial_killed_with_sigkill_resumes_to_the_same_result(tmp_path):
+    """Killed once two chunk files exist (waiting for that state, however long the start-up
+    takes on a loaded machine; about 16 chunks remain then, so the run is stopped part-way)."""
     import os
     import signal
     import subprocess
     import sys
-    import time
 
     import yaml
+
+    from waiting import wait_until
 
     path, out = tmp_path / "trial.yaml", tmp_path / "run"
     path.write_text(yaml.safe_dump(design()))
@@ -337,11 +340,12 @@ def test_a_trial_killed_with_sigkill_resumes_to_the_same_result(tmp_path):
                "--chunk-size", "8", "--out", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env={**os.environ, "IL6SIM_WORKERS": "1"})
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(out.rglob("patients-*.parquet"))) < 2:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    try:
+        wait_until(lambda: len(list(out.rglob("patients-*.parquet"))) >= 2,
+                   "two chunk files written", process=process)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
     kept = list(out.rglob("patients-*.parquet"))
     assert len(kept) >= 2 and not (out / "patients.parquet").exists(), "not stopped part-way"
     resumed = run_trial(path, n_patients=16, chunk_size=8, out_dir=out)
