@@ -149,3 +149,21 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, case):
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: ") and words in result.stderr, result.stderr
     assert "fix:" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_every_claim_a_caption_names_is_shown_by_the_run(quick_run):
+    """A caption names a claim only when the run's numbers pass the claim's check; the others
+    are said as not shown (issue 18: no "Demonstrates C13" under a risk ratio of 1.00)."""
+    out, _ = quick_run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    for path in (out / "sections").glob("*.json"):
+        for block in json.loads(path.read_text(encoding="utf-8"))["section"]["blocks"]:
+            if block["kind"] != "figure":
+                continue
+            assert block["checks"], block["title"]
+            assert block["claims"] == list(dict.fromkeys(
+                c["claim"] for c in block["checks"] if c["shown"])), block["title"]
+    for caption in re.findall(r'<span class="claims">(.*?)</span>', page, flags=re.S):
+        named = caption.split("this run does not show")[0]
+        for claim in re.findall(r"does not show (C\d\d)", caption):
+            assert f"Demonstrates {claim}" not in named and f"; {claim} (" not in named
