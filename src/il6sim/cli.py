@@ -42,8 +42,12 @@ PACKAGE_COMMANDS: dict[str, tuple[str, str]] = {
     "twin-eval": ("twin", "Fit every patient on their first days: coverage of their later labs "
                           "by the forecast, and the AUC for death of the twin next to the "
                           "statistical model (Il6Prognosis)."),
-    "timing": ("studies", "Timing × selection map of IL-6 blockade: each phenotype untreated "
-                          "vs treated on each day."),
+    "timing": ("studies", "Timing × selection map of a treatment (IL-6 blockade or "
+                          "dexamethasone): each phenotype untreated vs treated on each day."),
+    "sensitivity": ("sensitivity", "Which uncertain parameters drive death, the storm, IL-6, CRP, "
+                                   "P/F and a treatment's effect in one patient: Morris "
+                                   "screening or Sobol indices (SALib) over the declared "
+                                   "ranges."),
     "population": ("population", "Virtual populations calibrated to real cohorts."),
     "trial": ("trial", "Run an in-silico randomised trial and compare it with the published "
                        "one."),
@@ -54,6 +58,8 @@ PACKAGE_COMMANDS: dict[str, tuple[str, str]] = {
                         "(out/study/report.html)."),
     "serve": ("dashboard", "Open the browser dashboard: explore an infection treated vs "
                            "untreated, fit a patient's digital twin, run a virtual trial."),
+    "validate": ("validation", "Validation scorecard: every shipped trial and target set, "
+                               "predicted vs published, fitted vs held out."),
 }
 
 
@@ -247,6 +253,14 @@ def _exit_on_solver_failure(runs: dict[str, Any]) -> None:
         raise typer.Exit(SOLVER_FAILURE_EXIT_CODE)
 
 
+#: Read-outs plotted beside the scenario's own for a treated run, by kind of drug.
+_DRUG_READOUTS = {
+    "antibody": ["drug_conc", "sil6r_total"],
+    "glucocorticoid": ["glucocorticoid_conc", "glucocorticoid_response"],
+    "antiviral": ["antiviral_conc", "antiviral_inhibition"],
+}
+
+
 def _simulate_treated(loaded: Any, treat: str, at_day: float, out: Path, plot: Path | None):
     """Run the scenario untreated and treated; save both, compare outcomes, plot both."""
     import numpy as np
@@ -280,9 +294,7 @@ def _simulate_treated(loaded: Any, treat: str, at_day: float, out: Path, plot: P
         from .pharmacology import drug_names, label_regimens, load_drug
 
         drug = treat if treat in drug_names() else label_regimens()[treat].drug
-        kind = load_drug(drug).kind
-        drug_outputs = (["glucocorticoid_conc", "glucocorticoid_response"]
-                        if kind == "glucocorticoid" else ["drug_conc", "sil6r_total"])
+        drug_outputs = _DRUG_READOUTS[load_drug(drug).kind]
         shown = list(dict.fromkeys([*loaded.outputs, *drug_outputs]))
         plot_comparison(runs, shown, plot, title=f"{loaded.name}: {treat} from day {at_day:g}")
         typer.echo(f"plot saved to {plot}")

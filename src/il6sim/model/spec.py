@@ -61,6 +61,9 @@ class Param:
     claims: tuple[str, ...] = ()
     calibrated_to: tuple[str, ...] = ()
     block: str = ""
+    #: plausible range ``(low, high)`` in the declared unit, from the declaration's ``range``
+    #: (its justification is in ``source``); None: the default of :mod:`il6sim.sensitivity`.
+    range: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,22 @@ class Block:
     routes: tuple[DoseRoute, ...] = ()
 
 
+def _declared_range(path: Path, name: str, entry: dict) -> tuple[float, float] | None:
+    """A declaration's ``range = [low, high]``, checked to hold the value."""
+    if "range" not in entry:
+        return None
+    bounds = entry["range"]
+    if (not isinstance(bounds, list) or len(bounds) != 2
+            or not all(isinstance(b, int | float) for b in bounds)):
+        raise ModelError(f"{path.name}: parameter '{name}' range {bounds!r}; fix: give "
+                         "range = [low, high] with two numbers")
+    low, high = float(bounds[0]), float(bounds[1])
+    if not low <= float(entry["value"]) <= high:
+        raise ModelError(f"{path.name}: parameter '{name}' value {entry['value']} lies outside "
+                         f"its range [{low:g}, {high:g}]; fix: widen the range or the value")
+    return low, high
+
+
 def load_parameters(path: Path) -> list[Param]:
     """Read parameter declarations from a TOML file (one table per parameter)."""
     with open(path, "rb") as handle:
@@ -152,6 +171,7 @@ def load_parameters(path: Path) -> list[Param]:
                 claims=tuple(entry.get("claims", ())),
                 calibrated_to=tuple(entry.get("calibrated_to", ())),
                 block=path.stem,
+                range=_declared_range(path, name, entry),
             )
         )
     return params
