@@ -37,6 +37,7 @@ PACKAGE_COMMANDS: dict[str, tuple[str, str]] = {
     "prognosis": ("cohort", "Prognostic model of in-hospital death from first labs."),
     "export-sbml": ("interop", "Export a scenario as SBML Level 3 Version 2 (patient, resting "
                                "state, doses as events)."),
+    "export": ("interop", "Export the calibration problem for other tools (PEtab)."),
     "twin": ("twin", "Fit the model to one patient's own labs and forecast them, and death, "
                      "with and without IL-6 blockade started now."),
     "twin-eval": ("twin", "Fit every patient on their first days: coverage of their later labs "

@@ -1,4 +1,5 @@
-"""Command line: ``il6sim export-sbml SCENARIO --out model.xml``.
+"""Command line: ``il6sim export-sbml SCENARIO --out model.xml`` and
+``il6sim export petab --out DIR`` (the endotoxemia calibration as a PEtab v1 problem).
 
 :func:`register` adds the command to the ``il6sim`` app. Errors (an unknown scenario, an
 invalid file) are :class:`~il6sim.errors.Il6simError` and are printed by the app's command
@@ -67,6 +68,51 @@ HELP = (
 )
 
 
+EXPORT_HELP = "Export the calibration problem for other tools (PEtab)."
+
+
+def export_petab_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for problem.yaml, the "
+                                                          "SBML model, the tables and notes.")],
+    targets: Annotated[str, typer.Option(
+        "--targets", help="Calibration target set (data/targets/) to state as measurements.")]
+    = "endotoxemia",
+) -> None:
+    """Write the calibration to a target set as a PEtab v1 problem (pyPESTO, AMICI).
+
+    The model as SBML, observables, measurements (the targets that are values at a time),
+    conditions (rest and each LPS dose) and parameters (the calibrated ones estimated within
+    bounds, the rest fixed); README.md lists the targets PEtab cannot state.
+    """
+    from .._cli_errors import check_output_folder
+    from ..limits import data_name_problem
+
+    check_output_folder(out, "--out")
+    problem = data_name_problem(targets, "target set")
+    if problem:
+        raise InputError(problem)
+    try:
+        from ._petab import export_petab
+        from .sbml import check_sbml  # noqa: F401  (libsbml present)
+    except ModuleNotFoundError as exc:
+        raise InputError(f"the PEtab export needs the package '{exc.name}'; fix: pip install "
+                         "python-libsbml") from None
+    from ..calibration import load_targets
+
+    try:  # an unknown set is refused before the model is built
+        load_targets(targets)
+    except (KeyError, TypeError):
+        raise InputError(f"'{targets}' is not a set of calibration targets (scenario, read-out, "
+                         "statistic); fix: give e.g. --targets endotoxemia") from None
+    paths = export_petab(out, target_set=targets)
+    typer.echo(f"PEtab problem written to {paths['problem']} (model, conditions, observables, "
+               f"measurements, parameters; notes in {paths['readme']})")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``export-sbml`` to ``app``."""
+    """Add ``export-sbml`` and the ``export`` group (``export petab``) to ``app``."""
     app.command("export-sbml", help=HELP, epilog=EPILOG)(export_sbml_command)
+    group = typer.Typer(help=EXPORT_HELP, no_args_is_help=True, add_completion=False)
+    group.command("petab", epilog="Example: il6sim export petab --out out/petab (then "
+                                  "petablint -y out/petab/problem.yaml)")(export_petab_command)
+    app.add_typer(group, name="export", epilog="Example: il6sim export petab --out out/petab")

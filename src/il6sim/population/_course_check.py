@@ -142,8 +142,10 @@ def _last_time(time: np.ndarray, condition: np.ndarray) -> np.ndarray:
     return np.where(hit, time[last], np.nan)
 
 
-def _statistics(run: CourseRun) -> dict[str, tuple[float, int]]:
-    """Every statistic the target file may name: ``{id: (value, patients it is computed on)}``."""
+def _statistics(run: CourseRun, spread: dict[str, tuple[float, float]] | None = None
+                ) -> dict[str, tuple[float, int]]:
+    """Every statistic the target file may name: ``{id: (value, patients it is computed on)}``.
+    A median over patients also puts the patients' quartiles ``(q25, q75)`` in ``spread``."""
     course, result = run.course, run.untreated
     time = result.time
     admitted, died = run.admitted, run.died
@@ -158,6 +160,9 @@ def _statistics(run: CourseRun) -> dict[str, tuple[float, int]]:
     def put(key, values, mask):
         values = np.asarray(values, float)[mask]
         out[key] = (_median(values), int(np.isfinite(values).sum()))
+        finite = values[np.isfinite(values)]
+        if spread is not None and len(finite):
+            spread[key] = tuple(float(q) for q in np.percentile(finite, [25, 75]))
 
     put("course.incubation_median", onset / 24.0, admitted)
     put("course.onset_to_dyspnoea", since_onset(DYSPNOEA_PF), admitted)
@@ -258,9 +263,12 @@ def _from_cohort(target: dict, cohort: CohortTargets) -> dict:
 
 
 def course_table(run: CourseRun, targets: list[dict] | None = None) -> pd.DataFrame:
-    """One row per target: model value, accepted range, within or not, source and role."""
+    """One row per target: model value, accepted range, within or not, source and role;
+    ``model_q25``/``model_q75``: the patients' quartiles where the value is a median over
+    patients (NaN for shares and ratios of medians)."""
     targets = load_course_targets() if targets is None else targets
-    values = _statistics(run)
+    spread: dict[str, tuple[float, float]] = {}
+    values = _statistics(run, spread)
     rows = []
     for target in targets:
         if "cohort" in target:
@@ -276,5 +284,7 @@ def course_table(run: CourseRun, targets: list[dict] | None = None) -> pd.DataFr
                      "within": bool(np.isfinite(value)
                                     and target["low"] <= value <= target["high"]),
                      "role": target["role"], "verified": bool(target.get("verified", False)),
-                     "source": target["source"]})
+                     "source": target["source"],
+                     "model_q25": spread.get(target["id"], (np.nan, np.nan))[0],
+                     "model_q75": spread.get(target["id"], (np.nan, np.nan))[1]})
     return pd.DataFrame(rows)
