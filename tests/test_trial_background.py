@@ -58,8 +58,8 @@ def design(**changes) -> dict:
     ([entry(), entry(fraction=0.2)], "background[1].name", "already background[0]"),
     ([entry(start={"at": "discharge"})], "background[0].start.at",
      "'randomisation' or 'admission'"),
-    ([entry(start={"at": "admission", "after": "admission"})], "background[0].start",
-     "'after' goes with"),
+    ([entry(start={"at": "randomisation", "after": "admission"})], "background[0].start",
+     "disagree"),
     ([entry(colour="red")], "background[0].colour", "unknown key"),
     ([{k: v for k, v in entry().items() if k != "treatment"}], "background[0].treatment",
      "required key is missing"),
@@ -105,6 +105,18 @@ def test_a_subgroup_may_split_on_a_background_and_only_a_declared_one():
                                 subgroups=[{"name": "s", "signal": "on_steroid"}])))
     with pytest.raises(InputError, match=r"subgroups\[0\]'.*'on_steroid' is no background"):
         TrialTask(load_trial(design(subgroups=[{"name": "s", "signal": "on_steroid"}])))
+
+
+@pytest.mark.parametrize("name", ["recovery-tocilizumab", "remap-cap-il6"])
+def test_the_shipped_trials_give_corticosteroids_with_a_source(name):
+    spec = load_trial(name)
+    (entry_,) = spec.background
+    assert entry_.name == "corticosteroids" and entry_.source
+    assert entry_.treatment.regimen.startswith("dexamethasone-6mg")
+    assert entry_.fraction == {"recovery-tocilizumab": 0.82, "remap-cap-il6": 0.93}[name]
+    TrialTask(spec)  # the glucocorticoid goes with every arm's antibody
+    again = load_trial(spec.model_dump(mode="json", by_alias=True, exclude_none=True))
+    assert again == spec
 
 
 # ----------------------------------------------------------------------------- draws
@@ -291,3 +303,30 @@ def test_a_small_trial_with_a_background_runs_end_to_end(tmp_path):
     assert interactions["n"].sum() == patients["died"].notna().sum()
     report = (out / "report.md").read_text()
     assert "## With and without background treatment" in report and "**steroid**" in report
+
+
+def test_a_control_risk_calibration_keeps_the_background_shares_and_odds_ratio():
+    """Stratified acceptance: the accepted patients have the target risk, the strata's shares
+    as drawn and the odds ratio of death between strata unchanged (expected values from the
+    acceptance probabilities; risk above and below the target)."""
+    from il6sim.trial._background import stratified_acceptance
+
+    rng = np.random.default_rng(1)
+    keys = np.where(rng.uniform(size=20000) < 0.82, "c=1", "c=0").astype(object)
+    for risk_on, risk_off, target in ((0.65, 0.85, 0.35), (0.10, 0.30, 0.35)):
+        died = rng.uniform(size=len(keys)) < np.where(keys == "c=1", risk_on, risk_off)
+        rates = stratified_acceptance(died, keys, target)
+        kept, odds = {}, {}
+        for key in ("c=1", "c=0"):
+            d = died[keys == key]
+            deaths, survivors = rates[key][0] * d.sum(), rates[key][1] * (~d).sum()
+            kept[key] = (deaths, survivors)
+            odds[key] = (deaths / survivors, d.sum() / (~d).sum())
+        total = sum(a + b for a, b in kept.values())
+        assert sum(kept["c=1"]) / total == pytest.approx((keys == "c=1").mean(), abs=1e-9)
+        assert sum(a for a, _ in kept.values()) / total == pytest.approx(target, abs=1e-9)
+        assert odds["c=1"][0] / odds["c=0"][0] == pytest.approx(odds["c=1"][1] / odds["c=0"][1])
+        probabilities = np.array(list(rates.values()))
+        assert (probabilities >= 0).all() and (probabilities <= 1 + 1e-12).all()
+        assert np.isclose(probabilities, 1.0).any()  # as many patients kept as possible
+    assert stratified_acceptance(np.zeros(10, bool), np.array(["c=1"] * 10, object), 0.3) is None

@@ -172,9 +172,10 @@ class BackgroundStart(StartRule):
 
     @model_validator(mode="after")
     def _after_with_rule(self) -> BackgroundStart:
-        if self.at is not None and "after" in self.model_fields_set:
-            raise _fail("'after' goes with day_since_onset or when, not with 'at'; fix: e.g. "
-                        "{at: admission} or {when: [...], after: admission}")
+        if self.at == "randomisation" and self.after == "admission":
+            raise _fail("'at: randomisation' and 'after: admission' disagree ('after' goes with "
+                        "day_since_onset or when); fix: e.g. {at: admission} or "
+                        "{when: [...], after: admission}")
         return self
 
     @property

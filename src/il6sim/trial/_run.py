@@ -30,6 +30,7 @@ import pandas as pd
 from ..errors import Il6simError, InputError
 from ..runner import run_chunked
 from ._analysis import TrialResult
+from ._background import strata, stratified_acceptance
 from ._design import TrialSpec
 from ._load import load_trial
 from ._task import TrialTask
@@ -195,12 +196,14 @@ def run_trial(
     return result
 
 
-def acceptance(design: TrialSpec, candidates: pd.DataFrame) -> float | None:
+def acceptance(design: TrialSpec, candidates: pd.DataFrame) -> float | dict | None:
     """Probability of accepting an eligible patient whose untreated outcome is over-represented,
     so that the accepted patients' untreated risk equals ``design.control_risk`` (None: no
     calibration). Set from the first :data:`RISK_SAMPLE` eligible candidates, so it does not
     depend on the trial size. Positive: accept deaths with it; negative: accept survivors with
-    its absolute value."""
+    its absolute value. With a background, ``{"*": that value, stratum: [keep a death, keep a
+    survivor], ...}``, which keeps the strata's shares
+    (:func:`il6sim.trial._background.stratified_acceptance`)."""
     if design.control_risk is None:
         return None
     eligible = candidates[candidates["enrolled"].astype(bool)].iloc[:RISK_SAMPLE]
@@ -210,13 +213,15 @@ def acceptance(design: TrialSpec, candidates: pd.DataFrame) -> float | None:
         raise InputError(f"no eligible virtual patient of trial '{design.name}' "
                          f"{'survives' if p0 == 1 else 'dies'} without treatment, so the control "
                          "risk cannot be calibrated; fix: remove control_risk")
-    if p0 > target:
-        return target * (1 - p0) / (p0 * (1 - target))
-    return -((1 - target) * p0 / ((1 - p0) * target))
+    pooled = (target * (1 - p0) / (p0 * (1 - target)) if p0 > target
+              else -((1 - target) * p0 / ((1 - p0) * target)))
+    by_stratum = (stratified_acceptance(died, strata(design, eligible), target)
+                  if design.background else None)
+    return pooled if by_stratum is None else {"*": pooled, **by_stratum}
 
 
 def _randomise(design: TrialSpec, candidates: pd.DataFrame, size: int,
-               a: float | None) -> TrialResult:
+               a: float | dict | None) -> TrialResult:
     accepted = candidates["enrolled"].astype(bool) & (candidates["accepted"] > 0.5)
     patients = candidates[accepted].iloc[:size].copy()
     last = int(patients["candidate"].iloc[-1])
@@ -236,7 +241,10 @@ def _randomise(design: TrialSpec, candidates: pd.DataFrame, size: int,
               "screening_failed": int(screened.get("screening_failed",
                                                    pd.Series(dtype=bool)).astype(bool).sum()),
               "failed": int(patients["died"].isna().sum())}
-    if a is not None:
+    if isinstance(a, dict):  # per background stratum
+        counts["acceptance"] = a["*"]
+        counts["acceptance_by_background"] = {k: v for k, v in a.items() if k != "*"}
+    elif a is not None:
         counts["acceptance"] = a
     return TrialResult(design, patients.reset_index(drop=True), counts)
 

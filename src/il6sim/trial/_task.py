@@ -39,7 +39,7 @@ from ..population._sample import (
 )
 from ..runner import model_fingerprint
 from ..scenario._schema import parse_time
-from ._background import Plan, check_background
+from ._background import Plan, check_background, strata
 from ._design import TrialSpec
 from ._endpoints import arm_endpoints
 from ._signals import COVARIATES, Course, holds, signal_unit, threshold
@@ -69,7 +69,7 @@ class TrialTask:
     """
 
     def __init__(self, design: TrialSpec, *, population_file: str | None = None,
-                 backend: str = "fast", acceptance: float | None = None,
+                 backend: str = "fast", acceptance: float | dict | None = None,
                  control_only: bool = False):
         self.design, self.population_file, self.backend = design, population_file, backend
         self.acceptance, self.control_only = acceptance, control_only
@@ -316,7 +316,8 @@ class TrialTask:
                                           np.ones(len(chosen), bool))
             keep = (np.zeros(len(chosen), bool) if self.control_only else
                     accepts(design, self.acceptance, patients,
-                            columns[f"died@{design.control}"] > 0.5))
+                            columns[f"died@{design.control}"] > 0.5,
+                            strata(design, inputs["background"])))
             if keep.any():
                 treated = self._simulate_arms(others, inputs, c, chosen, enrol, keep)
                 columns.update(treated)
@@ -407,13 +408,23 @@ class TrialTask:
 ACCEPTANCE_STREAM = 5000
 
 
-def accepts(design: TrialSpec, acceptance: float, patients: np.ndarray,
-            died: np.ndarray) -> np.ndarray:
+def accepts(design: TrialSpec, acceptance: float | dict, patients: np.ndarray,
+            died: np.ndarray, keys: np.ndarray | None = None) -> np.ndarray:
     """Which eligible patients a control-risk calibration randomises: a positive ``acceptance``
     is the probability of keeping one who dies untreated (survivors are kept), a negative one
-    that of keeping a survivor (deaths are kept); one seeded uniform number per patient."""
+    that of keeping a survivor (deaths are kept); one seeded uniform number per patient. With a
+    background, ``acceptance`` maps each stratum of ``keys`` to ``[keep a death, keep a
+    survivor]`` (:func:`._background.stratified_acceptance`) and ``"*"`` to the single value,
+    used for a stratum the pilot did not see."""
     u = patient_uniforms(design.seed, patients, stream=ACCEPTANCE_STREAM)
-    return (u < acceptance) | ~died if acceptance >= 0 else (u < -acceptance) | died
+    pooled = acceptance["*"] if isinstance(acceptance, dict) else acceptance
+    single = (abs(pooled), 1.0) if pooled >= 0 else (1.0, abs(pooled))
+    if isinstance(acceptance, dict):
+        rates = np.array([acceptance.get(key, single) for key in keys], float).reshape(-1, 2)
+    else:
+        rates = np.broadcast_to(np.array(single), (len(died), 2))
+    keep = np.where(died, rates[:, 0], rates[:, 1])
+    return (u < keep) | (keep >= 1.0)
 
 
 def _rows(result, rows: slice):

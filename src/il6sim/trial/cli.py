@@ -107,7 +107,7 @@ def interaction_table(result) -> Table:
     for column in ("background", "endpoint", "arm", "level", "n", "treated", "control",
                    "effect (95 % CI)", "interaction (95 % CI)", "p"):
         table.add_column(column, justify="right" if column in ("n", "treated", "control")
-                         else "left")
+                         else "left", no_wrap=column in ("background", "level", "p"))
     for _, row in result.interactions.iterrows():
         risk = row["measure"] == "risk ratio"
 
