@@ -4,14 +4,16 @@ Each drug is a YAML file in ``il6sim/data/drugs``. An antibody's file (``kind: a
 default) gives its target, molecular weight, binding constants, two-compartment PK with
 target-mediated elimination, routes with bioavailability and absorption, covariates and label
 regimens; a glucocorticoid's file (``kind: glucocorticoid``) gives its PK, oral absorption and
-potency (EC50). Each value has its source. Adding a drug of a known kind is a new file, not
-new code. :func:`expand_regimen` turns a named label regimen or a custom schedule into dose
-events (a table the engine reads).
+potency (EC50); an antiviral's file (``kind: antiviral``) gives the PK of its circulating
+nucleoside and its inhibition of virion production (EC50, Emax). Each value has its source.
+A regimen may start with a loading dose (``loading``). Adding a drug of a known kind is a new
+file, not new code. :func:`expand_regimen` turns a named label regimen or a custom schedule into
+dose events (a table the engine reads).
 
 A dose table may name the drug (``agent: tocilizumab``): the engine calls
-:func:`apply_drug_doses`, which sets the slot of the drug's kind (:mod:`il6sim.model.blocks.drug`
-or :mod:`il6sim.model.blocks.glucocorticoid`) from the drug file for every patient who receives
-it (:func:`drug_parameters`).
+:func:`apply_drug_doses`, which sets the slot of the drug's kind (:mod:`il6sim.model.blocks.drug`,
+:mod:`il6sim.model.blocks.glucocorticoid` or :mod:`il6sim.model.blocks.antiviral`) from the drug
+file for every patient who receives it (:func:`drug_parameters`).
 """
 
 from ._binding import (

@@ -1,11 +1,12 @@
 """From a drug file to the model's drug slots, and from drug-named doses to the engine's routes.
 
-The model has one slot per kind of drug: an antibody slot (:mod:`il6sim.model.blocks.drug`)
-and a glucocorticoid slot (:mod:`il6sim.model.blocks.glucocorticoid`), so a patient can receive
-one antibody and one glucocorticoid together. :func:`drug_parameters` turns a drug file into
-values of its slot's parameters (``drug_*`` or ``gc_*``); :func:`apply_drug_doses` lets a dose
-table name the drug (``agent: tocilizumab``, ``agent: dexamethasone``) and sets those parameters
-for every patient who receives it.
+The model has one slot per kind of drug: an antibody slot (:mod:`il6sim.model.blocks.drug`),
+a glucocorticoid slot (:mod:`il6sim.model.blocks.glucocorticoid`) and an antiviral slot
+(:mod:`il6sim.model.blocks.antiviral`), so a patient can receive one drug of each kind
+together. :func:`drug_parameters` turns a drug file into values of its slot's parameters
+(``drug_*``, ``gc_*`` or ``av_*``); :func:`apply_drug_doses` lets a dose table name the drug
+(``agent: tocilizumab``, ``agent: dexamethasone``, ``agent: remdesivir``) and sets those
+parameters for every patient who receives it.
 
 The association rate of an anti-IL-6R antibody is derived from its population-PK Michaelis
 constant: receptor-mediated elimination at quasi-steady state has
@@ -47,10 +48,20 @@ _GLUCOCORTICOID_PARAMETERS = {
     "gc_V2": ("pk", "V2"),
     "gc_EC50": ("binding", "EC50"),
 }
+#: Antiviral slot parameters read from the drug file: slot name -> (section, key).
+_ANTIVIRAL_PARAMETERS = {
+    "av_MW": ("pk", "metabolite_molecular_weight"),
+    "av_f_metabolite": ("pk", "fraction_metabolised"),
+    "av_k_activation": ("pk", "k_activation"),
+    "av_CL": ("pk", "CL"),
+    "av_V": ("pk", "V"),
+    "av_EC50": ("binding", "EC50"),
+    "av_emax": ("binding", "Emax"),
+}
 #: Agent name of the model's antibody slot.
 SLOT_AGENT = "drug"
 #: Agent name of each kind's slot in the model's dose routes.
-SLOT_AGENTS = {"antibody": SLOT_AGENT, "glucocorticoid": "glucocorticoid"}
+SLOT_AGENTS = {"antibody": SLOT_AGENT, "glucocorticoid": "glucocorticoid", "antiviral": "antiviral"}
 
 
 def slot_agent(drug: str | Drug) -> str:
@@ -77,19 +88,27 @@ def association_rate(drug: Drug, model: Model) -> float:
 
 
 def drug_parameters(drug: str | Drug, model: Model) -> dict[str, float]:
-    """Values of the model's ``drug_*`` parameters (in their declared units) for ``drug``."""
+    """Values of the slot parameters of ``drug``'s kind (``drug_*``, ``gc_*`` or ``av_*``, in
+    their declared units)."""
     drug = load_drug(drug) if isinstance(drug, str) else drug
     values: dict[str, float] = {}
 
     def declared(name: str, quantity) -> float:
         return float(quantity.to(model.parameter(name).unit).magnitude)
 
-    if drug.kind == "glucocorticoid":
-        values["gc_MW"] = declared("gc_MW", ureg.Quantity(drug.molar_mass(), "g/mol"))
-        for slot, (section, key) in _GLUCOCORTICOID_PARAMETERS.items():
+    def from_file(molar_mass_slot: str, mapping: dict[str, tuple[str, str]]) -> None:
+        weight = ureg.Quantity(drug.molar_mass(), "g/mol")
+        values[molar_mass_slot] = declared(molar_mass_slot, weight)
+        for slot, (section, key) in mapping.items():
             entries = getattr(drug, section)
             if key in entries:
                 values[slot] = declared(slot, entries[key].quantity())
+
+    if drug.kind == "antiviral":
+        from_file("av_MW_prodrug", _ANTIVIRAL_PARAMETERS)
+        return values
+    if drug.kind == "glucocorticoid":
+        from_file("gc_MW", _GLUCOCORTICOID_PARAMETERS)
         if "oral" in drug.routes:
             oral = drug.routes["oral"]
             values["gc_F_oral"] = oral.bioavailability
@@ -97,11 +116,7 @@ def drug_parameters(drug: str | Drug, model: Model) -> dict[str, float]:
                 values["gc_ka"] = declared("gc_ka", ureg.Quantity(oral.ka))
         return values
 
-    values["drug_MW"] = declared("drug_MW", ureg.Quantity(drug.molar_mass(), "g/mol"))
-    for slot, (section, key) in _PK_PARAMETERS.items():
-        entries = getattr(drug, section)
-        if key in entries:
-            values[slot] = declared(slot, entries[key].quantity())
+    from_file("drug_MW", _PK_PARAMETERS)
     if "sc" in drug.routes:
         sc = drug.routes["sc"]
         values["drug_F_sc"] = sc.bioavailability
@@ -122,8 +137,8 @@ def apply_drug_doses(
 
     Returns a copy of ``matrix`` with the drug's parameters in every receiving patient's row
     and a copy of ``doses`` whose drug rows use their slot's agent. A patient may receive one
-    drug of each kind per simulation (one antibody and one glucocorticoid: the model has one
-    slot of each).
+    drug of each kind per simulation (one antibody, one glucocorticoid and one antiviral: the
+    model has one slot of each).
     """
     drugs = drug_names()
     named = doses[doses.agent.isin(drugs)]

@@ -15,7 +15,18 @@ from ..model.units import ureg
 #: What an antibody can bind: IL-6R (membrane and soluble), the IL-6 ligand, or IL-6:sIL-6R.
 TARGETS = ("il6r", "il6", "il6_sil6r")
 #: The kinds of drug the model has a slot for, and the target each kind may name.
-KIND_TARGETS = {"antibody": TARGETS, "glucocorticoid": ("glucocorticoid_receptor",)}
+KIND_TARGETS = {
+    "antibody": TARGETS,
+    "glucocorticoid": ("glucocorticoid_receptor",),
+    "antiviral": ("viral_polymerase",),
+}
+#: Entries each kind's file must give, as ``section.key``.
+KIND_REQUIRED = {
+    "antibody": ("binding.KD",),
+    "glucocorticoid": ("binding.EC50",),
+    "antiviral": ("binding.EC50", "binding.Emax", "pk.CL", "pk.V",
+                  "pk.metabolite_molecular_weight", "pk.fraction_metabolised"),
+}
 
 
 class SourcedValue(BaseModel):
@@ -37,18 +48,22 @@ class Route(BaseModel):
 
 
 class RegimenSpec(BaseModel):
+    """A label regimen: ``amount`` every ``interval`` for ``doses`` doses; ``loading`` is a
+    different first dose (remdesivir: 200 mg on day 1, then 100 mg daily)."""
+
     model_config = ConfigDict(extra="forbid")
     amount: str
     route: str
     interval: str | None = None
     doses: int | None = None
     cap: str | None = None
+    loading: str | None = None
     source: str
 
 
 class Drug(BaseModel):
-    """One drug: its kind (an antibody against the IL-6 system, or a glucocorticoid), what it
-    binds, its PK, routes, covariates and label regimens."""
+    """One drug: its kind (an antibody against the IL-6 system, a glucocorticoid or an
+    antiviral), what it binds, its PK, routes, covariates and label regimens."""
 
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -77,6 +92,14 @@ class Drug(BaseModel):
                 f"{self.name} has no '{route}' route; fix: use {' or '.join(self.routes)}"
             )
         return self.routes[route]
+
+
+def _is_dose(text: str) -> bool:
+    try:
+        quantity = ureg.Quantity(text)
+    except Exception:  # pint raises many kinds (TokenError, OverflowError, ...) on odd text
+        return False
+    return bool(quantity.check("[mass]") or quantity.check("[mass] / [mass]"))
 
 
 def list_drugs() -> dict[str, str]:
@@ -108,12 +131,10 @@ def _validate(data: Any, source: str) -> Drug:
             f"drug file '{source}', field 'target': '{drug.target}'; "
             f"fix: one of {', '.join(targets)}"
         )
-    required = ("KD",) if drug.kind == "antibody" else ("EC50",)
-    for key in required:
-        if key not in drug.binding:
-            raise InputError(
-                f"drug file '{source}', field 'binding.{key}' is missing; fix: give it"
-            )
+    for field in KIND_REQUIRED[drug.kind]:
+        section, key = field.split(".")
+        if key not in getattr(drug, section):
+            raise InputError(f"drug file '{source}', field '{field}' is missing; fix: give it")
     if drug.kind == "antibody" and "kon" not in drug.binding and "Km" not in drug.pk:
         raise InputError(
             f"drug file '{source}', field 'binding.kon': missing, and no 'pk.Km' to derive it "
@@ -124,6 +145,12 @@ def _validate(data: Any, source: str) -> Drug:
             f"drug file '{source}', field 'default_regimen': '{drug.default_regimen}' is not one "
             f"of its regimens; fix: one of {', '.join(drug.regimens)}"
         )
+    for name, spec in drug.regimens.items():
+        if spec.loading is not None and not _is_dose(spec.loading):
+            raise InputError(
+                f"drug file '{source}', field 'regimens.{name}.loading': cannot read "
+                f"{spec.loading!r} as a dose; fix: e.g. '200 mg' or '5 mg/kg'"
+            )
     for group in (
         drug.pk,
         drug.binding,

@@ -17,7 +17,8 @@ from ._drugs import list_drugs, load_drug
 @dataclass(frozen=True)
 class Regimen:
     """``amount`` (``"8 mg/kg"`` or ``"162 mg"``) of ``drug`` by ``route`` every ``interval``
-    (``None`` for a single dose), ``doses`` times (``None``: until the end), capped at ``cap``."""
+    (``None`` for a single dose), ``doses`` times (``None``: until the end), capped at ``cap``;
+    ``loading`` replaces the amount of the first dose (``None``: the same as the others)."""
 
     drug: str
     amount: str
@@ -25,6 +26,7 @@ class Regimen:
     interval: str | None = None
     doses: int | None = None
     cap: str | None = None
+    loading: str | None = None
 
 
 def label_regimens() -> dict[str, Regimen]:
@@ -33,7 +35,8 @@ def label_regimens() -> dict[str, Regimen]:
     for drug_name in list_drugs():
         for name, spec in load_drug(drug_name).regimens.items():
             out[name] = Regimen(
-                drug_name, spec.amount, spec.route, spec.interval, spec.doses, spec.cap
+                drug_name, spec.amount, spec.route, spec.interval, spec.doses, spec.cap,
+                spec.loading,
             )
     return out
 
@@ -68,24 +71,9 @@ def expand_regimen(
         regimen = known[regimen]
     drug = load_drug(regimen.drug)
     drug.check_route(regimen.route)
-    amount = _quantity(regimen.amount, "amount")
-    if amount.magnitude < 0:
-        raise InputError(f"regimen amount {regimen.amount} is negative; fix: give 0 or more")
     if weight_kg <= 0:
         raise InputError(f"body weight {weight_kg} kg; fix: give a weight above 0 kg")
-    if amount.check("[mass] / [mass]"):
-        problem = limits.dose_unit_problem(str(amount.units), "mg/kg")
-        if problem:
-            raise InputError(f"regimen field 'amount': {problem}")
-        amount = amount * ureg.Quantity(weight_kg, "kg")
-    if not amount.check("[mass]"):
-        raise InputError(f"regimen amount {regimen.amount!r} is not a dose; fix: give mg or mg/kg")
-    mg = float(amount.to("mg").magnitude)
-    if regimen.cap is not None:
-        mg = min(mg, float(_quantity(regimen.cap, "cap").to("mg").magnitude))
-    problem = limits.dose_amount_problem(mg, "mg")
-    if problem:
-        raise InputError(f"regimen field 'amount': {problem}")
+    mg = _dose_mg(regimen, regimen.amount, "amount", weight_kg)
     if regimen.doses is not None and regimen.doses < 1:
         raise InputError(f"regimen doses {regimen.doses}; fix: give 1 dose or more")
     if regimen.interval is None:
@@ -107,6 +95,31 @@ def expand_regimen(
             times = start_h + step * np.arange(regimen.doses)
         else:
             times = np.arange(start_h, until_h + 1e-9, step)
-    return pd.DataFrame(
-        {"time_h": times, "agent": regimen.drug, "route": regimen.route, "amount": mg, "unit": "mg"}
-    )
+    amounts = np.full(len(times), mg)
+    if regimen.loading is not None and len(times):
+        amounts[0] = _dose_mg(regimen, regimen.loading, "loading", weight_kg)
+    return pd.DataFrame({
+        "time_h": times, "agent": regimen.drug, "route": regimen.route, "amount": amounts,
+        "unit": "mg",
+    })
+
+
+def _dose_mg(regimen: Regimen, text: str, field: str, weight_kg: float) -> float:
+    """One dose of ``regimen`` in mg: ``text`` (mg, or mg/kg times the weight), capped."""
+    amount = _quantity(text, field)
+    if amount.magnitude < 0:
+        raise InputError(f"regimen {field} {text} is negative; fix: give 0 or more")
+    if amount.check("[mass] / [mass]"):
+        problem = limits.dose_unit_problem(str(amount.units), "mg/kg")
+        if problem:
+            raise InputError(f"regimen field '{field}': {problem}")
+        amount = amount * ureg.Quantity(weight_kg, "kg")
+    if not amount.check("[mass]"):
+        raise InputError(f"regimen {field} {text!r} is not a dose; fix: give mg or mg/kg")
+    mg = float(amount.to("mg").magnitude)
+    if regimen.cap is not None:
+        mg = min(mg, float(_quantity(regimen.cap, "cap").to("mg").magnitude))
+    problem = limits.dose_amount_problem(mg, "mg")
+    if problem:
+        raise InputError(f"regimen field '{field}': {problem}")
+    return mg

@@ -4,7 +4,8 @@ The targets are data (``il6sim/data/targets/pharmacology.yaml``: regimen, metric
 lower bound, source). Every regimen is simulated in one batch for a 70-kg adult at rest for 24
 weeks of dosing, and each metric is read over one dosing interval (the last, i.e. steady state,
 unless the target names another), or over its first ``hours``. Antibody concentrations are in
-ug/mL, glucocorticoid concentrations in ng/mL.
+ug/mL, glucocorticoid and antiviral (circulating nucleoside) concentrations in ng/mL;
+``inhibition`` is an antiviral's mean inhibition of virion production over the window (%).
 """
 
 from __future__ import annotations
@@ -21,16 +22,21 @@ from ._regimens import expand_regimen, label_regimens
 
 #: Weeks of dosing simulated to reach steady state (Cmin of tocilizumab 8 mg/kg: week 20).
 STEADY_STATE_WEEKS = 24
-METRICS = ("cmax", "cmin", "auc", "sil6r", "sil6r_occupancy")
+METRICS = ("cmax", "cmin", "auc", "sil6r", "sil6r_occupancy", "inhibition")
 #: The read-out each kind of drug's concentration targets refer to (antibodies in ug/mL,
-#: glucocorticoids in ng/mL).
-CONCENTRATION_OUTPUT = {"antibody": "drug_conc", "glucocorticoid": "glucocorticoid_conc"}
+#: glucocorticoids in ng/mL, antivirals as their circulating nucleoside in ng/mL).
+CONCENTRATION_OUTPUT = {
+    "antibody": "drug_conc",
+    "glucocorticoid": "glucocorticoid_conc",
+    "antiviral": "antiviral_conc",
+}
 #: Unit of each metric by kind of drug.
 METRIC_UNITS = {
     "antibody": {"cmax": "µg/mL", "cmin": "µg/mL", "auc": "µg·h/mL"},
     "glucocorticoid": {"cmax": "ng/mL", "cmin": "ng/mL", "auc": "ng·h/mL"},
+    "antiviral": {"cmax": "ng/mL", "cmin": "ng/mL", "auc": "ng·h/mL"},
 }
-_TARGET_UNITS = {"sil6r": "ng/mL", "sil6r_occupancy": "%"}
+_TARGET_UNITS = {"sil6r": "ng/mL", "sil6r_occupancy": "%", "inhibition": "%"}
 
 
 class PkTarget(BaseModel):
@@ -120,4 +126,7 @@ def _metric(result, patient: int, window: np.ndarray, metric: str, kind: str) ->
         return float(result.output("sil6r_total")[patient][window].mean())
     if metric == "sil6r_occupancy":
         return float(result.output("drug_occupancy_sil6r")[patient][window][-1])
+    if metric == "inhibition":  # time-averaged over the window
+        inhibition = result.output("antiviral_inhibition")[patient][window]
+        return float(np.trapezoid(inhibition, time) / (time[-1] - time[0]))
     raise ValueError(f"unknown PK metric '{metric}'; fix: one of {', '.join(METRICS)}")

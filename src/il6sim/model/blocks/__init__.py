@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import (
     acute_phase,
     adaptive,
+    antiviral,
     bacteria,
     cytokines,
     damage,
@@ -28,4 +29,5 @@ CORE_BLOCKS = (
     damage.BLOCK,
     drug.BLOCK,
     glucocorticoid.BLOCK,
+    antiviral.BLOCK,
 )

@@ -53,6 +53,12 @@ def glucocorticoid_restraint(s, p, imax):
     return 1 - imax * s.gc_response
 
 
+def antiviral_inhibition(s, p):
+    """Fraction of virion production blocked by the antiviral (:mod:`.antiviral`),
+    ``Emax·C/(C + EC50)`` with ``C`` the plasma nucleoside: 0 without drug."""
+    return p.av_emax * ratio(s.av_c, s.av_c + p.av_EC50)
+
+
 def antigen_load(s, p):
     """Antigen available to lymphocytes at the site, in units of its half-maximal load."""
     return (

@@ -8,7 +8,8 @@ cells whose interferon programme has started, cells/mL).
 The target-cell-limited model with an eclipse phase (Baccam P 2006 J Virol 80:7590) with
 interferon that makes target cells refractory and lowers virion production (Baccam 2006; Saenz
 RA 2010 J Virol 84:6687), regeneration of target cells towards their capacity, killing of
-infected cells by CD8 T cells and neutralisation of virus by antibody. One block serves
+infected cells by CD8 T cells and neutralisation of virus by antibody; a polymerase inhibitor
+(:mod:`.antiviral`, remdesivir) blocks a fraction of virion production. One block serves
 influenza A, SARS-CoV-2 and HIV: each pathogen is a parameter profile with cited values
 (``il6sim/data/pathogens``), e.g. δ, c, β, p from Baccam 2006, Goyal A 2020 Sci Adv 6:eabc7112,
 Perelson AS 1996 Science 271:1582. Infected cells release pathogen patterns that activate
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from ..motifs import hill, inhibition
 from ..spec import Block, DoseRoute, Flux, Output, State
-from ._signals import glucocorticoid_restraint
+from ._signals import antiviral_inhibition, glucocorticoid_restraint
 
 
 def _alive(s):
@@ -91,9 +92,10 @@ BLOCK = Block(
                 * s.vir_infected
                 * inhibition(s.ifn_t, p.K_ifn_antiviral)
                 * hill(s.vir_infected, p.infected_extinction_load)
+                * (1 - antiviral_inhibition(s, p))
             ),
             {"virus": 1},
-            "virion production, lowered by interferon",
+            "virion production, lowered by interferon and by an antiviral",
         ),
         Flux(
             "clear_virus",
