@@ -49,6 +49,7 @@ PACKAGE_COMMANDS: dict[str, tuple[str, str]] = {
                                    "P/F and a treatment's effect in one patient: Morris "
                                    "screening or Sobol indices (SALib) over the declared "
                                    "ranges."),
+    "ensemble": ("ensemble", "Parameter sets that all reproduce the calibration targets."),
     "population": ("population", "Virtual populations calibrated to real cohorts."),
     "trial": ("trial", "Run an in-silico randomised trial and compare it with the published "
                        "one."),

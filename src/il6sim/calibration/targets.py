@@ -68,9 +68,10 @@ class Target:
     def label(self) -> str:
         return f"{self.id} [{self.low:g}–{self.high:g}]"
 
-    def measure(self, results: dict[str, SimulationResult]) -> float:
-        """The statistic of this target's read-out in its run (first patient)."""
-        y = results[self.run_key].output(self.output)[0]
+    def measure(self, results: dict[str, SimulationResult], patient: int = 0) -> float:
+        """The statistic of this target's read-out in its run (``patient``: which row of a
+        batch)."""
+        y = results[self.run_key].output(self.output)[patient]
         result = results[self.run_key]
         t = result.time
         if self.statistic == "rest":
@@ -82,7 +83,7 @@ class Target:
         if self.statistic == "time_of_trough":
             return float(t[np.argmin(y)])
         if self.statistic == "peak_fold_over_control":
-            control = results[self.control or self.scenario].output(self.output)[0]
+            control = results[self.control or self.scenario].output(self.output)[patient]
             return float(np.max(y) / np.max(control))
         if self.statistic == "time_of_peak":
             return float(t[np.argmax(y)])
@@ -132,15 +133,17 @@ def _scenario_doses(scenario: str) -> list[Dose]:
 
 
 def run_target_scenarios(
-    targets: list[Target], params=None, *, model=None, t_end: float = 48.0, dt: float = 0.05
+    targets: list[Target], params=None, *, model=None, t_end: float = 48.0, dt: float = 0.05,
+    backend: str = "reference",
 ) -> dict[str, SimulationResult]:
-    """Simulate each scenario the targets need once, for one parameter set."""
+    """Simulate each scenario the targets need once, for one parameter set (or a batch of
+    them: ``params`` with several rows; :meth:`Target.measure` reads one row)."""
     from ..engine import equilibrate, parameter_matrix
     from ..model import default_model
 
     model = model or default_model()
     matrix = parameter_matrix(model, params)
-    rest = equilibrate(matrix, model=model)
+    rest = equilibrate(matrix, model=model, backend=backend)
     results = {}
     scenarios = {t.scenario for t in targets} | {t.control for t in targets if t.control}
     for scenario in sorted(s for s in scenarios if _is_preset(s)):
@@ -152,7 +155,7 @@ def run_target_scenarios(
         for name, value in overrides.items():
             patient[:, model.param_index[name]] = value
         results[scenario] = simulate(patient, preset.dose_table(model), t_end=preset.duration_h,
-                                     dt=preset.sampling_h, model=model)
+                                     dt=preset.sampling_h, model=model, backend=backend)
     for scenario in sorted(s for s in scenarios if not _is_preset(s)):
         results[scenario] = simulate(
             matrix,
@@ -161,6 +164,7 @@ def run_target_scenarios(
             dt=dt,
             model=model,
             initial_states=rest.states,
+            backend=backend,
         )
     for target in targets:
         if target.knockout and target.run_key not in results:
@@ -168,7 +172,8 @@ def run_target_scenarios(
             knocked = matrix.copy()
             knocked[:, model.param_index[switch]] = 0.0
             results[target.run_key] = simulate(
-                knocked, _scenario_doses(target.scenario), t_end=t_end, dt=dt, model=model
+                knocked, _scenario_doses(target.scenario), t_end=t_end, dt=dt, model=model,
+                backend=backend,
             )
     return results
 

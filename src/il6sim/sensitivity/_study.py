@@ -93,11 +93,31 @@ def evaluate(study: Study, space: list[Uncertain], design: np.ndarray, out_dir: 
     if study.treat:
         y["treatment_effect"] = 100.0 * (found["untreated"]["death_probability"]
                                          - found["treated"]["death_probability"])
-    failed = found["untreated"]["status"] != "ok"
-    if failed.any():
-        raise InputError(f"{int(failed.sum())} of {len(failed)} sensitivity runs failed in the "
-                         "solver; fix: narrow the ranges of the parameters that reach them")
-    return y.reset_index(drop=True)
+    failed = (found["untreated"]["status"] != "ok").to_numpy()
+    if study.treat:
+        failed |= (found["treated"]["status"] != "ok").to_numpy()
+    y = y.reset_index(drop=True)
+    y["failed"] = failed
+    return y
+
+
+def _complete(study: Study, space: list[Uncertain], design: np.ndarray, y: pd.DataFrame
+              ) -> tuple[np.ndarray, pd.DataFrame, int]:
+    """Drop the Morris trajectories with a run the solver failed (each trajectory is ``k + 1``
+    consecutive rows); Sobol needs every run, so a failure there is an error."""
+    failed = y.pop("failed").to_numpy()
+    if not failed.any():
+        return design, y, 0
+    if study.method == "sobol":
+        raise InputError(f"{int(failed.sum())} of {len(failed)} Sobol runs failed in the "
+                         "solver; fix: vary fewer parameters (--params) or narrow their ranges")
+    rows = len(space) + 1
+    bad = failed.reshape(-1, rows).any(axis=1)
+    if bad.all() or (~bad).sum() < 2:
+        raise InputError(f"solver failures in {int(bad.sum())} of {len(bad)} Morris "
+                         "trajectories leave fewer than 2; fix: raise --n or narrow ranges")
+    keep = np.repeat(~bad, rows)
+    return design[keep], y[keep].reset_index(drop=True), int(bad.sum())
 
 
 def run_study(study: Study, out_dir: str | Path, *, scheduler=None, progress: bool = True,
@@ -124,6 +144,7 @@ def run_study(study: Study, out_dir: str | Path, *, scheduler=None, progress: bo
     design = (_analysis.morris_design(spec, study.n, study.seed) if study.method == "morris"
               else _analysis.sobol_design(spec, study.n, study.seed))
     y = evaluate(study, space, design, out_dir / "runs", scheduler=scheduler, progress=progress)
+    design, y, dropped = _complete(study, space, design, y)
     basis = {u.name: u.basis for u in space}
     low = {u.name: u.low for u in space}
     high = {u.name: u.high for u in space}
@@ -139,6 +160,7 @@ def run_study(study: Study, out_dir: str | Path, *, scheduler=None, progress: bo
         found["basis"] = found.parameter.map(basis)
         tables.append(found)
     indices = pd.concat(tables, ignore_index=True)
+    indices.attrs["dropped_trajectories"] = dropped
     out_dir.mkdir(parents=True, exist_ok=True)
     indices.to_csv(out_dir / f"{study.method}.csv", index=False)
     y.to_parquet(out_dir / f"{study.method}_outputs.parquet")

@@ -79,6 +79,10 @@ def sensitivity(
     console.print(f"{method}: {len(space)} uncertain parameters of {scenario}, about {runs} "
                   f"runs per arm; results in {out}")
     indices = run_study(study, out, scheduler=scheduler, top=top)
+    dropped = indices.attrs.get("dropped_trajectories", 0)
+    if dropped:
+        console.print(f"[yellow]warning[/yellow]: {dropped} of {n} Morris trajectories had a "
+                      "run the solver failed and were left out")
     text = markdown_tables(indices, method)
     (out / "report.md").write_text(text, encoding="utf-8")
     path = figure(indices, method, out / f"{method}.png", title=f"{scenario}: {method}")
