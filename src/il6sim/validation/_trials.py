@@ -116,6 +116,8 @@ def trial_rows(result, calibrated: set[str] = frozenset()) -> list[ScoreRow]:
             n = int(found["n"].iloc[0]) if len(found) else 0
         simulated = found.iloc[0] if len(found) else None
         ratio, low, high, interval, note = _published_ratio(entry.published)
+        if simulated is None or not np.isfinite(simulated["estimate"]):
+            note += "; no simulated ratio (too few patients or events at this size)"
         rows.append(ScoreRow(
             source=f"trial {design.name}", quantity=entry.quantity, role=entry.role,
             role_from=entry.role_from, tolerance=TOLERANCE, unit="ratio",
