@@ -111,6 +111,7 @@ def run_trial(
     cancel: Any = None,
     population_file: str | Path | None = None,
     backend: str = "fast",
+    model_overrides: dict[str, float] | None = None,
 ) -> TrialResult:
     """Run a trial and analyse it.
 
@@ -131,6 +132,8 @@ def run_trial(
     population_file : a ``calibrated.parquet`` from ``il6sim population fit`` to draw patients
         from, instead of the shipped calibration.
     backend : ``"fast"`` (default) or ``"reference"``.
+    model_overrides : model parameter values for every patient, e.g. one member of a parameter
+        ensemble (:mod:`il6sim.ensemble`); part of what a resumed run must match.
 
     Raises
     ------
@@ -145,7 +148,7 @@ def run_trial(
         raise InputError(f"n_patients = {size!r}; fix: give a whole number of 2 or more")
     size = int(size)
     options = {"population_file": None if population_file is None else str(population_file),
-               "backend": backend}
+               "backend": backend, "model_overrides": model_overrides}
     callback = progress if callable(progress) else None
 
     def screen(task: TrialTask, folder: Path, wanted: int, column: str) -> pd.DataFrame:

@@ -66,13 +66,16 @@ class TrialTask:
     acceptance : with a control-risk calibration, the acceptance of :func:`accepts`; only
         accepted patients are simulated in the treated arms.
     control_only : simulate only the control arm (the pilot that sets the acceptance).
+    model_overrides : model parameter values for every patient (an ensemble member,
+        :mod:`il6sim.ensemble`); parameters the population varies between patients are refused.
     """
 
     def __init__(self, design: TrialSpec, *, population_file: str | None = None,
                  backend: str = "fast", acceptance: float | dict | None = None,
-                 control_only: bool = False):
+                 control_only: bool = False, model_overrides: dict[str, float] | None = None):
         self.design, self.population_file, self.backend = design, population_file, backend
         self.acceptance, self.control_only = acceptance, control_only
+        self.model_overrides = dict(model_overrides or {})
         self._check()
 
     # ----------------------------------------------------------------- set-up
@@ -96,6 +99,8 @@ class TrialTask:
         model = default_model()
         self._field = "population"
         self.spec = load_population_spec(self.design.population, model=model)
+        if self.model_overrides:
+            self.spec = self._with_overrides(self.spec, model)
         self.source = (load_calibrated(self.spec, self.population_file)
                        if self.design.calibrated or self.population_file else None)
         enrolment = self.design.enrolment
@@ -130,6 +135,16 @@ class TrialTask:
                                  f"at randomisation; fix: use one of {', '.join(recorded)}")
         self._field = "coinfection"
         self.coinfection_doses = self._coinfection_doses(model)
+
+    def _with_overrides(self, spec, model):
+        """The population with ``model_overrides`` applied to every patient."""
+        varied = sorted(set(self.model_overrides) & set(spec.parameters))
+        if varied:
+            raise InputError(f"model overrides {varied} are varied between patients by "
+                             f"population '{spec.name}'; fix: leave them out")
+        for name in self.model_overrides:
+            model.parameter(name)  # an unknown name fails with the fix
+        return replace(spec, base_overrides={**spec.base_overrides, **self.model_overrides})
 
     def _coinfection_doses(self, model) -> pd.DataFrame | None:
         """Dose rows (hours after randomisation) of a co-infected patient, or None; sets
@@ -167,7 +182,7 @@ class TrialTask:
     def __getstate__(self) -> dict[str, Any]:
         return {"design": self.design, "population_file": self.population_file,
                 "backend": self.backend, "acceptance": self.acceptance,
-                "control_only": self.control_only}
+                "control_only": self.control_only, "model_overrides": self.model_overrides}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -189,6 +204,8 @@ class TrialTask:
             "backend": self.backend,
             "acceptance": self.acceptance,
             "control_only": self.control_only,
+            **({"model_overrides": dict(sorted(self.model_overrides.items()))}
+               if self.model_overrides else {}),
         }
 
     # ----------------------------------------------------------------- running

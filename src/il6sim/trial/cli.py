@@ -146,6 +146,13 @@ def trial(
         "--population", help="calibrated.parquet from `il6sim population fit` to draw "
                              "patients from (default: the shipped calibration).",
         show_default=False)] = None,
+    ensemble: Annotated[int | None, typer.Option(
+        "--ensemble", help="Also run the trial once per member of the parameter ensemble "
+                           "(this many members) and report the model-uncertainty interval "
+                           "beside the sampling CI.", show_default=False)] = None,
+    ensemble_file: Annotated[Path | None, typer.Option(
+        "--ensemble-file", help="Ensemble from `il6sim ensemble build` (default: shipped).",
+        show_default=False)] = None,
 ) -> None:
     """Run an in-silico randomised trial and compare it with the published one."""
     from ._load import load_trial
@@ -156,6 +163,12 @@ def trial(
     check_output_folder(out, "--out")
     check_positive("--n", n, MAX_TRIAL_PATIENTS, minimum=2)
     check_positive("--chunk-size", chunk_size, 1_000_000)
+    members = None
+    if ensemble is not None or ensemble_file is not None:
+        from ..ensemble import load_ensemble
+
+        members = load_ensemble(ensemble_file)
+        check_positive("--ensemble", ensemble or len(members), len(members), minimum=2)
     design = load_trial(trial_file)
     out = out or Path("out") / "trial" / design.name
     check_output_folder(out, "--out")
@@ -172,11 +185,47 @@ def trial(
     if len(result.interactions):
         console.print(interaction_table(result))
     paths = write_report(result, out)
+    if members is not None:
+        _ensemble_report(result, members, ensemble or len(members), n, out, console,
+                         chunk_size=chunk_size, scheduler=scheduler,
+                         population_file=population_file)
     console.print(f"wrote {paths['report']}, figures and tables in {out}")
     failure = result.failure_message()
     if failure:
         report_error(f"{failure}; fix: check the trial's population and doses, or report it")
         raise typer.Exit(SOLVER_FAILURE_EXIT_CODE)
+
+
+def _ensemble_report(result, members, count: int, n, out: Path, console, **options) -> None:
+    """Run the trial per ensemble member and print/write the two intervals side by side."""
+    from ._ensemble import run_ensemble_trial, uncertainty_table
+    from ._report import _title, format_ci
+
+    console.print(f"running the trial for {count} ensemble members (model uncertainty) ...")
+    ratios = run_ensemble_trial(result.design, members, count, n_patients=n, out_dir=out,
+                                progress=True, **options)
+    table = uncertainty_table(result, ratios)
+    table.to_csv(out / "ensemble.csv", index=False)
+    shown = Table(title=f"{result.design.name}: sampling and model uncertainty "
+                        f"({count} ensemble members)", title_justify="left")
+    for column in ("endpoint", "arm", "ratio (95 % sampling CI)", "counterfactual ratio",
+                   "model-uncertainty interval (members 2.5–97.5 %)"):
+        shown.add_column(column, justify="left" if column in ("endpoint", "arm") else "right")
+    lines = ["", "## Model uncertainty (parameter ensemble)", "",
+             "| endpoint | arm | ratio (95 % sampling CI) | counterfactual ratio | "
+             "model-uncertainty interval |", "|---|---|---|---|---|"]
+    for row in table.itertuples():
+        cells = (_title(row.endpoint, result.followup_days), row.arm,
+                 format_ci(row.ratio, row.sampling_low, row.sampling_high),
+                 f"{row.counterfactual:.2f}", f"{row.model_low:.2f}–{row.model_high:.2f}")
+        shown.add_row(*cells)
+        lines.append("| " + " | ".join(cells) + " |")
+    console.print(shown)
+    lines += ["", f"Each of {count} members of the parameter ensemble (il6sim ensemble show) "
+              "ran the same patients; the interval is the 2.5–97.5 percentiles of their "
+              "counterfactual ratios (no randomisation error).", ""]
+    report = out / "report.md"
+    report.write_text(report.read_text(encoding="utf-8") + "\n".join(lines), encoding="utf-8")
 
 
 def policy(
