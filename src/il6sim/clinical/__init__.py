@@ -10,6 +10,9 @@ definitions to the model's read-outs; nothing is set per preset:
 - :func:`sepsis` — Sepsis-3: infection plus an acute SOFA rise of 2 or more (Singer 2016);
 - :func:`cytokine_storm` — the documented storm definition below;
 - :func:`needs_ventilation`, :func:`death_time`, :func:`recovery_time` and :func:`outcomes`;
+- :func:`who_scale` — the WHO Clinical Progression Scale, 0–10 (WHO Working Group 2020 Lancet
+  Infect Dis 20:e192), and :func:`niaid_scale` — the NIAID 8-point scale (Beigel JH 2020 N Engl
+  J Med 383:1813), read from the physiology with the rules of :mod:`._ordinal`;
 - :func:`secondary_infection_hazard` / :func:`secondary_infection_probability` — the cost of
   blocking IL-6, from the leukocyte IL-6 defence deficit (claim C15).
 """
@@ -30,6 +33,17 @@ from ._definitions import (
     sofa,
     sofa_components,
 )
+from ._ordinal import (
+    NIAID_LEVELS,
+    WHO_LEVELS,
+    daily_worst,
+    discharge_time,
+    niaid_from_who,
+    niaid_scale,
+    on_ventilator,
+    ready_for_discharge,
+    who_scale,
+)
 from ._secondary import (
     IL6_DEFENCE_WEIGHT,
     SECONDARY_BASE_PER_DAY,
@@ -40,22 +54,31 @@ from ._secondary import (
 
 __all__ = [
     "IL6_DEFENCE_WEIGHT",
+    "NIAID_LEVELS",
     "SECONDARY_BASE_PER_DAY",
     "SOFA_COMPONENTS",
     "STORM_DEFINITION",
     "VENTILATION_PF",
+    "WHO_LEVELS",
     "ards_category",
     "cytokine_storm",
+    "daily_worst",
     "death_hazard",
     "death_time",
     "defence_deficit",
+    "discharge_time",
     "infected",
     "needs_ventilation",
+    "niaid_from_who",
+    "niaid_scale",
+    "on_ventilator",
     "outcomes",
+    "ready_for_discharge",
     "recovery_time",
     "secondary_infection_hazard",
     "secondary_infection_probability",
     "sepsis",
     "sofa",
     "sofa_components",
+    "who_scale",
 ]
