@@ -363,15 +363,6 @@ class Subgroup(BaseModel):
             return [level_label(low, high) for low, high in itertools.pairwise(edges)]
         return None
 
-
-def level_label(low: float, high: float) -> str:
-    """The label of the subgroup level ``low <= value < high`` (``< 70``, ``70 to < 80``)."""
-    if low == -math.inf:
-        return f"< {high:g}"
-    if high == math.inf:
-        return f"≥ {low:g}"
-    return f"{low:g} to < {high:g}"
-
     @field_validator("cuts")
     @classmethod
     def _cuts(cls, value: list[float] | None) -> list[float] | None:
@@ -383,6 +374,15 @@ def level_label(low: float, high: float) -> str:
             raise _fail(f"cuts {value} are not increasing; fix: list them from low to high, "
                         "e.g. [70, 80]")
         return value
+
+
+def level_label(low: float, high: float) -> str:
+    """The label of the subgroup level ``low <= value < high`` (``< 70``, ``70 to < 80``)."""
+    if low == -math.inf:
+        return f"< {high:g}"
+    if high == math.inf:
+        return f"≥ {low:g}"
+    return f"{low:g} to < {high:g}"
 
 
 class Published(BaseModel):
