@@ -116,7 +116,7 @@ def simulate_course_check(n: int = 300, *, seed: int = 0, days: float = 60.0,
     table = draw(spec, z, patients=indices)
     parameters, doses = parameter_table(spec, table), dose_table(spec, table)
     untreated = simulate(parameters, doses, t_end=days * 24.0, dt=spec.sampling_h,
-                         settings={"course-check": "untreated"})
+                         settings={"course-check": "untreated"}, backend="fast")
     markers = {**spec.markers, **spec.validation_markers, "il1b": "il1b"}
     course = read_course(spec, table, untreated, markers, cohort.read_delay_h, cohort.limits)
     step = spec.sampling_h
@@ -126,7 +126,8 @@ def simulate_course_check(n: int = 300, *, seed: int = 0, days: float = 60.0,
                          "route": "iv", "unit": "mg",
                          "amount": TOCILIZUMAB_MG_PER_KG * table["weight"].to_numpy(float)})
     treated = simulate(parameters, pd.concat([doses, drug], ignore_index=True),
-                       t_end=days * 24.0, dt=step, settings={"course-check": "tocilizumab"})
+                       t_end=days * 24.0, dt=step, settings={"course-check": "tocilizumab"},
+                       backend="fast")
     return CourseRun(table, course, cohort, untreated, treated, dose_h)
 
 
