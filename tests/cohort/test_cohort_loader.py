@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import numpy as np
 import pandas as pd
 import pytest
 from cohort_helpers import HEADER, synthetic_rows, write_csv
 
-from il6sim.cohort import MARKERS, load_cohort
+from il6sim.cohort import MARKERS, lab_counts, load_cohort
 from il6sim.cohort._markers import PATIENT_FIELDS, normalize_header
 from il6sim.errors import InputError
 
@@ -227,6 +229,32 @@ def test_missing_required_column_raises_plain_message(tmp_path, rows, column):
     message = str(info.value)
     assert f"required column {column!r}" in message
     assert "columns={" in message and "\n" not in message
+    assert "fix:" in message and "the option --column " in message  # the command-line fix
+
+
+def test_samples_dated_after_death_or_discharge_are_not_baseline(tmp_path, rows):
+    """Patient 1 died 3 h after admission (its 6 h and 46 h samples are dated after death);
+    patient 3 died 30 h after admission and has no IL-6 on its 6 h sample: its 46 h IL-6 is
+    not a baseline value."""
+    time = "%Y-%m-%d %H:%M:%S"
+    for row in rows:
+        admission = datetime.strptime(row["Admission time"], time)
+        if row["PATIENT_ID"] == "1":
+            row["Discharge time"] = (admission + timedelta(hours=3)).strftime(time)
+        if row["PATIENT_ID"] == "3":
+            row["Discharge time"] = (admission + timedelta(hours=30)).strftime(time)
+            if row["RE_DATE"] == (admission + timedelta(hours=6)).strftime(time):
+                row["Interleukin 6"] = ""
+    cohort = load_cohort(write_csv(tmp_path / "c.csv", rows))
+    first = cohort.first_values(48)
+    assert first.loc[1].drop(["age", "male"]).isna().all()
+    assert np.isnan(first.loc[3, "il6"]) and not np.isnan(first.loc[3, "crp"])
+    assert np.isnan(cohort.first_values(None).loc[3, "il6"])
+    assert lab_counts(first)[1] == 0 and lab_counts(first)[3] == 6
+    X, _ = cohort.dataset(48)
+    X_labs, y_labs = cohort.dataset(48, require_labs=True)
+    assert 1 in X.index and 1 not in X_labs.index and len(X_labs) == len(y_labs) == 39
+    assert len(problems_of(cohort, "sample after discharge")) == 5  # 3 + 2 rows
 
 
 def test_outcome_not_required_for_prediction(tmp_path, rows):
@@ -255,12 +283,16 @@ def test_shipped_cohort_matches_its_readme(shipped):
     patients = shipped.patients()
     assert int(patients["outcome"].sum()) == 137
     assert len(shipped.markers) == 74
-    first_any = shipped.first_values(None)
-    has_il6 = first_any["il6"].notna()
+    # the README's facts are about the file: every timed sample, also those dated after death
+    timed = shipped.samples[shipped.samples["sample_time"].notna()]
+    first_in_file = timed.groupby("patient_id")["il6"].first()
+    has_il6 = first_in_file.notna()
     assert has_il6.sum() == 160
-    outcome = patients.set_index("patient_id")["outcome"]
-    assert first_any.loc[has_il6 & (outcome == 0), "il6"].median() == pytest.approx(9.5, abs=0.05)
-    assert first_any.loc[has_il6 & (outcome == 1), "il6"].median() == pytest.approx(63.5, abs=0.05)
+    outcome = patients.set_index("patient_id")["outcome"].reindex(first_in_file.index)
+    assert first_in_file[has_il6 & (outcome == 0)].median() == pytest.approx(9.5, abs=0.05)
+    assert first_in_file[has_il6 & (outcome == 1)].median() == pytest.approx(63.5, abs=0.05)
+    # as a baseline, 3 of them have none: their only IL-6 is dated after death
+    assert shipped.first_values(None)["il6"].notna().sum() == 157
     kinds = shipped.problems["kind"].value_counts()
     assert kinds["row without sample"] == 11
     assert kinds["sample after discharge"] == 54

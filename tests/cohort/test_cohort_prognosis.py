@@ -144,7 +144,7 @@ def test_cross_validation_is_grouped_by_patient():
     X = pd.DataFrame(np.repeat(features, 2, axis=0),
                      index=pd.Index(np.repeat(np.arange(80), 2), name="patient_id"))
     y = pd.Series(np.repeat(outcome, 2), index=X.index)
-    memoriser = Il6Prognosis(method="logistic", C=100.0)
+    memoriser = Il6Prognosis(method="logistic", C=100.0, calibration="none")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         grouped = cross_validate_prognosis(X, y, estimator=memoriser, n_repeats=1, n_boot=0)

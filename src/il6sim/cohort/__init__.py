@@ -4,7 +4,8 @@
 >>> cohort = load_cohort()                      # shipped Tongji Hospital (Wuhan) cohort
 >>> cohort.problems                             # table of data problems found
 >>> X, y = cohort.dataset(window_hours=48)      # first labs within 48 h, in-hospital death
->>> model = Il6Prognosis(random_state=0).fit(X, y)
+>>> model = Il6Prognosis(random_state=0).fit(X, y)   # recalibrated on out-of-fold risks
+>>> calibration_measures(y, model.predict_proba(X)[:, 1])   # slope, mean predicted ...
 >>> report = run_biomarkers(cohort, "out/biomarkers", seed=0)
 
 Names are imported on first use so that ``import il6sim.cohort`` (and the command line) stays
@@ -19,7 +20,8 @@ from typing import Any
 _EXPORTS: dict[str, str] = {
     # loading
     "load_cohort": "_loader", "DEFAULT_COHORT": "_loader", "DEFAULT_DETECTION_LIMITS": "_loader",
-    "Cohort": "_cohort", "MARKERS": "_markers", "MarkerSpec": "_markers",
+    "Cohort": "_cohort", "lab_counts": "_cohort", "MARKERS": "_markers",
+    "MarkerSpec": "_markers",
     # single biomarkers
     "ROC_MARKERS": "_biomarkers", "HEROLD_IL6_CUTOFF": "_biomarkers", "TIME_BINS": "_biomarkers",
     "YoudenCutoff": "_biomarkers", "auc_table": "_biomarkers", "bootstrap_auc": "_biomarkers",
@@ -34,6 +36,10 @@ _EXPORTS: dict[str, str] = {
     # prognostic model
     "Il6Prognosis": "_prognosis", "CrossValidation": "_prognosis",
     "cross_validate_prognosis": "_prognosis", "compare_methods": "_prognosis",
+    # calibration
+    "calibration_measures": "_calibration", "fit_recalibration": "_calibration",
+    "apply_recalibration": "_calibration", "reliability_table": "_calibration",
+    "plot_reliability": "_figures",
     # report
     "BiomarkerReport": "_report", "calibration_table": "_report", "run_biomarkers": "_report",
 }
@@ -51,19 +57,25 @@ __all__ = [
     "Il6Prognosis",
     "MarkerSpec",
     "YoudenCutoff",
+    "apply_recalibration",
     "auc_table",
     "bootstrap_auc",
+    "calibration_measures",
     "calibration_table",
     "compare_methods",
     "cox_model",
     "cross_validate_prognosis",
     "death_incidence",
+    "fit_recalibration",
     "herold_rule",
     "il6_strata",
     "kaplan_meier",
+    "lab_counts",
     "load_cohort",
     "oriented_score",
     "outcome_comparison",
+    "plot_reliability",
+    "reliability_table",
     "rule_performance",
     "run_biomarkers",
     "survival_data",

@@ -9,10 +9,17 @@ import pandas as pd
 
 from ._markers import MARKER_BY_NAME, MARKERS
 
-__all__ = ["Cohort"]
+__all__ = ["Cohort", "lab_counts"]
 
 _HOUR = pd.Timedelta(hours=1)
 _DAY = pd.Timedelta(days=1)
+
+
+def lab_counts(X: pd.DataFrame) -> pd.Series:
+    """Number of laboratory values per patient of a :meth:`Cohort.first_values` table (every
+    column except ``age`` and ``male``); 0 means no lab in the window: such a patient is not
+    scored by the prognostic model."""
+    return X.drop(columns=[c for c in ("age", "male") if c in X]).notna().sum(axis=1)
 
 
 @dataclass(repr=False)
@@ -121,7 +128,9 @@ class Cohort:
         ----------
         window_hours
             Only samples taken up to this many hours after admission count (samples before
-            admission count as baseline). ``None``: first value at any time.
+            admission count as baseline). ``None``: first value at any time. Samples dated
+            after the patient's discharge or death never count (they are listed in
+            :attr:`problems` as "sample after discharge").
         markers
             Markers to return; default every numeric marker of the catalogue (a marker absent from
             the file is an all-missing column, so tables from different files line up).
@@ -129,12 +138,14 @@ class Cohort:
         Returns
         -------
         pandas.DataFrame
-            Index ``patient_id`` (every patient, also those without samples in the window);
-            columns ``age``, ``male`` (1/0) and one column per marker. Censored values appear as
-            their limit (see :attr:`censoring`).
+            Index ``patient_id`` (every patient, also those without samples in the window:
+            all their lab columns are missing, see :func:`lab_counts`); columns ``age``,
+            ``male`` (1/0) and one column per marker. Censored values appear as their limit
+            (see :attr:`censoring`).
         """
         names = markers if markers is not None else [m.name for m in MARKERS if m.feature]
         timed = self._timed_samples()
+        timed = timed[~(timed["sample_time"] > timed["discharge_time"])]  # NaT: kept
         if window_hours is not None:
             timed = timed[timed["hours"] <= window_hours]
         present = [n for n in names if n in timed]
@@ -149,15 +160,20 @@ class Cohort:
                 out[name] = np.nan
         return out[["age", "male", *names]].rename_axis("patient_id").astype(float)
 
-    def dataset(self, window_hours: float | None = 48) -> tuple[pd.DataFrame, pd.Series]:
+    def dataset(self, window_hours: float | None = 48, *, require_labs: bool = False
+                ) -> tuple[pd.DataFrame, pd.Series]:
         """Features ``X`` (:meth:`first_values`) and outcome ``y`` of patients with a known outcome.
 
-        Patients without an outcome are left out (they are listed in :attr:`problems`).
+        Patients without an outcome are left out (they are listed in :attr:`problems`);
+        with ``require_labs=True`` also patients without any laboratory value in the window
+        (the prognostic model does not score them; ``il6sim prognosis fit`` leaves them out).
         """
         X = self.first_values(window_hours)
         outcome = self.patient_info["outcome"].reindex(X.index)
-        known = outcome.notna()
-        return X[known], outcome[known].astype(int).rename("outcome")
+        keep = outcome.notna()
+        if require_labs:
+            keep &= lab_counts(X) > 0
+        return X[keep], outcome[keep].astype(int).rename("outcome")
 
     def long(self, markers: list[str] | None = None) -> pd.DataFrame:
         """Tidy table of every laboratory value with a sample time.

@@ -10,10 +10,11 @@ from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
 from ._biomarkers import oriented_score
+from ._calibration import calibration_measures, reliability_table
 from ._markers import MARKER_BY_NAME
 
-__all__ = ["plot_calibration", "plot_death_incidence", "plot_il6_by_outcome", "plot_roc",
-           "plot_time_auc"]
+__all__ = ["plot_calibration", "plot_death_incidence", "plot_il6_by_outcome",
+           "plot_reliability", "plot_roc", "plot_time_auc"]
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -117,3 +118,36 @@ def plot_calibration(table: pd.DataFrame, y: pd.Series, probability: pd.Series,
     ax.set(xlabel="1 − specificity", ylabel="sensitivity", title="Model vs IL-6 alone")
     ax.legend(fontsize=8, loc="lower right")
     return _save(fig, path)
+
+
+def plot_reliability(curves, path: Path, *, title: str = "Reliability diagram",
+                     n_bins: int = 10) -> Path:
+    """Reliability diagram: observed share who died against the mean predicted probability
+    (scikit-learn ``calibration_curve``, ``n_bins`` quantile bins), one line per curve, with
+    the mean predicted vs observed and the calibration slope in the legend; below, the
+    distribution of the predictions.
+
+    ``curves`` is a sequence of ``(label, y, probability)``.
+    """
+    fig = Figure(figsize=(5.6, 6.4), layout="constrained")
+    grid = fig.add_gridspec(2, 1, height_ratios=(3.2, 1.0))
+    ax = fig.add_subplot(grid[0])
+    low = fig.add_subplot(grid[1], sharex=ax)
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="perfect calibration")
+    bins = np.linspace(0.0, 1.0, 21)
+    for label, y, probability in curves:
+        table = reliability_table(y, probability, n_bins)
+        m = calibration_measures(y, probability)
+        text = (f"{label}: mean {m['mean_predicted']:.1%} vs observed {m['observed']:.1%}, "
+                f"slope {m['slope']:.2f}")
+        line, = ax.plot(table["mean_predicted"], table["observed"], marker="o", ms=4, lw=1.4,
+                        label=text)
+        finite = np.asarray(probability, dtype=float)
+        low.hist(finite[np.isfinite(finite)], bins=bins, histtype="step", lw=1.4,
+                 color=line.get_color())
+    ax.set(ylabel="observed share who died", xlim=(0, 1), ylim=(0, 1), title=title)
+    ax.tick_params(labelbottom=False)
+    ax.legend(fontsize=7, loc="upper left")
+    low.set(xlabel="predicted probability of death", ylabel="patients")
+    fig.savefig(path, dpi=120)
+    return Path(path)

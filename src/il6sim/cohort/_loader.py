@@ -131,8 +131,9 @@ def load_cohort(path: str | Path | None = None, *, columns: Mapping[str, str] | 
         field = missing[0]
         header = PATIENT_FIELDS[field]
         raise InputError(
-            f"{file.name}: required column {header!r} ({field}) is missing; add it, or name the "
-            f"column that holds it with columns={{{field!r}: '<header in your file>'}}")
+            f"{file.name}: required column {header!r} ({field}) is missing; fix: add it, or name "
+            f"the column that holds it with the option --column {field}='<header in your file>' "
+            f"(in Python: columns={{{field!r}: '<header in your file>'}})")
     limits = dict(DEFAULT_DETECTION_LIMITS if detection_limits is None else detection_limits)
 
     rows = pd.Series(np.arange(len(raw)) + 2, index=raw.index)  # line number, header = 1
@@ -251,11 +252,11 @@ def _resolve_columns(headers, override: Mapping[str, str], problems: _Problems) 
     mapping: dict[str, str] = {}
     for name, header in override.items():
         if name not in valid:
-            raise InputError(f"columns: {name!r} is not a known name; use one of "
+            raise InputError(f"--column/columns: {name!r} is not a known name; fix: use one of "
                              f"{', '.join(sorted(valid))}")
         if header not in headers:
-            raise InputError(f"columns: header {header!r} (for {name!r}) is not in the file; "
-                             "check its spelling")
+            raise InputError(f"--column/columns: header {header!r} (for {name!r}) is not in the "
+                             "file; fix: check its spelling (headers are matched exactly)")
         mapping[name] = header
     used = set(mapping.values())
     for header in headers:
@@ -265,7 +266,8 @@ def _resolve_columns(headers, override: Mapping[str, str], problems: _Problems) 
         if name is None or name in mapping:
             reason = "is not a known column" if name is None else f"duplicates {name!r}"
             problems.add(None, header, "", "unknown column", f"column {header!r} {reason}; ignored",
-                         "to use it, map it with columns={'<canonical name>': '<header>'}")
+                         "to use it, map it with --column <name>='<header>' (in Python: "
+                         "columns={'<name>': '<header>'})")
             continue
         mapping[name] = header
     return mapping

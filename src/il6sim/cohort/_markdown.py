@@ -150,7 +150,9 @@ def _model(report: BiomarkerReport) -> list[str]:
     return [
         "## Prognostic model (Il6Prognosis)", "",
         "Soft-voting ensemble of penalised logistic regression (log labs, missing indicators) and "
-        f"shallow gradient boosting on all first-{window} labs, age and sex. "
+        f"shallow gradient boosting on all first-{window} labs, age and sex, with a logistic "
+        "recalibration of its probabilities fitted on out-of-fold predictions; "
+        f"{s['model_n']} patients with a lab in the window. "
         f"{s['cv_repeats']}×5-fold stratified grouped cross-validation (groups = patients): "
         f"AUC {s['model_auc']:.3f} (95% CI {s['model_auc_low']:.3f}–{s['model_auc_high']:.3f}; "
         "out-of-fold probabilities averaged over repeats; single repeats "
@@ -172,10 +174,38 @@ def _model(report: BiomarkerReport) -> list[str]:
                                       "cv_brier": "CV Brier", "temporal_auc": "temporal AUC",
                                       "temporal_brier": "temporal Brier",
                                       "temporal_n_test": "temporal n test"}), "",
+        *_calibration(report),
         "Calibration (out-of-fold, quintiles of predicted risk):", "",
         table(t["calibration"], {"group": "predicted range", "n": "n",
                                  "mean_predicted": "mean predicted", "observed": "observed"}), "",
         *_image(report, "prognosis", "Calibration and ROC"),
+        *_image(report, "reliability", "Reliability diagram"),
+    ]
+
+
+def _calibration(report: BiomarkerReport) -> list[str]:
+    """Calibration of the out-of-fold probabilities, before and after recalibration."""
+    s = report.summary
+    if "model_calibration_slope" not in s:
+        return []
+    rows = []
+    for name, prefix in (("recalibrated (default)", "model_calibration_"),
+                         ("before recalibration", "model_raw_calibration_")):
+        if prefix + "slope" in s:
+            rows.append({"probabilities": name, "mean": s[prefix + "mean_predicted"],
+                         "slope": s[prefix + "slope"], "slope_min": s[prefix + "slope_min"],
+                         "slope_max": s[prefix + "slope_max"], "citl": s[prefix + "citl"]})
+    observed = s["model_deaths"] / s["model_n"]
+    return [
+        f"Calibration under grouped cross-validation (observed death {observed:.1%}; "
+        "measures of each repeat's out-of-fold probabilities, averaged; slope = b of "
+        "logit P(death) = a + b·logit(p), 1 when the spread is right, below 1 when too extreme; "
+        "calibration in the large = a with slope fixed at 1). The recalibration (logistic, on "
+        "out-of-fold probabilities of the training folds) is fitted inside each training fold, "
+        "so it is tested too.", "",
+        table(pd.DataFrame(rows), {"probabilities": "probabilities", "mean": "mean predicted",
+                                   "slope": "slope", "slope_min": "min", "slope_max": "max",
+                                   "citl": "calibration in the large"}), "",
     ]
 
 

@@ -7,6 +7,9 @@ A model file is a skops archive (a zip of JSON and NumPy arrays, ``.skops``) hol
 ``sklearn_version`` the scikit-learn that fitted it (another version only warns)
 ``model``           the fitted :class:`~il6sim.cohort.Il6Prognosis`
 
+A file written before il6sim recalibrated probabilities (same format version) still loads:
+the model then gives its own probabilities (``calibration="none"``) and a warning says so.
+
 Loading refuses, with one line naming the file and the fix, a missing file, an old pickle
 (joblib) file, anything that is not a skops archive, an archive that names a type outside
 :data:`TRUSTED_TYPES` (skops then would have to construct it; a file from someone else could
@@ -129,6 +132,12 @@ def load_model(path: str | Path) -> Any:
     model = payload.get("model")
     if type(model).__module__ != "il6sim.cohort._prognosis" or not hasattr(model, "model_"):
         raise InputError(f"{path.name} does not hold a fitted il6sim prognosis model; {_REFIT}")
+    if getattr(model, "calibrator_", None) is None and "before il6sim recalibrated" in str(
+            getattr(model, "calibration_", {}).get("status", "")):
+        warnings.warn(f"{path.name} was saved before il6sim recalibrated probabilities: they "
+                      "are the model's own (often too timid or too extreme); refit with "
+                      "'il6sim prognosis fit' for recalibrated probabilities",
+                      UserWarning, stacklevel=3)
     if payload.get("sklearn_version") != sklearn.__version__:
         warnings.warn(f"{path.name} was saved with scikit-learn {payload.get('sklearn_version')}"
                       f", this is {sklearn.__version__}; refit if predictions look wrong",

@@ -22,11 +22,12 @@ from ._biomarkers import (
     time_dependent_auc,
     yan_rule,
 )
-from ._cohort import Cohort
+from ._cohort import Cohort, lab_counts
 from ._figures import (
     plot_calibration,
     plot_death_incidence,
     plot_il6_by_outcome,
+    plot_reliability,
     plot_roc,
     plot_time_auc,
 )
@@ -151,15 +152,24 @@ def run_biomarkers(cohort: Cohort, out_dir: str | Path, seed: int = 0, *, n_boot
                             "and IL-6 baselines skipped.")
 
     say(f"prognostic model: {cv_repeats}×5-fold grouped cross-validation")
-    cv = cross_validate_prognosis(X, y, estimator=Il6Prognosis(random_state=seed),
+    scored = lab_counts(X) > 0  # the model does not score patients without a lab
+    s.update(n_model=int(scored.sum()), n_no_lab_in_window=int((~scored).sum()))
+    if not scored.all():
+        report.notes.append(f"{int((~scored).sum())} patients without any laboratory value in "
+                            f"the first {window_hours:g} h (before discharge or death) are left "
+                            "out of the prognostic model (it does not score them).")
+    Xm, ym = X[scored], y[scored]
+    cv = cross_validate_prognosis(Xm, ym, estimator=Il6Prognosis(random_state=seed),
                                   n_repeats=cv_repeats, seed=seed, n_boot=n_boot)
     report.tables["prognosis_cv"] = pd.DataFrame([cv.summary()])
-    report.tables["prognosis_oof"] = pd.DataFrame({"probability": cv.probability, "outcome": y})
-    report.tables["calibration"] = calibration_table(y, cv.probability)
-    report.tables["baselines"] = _baselines(X, y, cv.probability, n_boot, seed, il6_ok)
+    report.tables["prognosis_oof"] = pd.DataFrame({"probability": cv.probability,
+                                                   "raw_probability": cv.raw_probability,
+                                                   "outcome": ym})
+    report.tables["calibration"] = calibration_table(ym, cv.probability)
+    report.tables["baselines"] = _baselines(Xm, ym, cv.probability, n_boot, seed, il6_ok)
     say("comparing model variants (grouped CV and temporal split)")
     report.tables["model_comparison"] = compare_methods(
-        X, y, cohort.patient_info["admission_time"], n_repeats=cv_repeats, seed=seed,
+        Xm, ym, cohort.patient_info["admission_time"], n_repeats=cv_repeats, seed=seed,
         done={"ensemble": cv})
     _summarise(report, cv)
 
@@ -174,8 +184,12 @@ def run_biomarkers(cohort: Cohort, out_dir: str | Path, seed: int = 0, *, n_boot
         figures["il6_by_outcome"] = plot_il6_by_outcome(X["il6"], y, HEROLD_IL6_CUTOFF,
                                                         out / "cohort_il6_by_outcome.png")
         figures["km"] = plot_death_incidence(km_panels, out / "cohort_km_il6.png")
-    figures["prognosis"] = plot_calibration(report.tables["calibration"], y, cv.probability,
-                                            X["il6"], out / "cohort_prognosis.png")
+    figures["prognosis"] = plot_calibration(report.tables["calibration"], ym, cv.probability,
+                                            Xm["il6"], out / "cohort_prognosis.png")
+    figures["reliability"] = plot_reliability(
+        [("recalibrated", ym, cv.probability), ("before recalibration", ym, cv.raw_probability)],
+        out / "cohort_reliability.png",
+        title=f"Il6Prognosis, grouped CV ({cv_repeats}×5-fold), n={len(ym)}")
     for name, table in report.tables.items():
         table.to_csv(out / f"{name}.csv", index=name == "prognosis_oof")
     cohort.problems.to_csv(out / "problems.csv", index=False)
