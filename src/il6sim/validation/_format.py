@@ -147,9 +147,10 @@ LEGEND = """\
 - **published**: the trial's ratio with its 95 % CI (or, where the file gives only the two
   arms' risks, their quotient without an interval); a target's published centre with its
   accepted range (PK: mean ± SD, or a lower bound).
-- **direction** (ratios only): each side is below 1 (`<1`), above 1 (`>1`) or includes 1
-  (`~1`, an interval containing 1); they agree when equal. Where one side has no interval the
-  points are compared.
+- **direction** (ratios only): each side, by its interval where it has one, else by its
+  point, is below 1 (`<1`), above 1 (`>1`) or includes 1 (`~1`); they agree when equal (two
+  intervals both including 1 agree). A model point is not judged against a published range
+  that includes 1 (no direction claimed); the range test covers it.
 - **overlap**: the two intervals intersect (or one side's point lies in the other's interval).
 - **pass**: a trial ratio passes when its direction agrees *and* the intervals overlap; a target
   passes when the model value lies in its accepted range (the test `il6sim targets`,

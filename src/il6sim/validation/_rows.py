@@ -5,9 +5,12 @@ simulated 95 % CI) against the published ratio (with its CI), or a target's mode
 patients' interquartile range for a population median) against the published centre and its
 accepted range. Three judgements are made on every row:
 
-- **direction** — for ratios only (trial ratios, fold changes): each side is classed as below 1,
-  above 1, or including 1 (an interval that contains 1); the two agree when their classes are
-  equal. Where one side has no interval, the points are compared (both below or both above 1);
+- **direction** — for ratios only (trial ratios, fold changes): each side is classed by its
+  interval where it has one, else by its point, as below 1, above 1, or including 1 (an
+  interval that contains 1, a point equal to 1); the two agree when their classes are equal.
+  When both sides have intervals, both including 1 is agreement (no effect on either side);
+  a model point is not judged against a published value that claims no direction (its range
+  includes 1): the range test covers it;
 - **overlap** — whether the predicted interval and the published one intersect (where only one
   side has an interval, whether the other side's point lies in it; empty where neither has one);
 - **passed** — under the row's own tolerance: a trial ratio passes when its direction agrees
@@ -108,15 +111,13 @@ class ScoreRow:
         published = (self.published, self.published_low, self.published_high)
         self.overlap = intervals_overlap(predicted, published)
         if self.ratio:
-            both_intervals = _finite(self.predicted_low, self.predicted_high,
-                                     self.published_low, self.published_high)
-            if both_intervals:
-                self.predicted_direction = direction_class(*predicted)
-                self.published_direction = direction_class(*published)
-            else:  # compare the points when one side has no interval
-                self.predicted_direction = direction_class(self.predicted)
-                self.published_direction = direction_class(self.published)
-            if self.predicted_direction and self.published_direction:
+            self.predicted_direction = direction_class(*predicted)
+            self.published_direction = direction_class(*published)
+            judged = bool(self.predicted_direction and self.published_direction)
+            if self.published_direction == "~1" and not _finite(self.predicted_low,
+                                                                 self.predicted_high):
+                judged = False  # a point against "no direction": left to the range test
+            if judged:
                 self.direction = ("agree" if self.predicted_direction
                                   == self.published_direction else "disagree")
         if self.passed is None:
