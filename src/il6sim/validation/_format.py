@@ -68,7 +68,7 @@ def direction_cell(row: ScoreRow) -> str:
 def row_cells(row: ScoreRow) -> list[str]:
     """The Markdown/terminal cells of one row, in :data:`MARKDOWN_COLUMNS` order."""
     overlap = "" if row.overlap is None else ("yes" if row.overlap else "no")
-    quantity = (f"{row.quantity} ({row.unit})" if row.unit and row.unit != "ratio"
+    quantity = (f"{row.quantity} ({row.unit})" if row.unit and row.source.startswith("targets")
                 else row.quantity)
     return [row.source, quantity, predicted_cell(row), published_cell(row),
             direction_cell(row), overlap, "pass" if row.passed else "FAIL",
@@ -141,16 +141,18 @@ def command_line(settings: dict, out: str | None = None, markdown: bool = True) 
 LEGEND = """\
 ## How rows are judged
 
-- **predicted**: a trial's simulated risk ratio of the allocated arms with its 95 % CI (Katz),
-  at the trial size above; a target's model value; for the COVID-19 course, the median over
-  virtual inpatients with the patients' interquartile range (IQR).
-- **published**: the trial's ratio with its 95 % CI (or, where the file gives only the two
-  arms' risks, their quotient without an interval); a target's published centre with its
-  accepted range (PK: mean ± SD, or a lower bound).
-- **direction** (ratios only): each side, by its interval where it has one, else by its
-  point, is below 1 (`<1`), above 1 (`>1`) or includes 1 (`~1`); they agree when equal (two
-  intervals both including 1 agree). A model point is not judged against a published range
-  that includes 1 (no direction claimed); the range test covers it.
+- **predicted**: a trial's simulated effect of the allocated arms with its 95 % CI, on the
+  measure the trial analysis puts beside the published one (for a yes/no endpoint the risk
+  ratio, Katz CI), at the trial size above; a target's model value; for the COVID-19 course,
+  the median over virtual inpatients with the patients' interquartile range (IQR).
+- **published**: the trial's ratio (or difference) with its 95 % CI (or, where the file gives
+  only the two arms' risks, their quotient without an interval); a target's published centre
+  with its accepted range (PK: mean ± SD, or a lower bound).
+- **direction** (ratios and differences only): each side, by its interval where it has one,
+  else by its point, is below 1 (`<1`), above 1 (`>1`) or includes 1 (`~1`) — 0 for a
+  difference; they agree when equal (two intervals both including 1 agree). A model point is
+  not judged against a published range that includes 1 (no direction claimed); the range test
+  covers it.
 - **overlap**: the two intervals intersect (or one side's point lies in the other's interval).
 - **pass**: a trial ratio passes when its direction agrees *and* the intervals overlap; a target
   passes when the model value lies in its accepted range (the test `il6sim targets`,

@@ -39,14 +39,16 @@ def _finite(*values: float) -> bool:
     return all(v is not None and math.isfinite(v) for v in values)
 
 
-def direction_class(point: float, low: float = NAN, high: float = NAN) -> str:
+def direction_class(point: float, low: float = NAN, high: float = NAN, null: float = 1.0) -> str:
     """``"<1"``, ``">1"`` or ``"~1"`` (an interval including 1; a point equal to 1); ``""``
-    when nothing is known."""
+    when nothing is known. ``null`` is the value of no effect (1 for a ratio, 0 for a
+    difference), written in place of 1."""
+    below, above, on = f"<{null:g}", f">{null:g}", f"~{null:g}"
     if _finite(low, high):
-        return "<1" if high < 1 else ">1" if low > 1 else "~1"
+        return below if high < null else above if low > null else on
     if not _finite(point):
         return ""
-    return "<1" if point < 1 else ">1" if point > 1 else "~1"
+    return below if point < null else above if point > null else on
 
 
 def intervals_overlap(predicted: tuple[float, float, float],
@@ -93,7 +95,10 @@ class ScoreRow:
     published_interval: str = ""
     """What the published interval is: ``95 % CI``, ``accepted range``, ``mean ± SD``, ..."""
     ratio: bool = False
-    """The quantity is a ratio, so its direction (below/above 1) is judged."""
+    """The quantity is an effect (a ratio, or a difference with ``null`` 0), so its direction
+    (below/above no effect) is judged."""
+    null: float = 1.0
+    """The value of no effect: 1 for a ratio, 0 for a difference."""
     passed: bool | None = None
     """Set by the target's own test (None: judged from direction and overlap)."""
     n: int | None = None
@@ -111,11 +116,11 @@ class ScoreRow:
         published = (self.published, self.published_low, self.published_high)
         self.overlap = intervals_overlap(predicted, published)
         if self.ratio:
-            self.predicted_direction = direction_class(*predicted)
-            self.published_direction = direction_class(*published)
+            self.predicted_direction = direction_class(*predicted, null=self.null)
+            self.published_direction = direction_class(*published, null=self.null)
             judged = bool(self.predicted_direction and self.published_direction)
-            if self.published_direction == "~1" and not _finite(self.predicted_low,
-                                                                 self.predicted_high):
+            if self.published_direction.startswith("~") and not _finite(self.predicted_low,
+                                                                        self.predicted_high):
                 judged = False  # a point against "no direction": left to the range test
             if judged:
                 self.direction = ("agree" if self.predicted_direction
