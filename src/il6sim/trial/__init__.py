@@ -4,6 +4,7 @@
 >>> result = run_trial("recovery-tocilizumab", n_patients=400, out_dir="out/trial")
 >>> result.arms                 # risk of each endpoint per arm
 >>> result.comparisons          # risk ratio, hazard ratio, log-rank, beside the published ones
+>>> result.ordinal              # WHO levels per arm on days 14 and 28 (ordinal endpoints)
 >>> print(result.markdown())
 
 A trial file declares the population, eligibility and enrolment window, the arms (drug,
@@ -17,6 +18,7 @@ from that moment under every arm (:mod:`._task`); the analysis uses the allocate
 
 from ._analysis import TrialResult
 from ._design import (
+    DEFAULT_ENDPOINTS,
     ENDPOINTS,
     Arm,
     Background,
@@ -33,6 +35,7 @@ from ._run import TrialCancelledError, allocate, run_trial
 from ._task import TrialTask
 
 __all__ = [
+    "DEFAULT_ENDPOINTS",
     "ENDPOINTS",
     "Arm",
     "Background",

@@ -1,12 +1,15 @@
 """:class:`TrialResult`: the randomised analysis of a simulated trial, as tables and a report.
 
 - :attr:`TrialResult.arms` — per arm and endpoint: patients analysed, events, risk (Wilson CI),
-  mean organ-support-free days;
+  mean (and median, IQR) days, median WHO level (IQR), median time to improvement or recovery
+  (Kaplan–Meier, 95 % CI);
+- :attr:`TrialResult.ordinal` — the distribution of the WHO levels per arm on days 14 and 28;
 - :attr:`TrialResult.comparisons` — each treated arm against the control: risk ratio (Katz CI,
   χ² p), Cox hazard ratio with the log-rank p for time-to-event endpoints, the difference in
-  organ-support-free days (Mann–Whitney p), each beside the published value when the trial file
-  gives one; and the counterfactual risk ratio (every patient under both arms), which has no
-  sampling error from randomisation;
+  organ-support-free days (Mann–Whitney p), the proportional-odds ratio of the WHO level, the
+  Fine–Gray rate ratio of improvement or recovery, each beside the published value when the
+  trial file gives one, on its measure (:mod:`._published`); and the counterfactual risk ratio
+  (every patient under both arms), which has no sampling error from randomisation;
 - :attr:`TrialResult.subgroups` — the primary endpoint per declared subgroup with Cochran's Q;
 - :attr:`TrialResult.interactions` — the study drug's effect with and without each background
   co-treatment, with the interaction test;
@@ -26,9 +29,12 @@ import numpy as np
 import pandas as pd
 
 from ._design import TrialSpec, level_label
+from ._outcomes import arm_row, compare_kind, ordinal_distribution
+from ._published import ENDPOINT_KINDS, simulated_measure
 from ._signals import LEVEL_NAMES
 from ._stats import (
     BINARY,
+    TIME,
     cox_and_logrank,
     difference_of_differences,
     heterogeneity,
@@ -68,6 +74,10 @@ class TrialResult:
     def followup_days(self) -> float:
         return self.design.followup_h / 24.0
 
+    def endpoint_days(self, endpoint: str) -> float:
+        """Days of follow-up of ``endpoint`` (:meth:`TrialSpec.followup_for`)."""
+        return self.design.followup_for(endpoint) / 24.0
+
     def failures(self) -> dict[str, int]:
         """Randomised patients per arm whose simulation failed (left out of the analysis)."""
         failed = self.patients["died"].isna()
@@ -93,21 +103,20 @@ class TrialResult:
 
     @cached_property
     def arms(self) -> pd.DataFrame:
-        """Risk of each endpoint per arm (Wilson 95 % CI); mean organ-support-free days;
-        ``failed``: randomised patients of the arm whose simulation failed (not in ``n``)."""
+        """Risk of each endpoint per arm (Wilson 95 % CI); mean days (with ``median``, ``q1``,
+        ``q3``); median WHO level (quartiles); median days to improvement or recovery (95 %
+        CI); ``failed``: randomised patients of the arm whose simulation failed (not in
+        ``n``)."""
         rows = []
         failures = self.failures()
         for endpoint in self.design.endpoints:
             data = self._population(endpoint)
             for arm in self.design.arm_names:
                 group = data[data["arm"] == arm]
-                if endpoint == "organ_support_free_days":
-                    values = group[endpoint].to_numpy(float)
+                if ENDPOINT_KINDS[endpoint] != "binary":
                     rows.append({"endpoint": endpoint, "arm": arm, "n": len(group),
                                  "failed": failures[arm],
-                                 "events": np.nan, "value": float(np.mean(values))
-                                 if len(values) else np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                                 "measure": "mean days"})
+                                 **arm_row(endpoint, group, self.endpoint_days(endpoint))})
                     continue
                 column = BINARY[endpoint][0]
                 events = int((group[column] > 0.5).sum())
@@ -127,25 +136,34 @@ class TrialResult:
                 rows += self._compare(endpoint, arm, control)
         return pd.DataFrame(rows)
 
+    @cached_property
+    def ordinal(self) -> pd.DataFrame:
+        """Patients at each WHO level per ordinal endpoint and arm (``count``, ``share``)."""
+        return ordinal_distribution(self)
+
     def _compare(self, endpoint: str, arm: str, control: str) -> list[dict]:
         data = self._population(endpoint)
         treated, base = data[data["arm"] == arm], data[data["arm"] == control]
         published = self.design.published_for(endpoint, arm)
+        wanted = simulated_measure(endpoint, published)
         common = {"endpoint": endpoint, "arm": arm, "control": control}
         rows = []
-        if endpoint == "organ_support_free_days":
-            stat = mann_whitney(treated[endpoint].to_numpy(float), base[endpoint].to_numpy(float))
-            rows.append({**common, "measure": "difference in mean days (Mann-Whitney p)", **stat})
+        if ENDPOINT_KINDS[endpoint] != "binary":
+            rows += [{**common, **row} for row in compare_kind(
+                endpoint, treated, base, wanted, self.endpoint_days(endpoint))]
         else:
             column, time = BINARY[endpoint]
             stat = risk_ratio(int((treated[column] > 0.5).sum()), len(treated),
                               int((base[column] > 0.5).sum()), len(base))
             rows.append({**common, "measure": "risk ratio", **stat})
+            rows += [{**common, **row} for row in compare_kind(
+                endpoint, treated, base, wanted, self.endpoint_days(endpoint))]
             if time is not None:
                 both = pd.concat([treated, base])
                 stat = cox_and_logrank(both[time].to_numpy(float),
                                        both[column].to_numpy(float) > 0.5,
-                                       (both["arm"] == arm).to_numpy(), self.followup_days)
+                                       (both["arm"] == arm).to_numpy(),
+                                       self.endpoint_days(endpoint))
                 rows.append({**common, "measure": "hazard ratio (Cox; log-rank p)", **stat})
             everyone = self.patients[self.patients[f"{column}@{arm}"].notna()
                                      & self.patients[f"{column}@{control}"].notna()]
@@ -157,10 +175,8 @@ class TrialResult:
                          "both arms)", "estimate": under_t / under_c if under_c else np.nan,
                          "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan})
         for row in rows:
-            if published is not None and row["measure"] in ("risk ratio",
-                                                            "difference in mean days "
-                                                            "(Mann-Whitney p)"):
-                row.update(published=published.ratio,
+            if published is not None and row["measure"] == wanted:
+                row.update(published=published.value,
                            published_ci=None if published.ci is None else list(published.ci),
                            published_measure=published.measure)
         return rows
@@ -170,7 +186,7 @@ class TrialResult:
         """The primary endpoint's risk ratio per subgroup level, with Cochran's Q p-value."""
         rows = []
         endpoint = self.design.primary
-        if endpoint == "organ_support_free_days" or not self.design.treated_arms:
+        if endpoint not in BINARY or not self.design.treated_arms:
             return pd.DataFrame(rows)
         column = BINARY[endpoint][0]
         arm, control = self.design.treated_arms[0], self.design.control
@@ -224,7 +240,8 @@ class TrialResult:
         ratio of the two risk ratios (or the difference of the differences), on vs off, with its
         95 % CI and z-test p (:func:`il6sim.trial._stats.ratio_of_risk_ratios`)."""
         rows: list[dict] = []
-        endpoints = [self.design.primary]
+        endpoints = [self.design.primary] if ENDPOINT_KINDS[self.design.primary] in (
+            "binary", "days") else []
         if "mortality" in self.design.endpoints and self.design.primary != "mortality":
             endpoints.append("mortality")
         control = self.design.control
@@ -238,7 +255,7 @@ class TrialResult:
                 t, c = part[part["arm"] == arm], part[part["arm"] == control]
                 common = {"background": entry.name, "arm": arm, "control": control,
                           "endpoint": endpoint, "level": level, "n": len(part)}
-                if endpoint == "organ_support_free_days":
+                if endpoint not in BINARY:
                     values = (t[endpoint].to_numpy(float), c[endpoint].to_numpy(float))
                     cells.append(values)
                     found.append({**common, "treated": _mean(values[0]),
@@ -253,7 +270,7 @@ class TrialResult:
                 found.append({**common, "treated": counts[0] / counts[1] if counts[1] else
                               np.nan, "control_value": counts[2] / counts[3] if counts[3]
                               else np.nan, "measure": "risk ratio", **risk_ratio(*counts)})
-            if endpoint == "organ_support_free_days":
+            if endpoint not in BINARY:
                 test = difference_of_differences(*cells)
                 measure = "difference of differences (on - off)"
             else:
@@ -265,23 +282,32 @@ class TrialResult:
         return pd.DataFrame(rows)
 
     def kaplan_meier(self, endpoint: str = "mortality") -> dict[str, pd.DataFrame]:
-        """Kaplan–Meier curves of a time-to-event endpoint per arm."""
-        column, time = BINARY[endpoint]
+        """Kaplan–Meier curves of a time-to-event endpoint per arm (for improvement and
+        recovery: the share not yet improved, deaths held at risk, i.e. one minus the
+        cumulative incidence)."""
+        column, time = {**BINARY, **TIME}[endpoint]
         data = self._population(endpoint)
         return {arm: kaplan_meier(group[time].to_numpy(float),
-                                  group[column].to_numpy(float) > 0.5, self.followup_days)
+                                  group[column].to_numpy(float) > 0.5,
+                                  self.endpoint_days(endpoint))
                 for arm, group in data.groupby("arm", sort=False)}
 
     def primary(self) -> dict[str, float]:
-        """The primary endpoint's risk ratio of the first treated arm (estimate, CI, p)."""
+        """The primary endpoint's result for the first treated arm (estimate, CI, p), on the
+        measure of its published result (the risk ratio for a yes/no endpoint without one)."""
         rows = self.comparisons
-        row = rows[(rows["endpoint"] == self.design.primary) & (rows["measure"] == "risk ratio")]
+        endpoint = self.design.primary
+        measure = "risk ratio" if endpoint in BINARY else simulated_measure(
+            endpoint, self.design.published_for(endpoint, self.design.treated_arms[0]))
+        row = rows[(rows["endpoint"] == endpoint) & (rows["measure"] == measure)
+                   & (rows["arm"] == self.design.treated_arms[0])]
         return row.iloc[0].to_dict()
 
     # ----------------------------------------------------------------- output
     def save(self, folder: str | Path) -> dict[str, Path]:
         """Write ``patients.parquet``, ``arms.csv``, ``comparisons.csv``, ``subgroups.csv``,
-        ``summary.json`` and, with a background section, ``interactions.csv`` to ``folder``."""
+        ``summary.json``, with a background section ``interactions.csv`` and with an ordinal
+        endpoint ``ordinal.csv`` to ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         paths = {"patients": folder / "patients.parquet", "arms": folder / "arms.csv",
@@ -294,6 +320,9 @@ class TrialResult:
         if self.background:
             paths["interactions"] = folder / "interactions.csv"
             self.interactions.to_csv(paths["interactions"], index=False)
+        if len(self.ordinal):
+            paths["ordinal"] = folder / "ordinal.csv"
+            self.ordinal.to_csv(paths["ordinal"], index=False)
         summary = {"trial": self.design.name, "counts": self.counts,
                    "design": self.design.model_dump(mode="json")}
         paths["summary"].write_text(json.dumps(summary, indent=2, default=str) + "\n")

@@ -121,7 +121,7 @@ def check_background(design: TrialSpec, model: Model) -> list[list[tuple[Any, fl
                                  ) from None
         rules.append(when)
         try:
-            _events(entry.treatment.regimen_or_schedule(), 70.0, 0.0, design.followup_h)
+            _events(entry.treatment.regimen_or_schedule(), 70.0, 0.0, design.horizon_h)
         except InputError as exc:
             raise InputError(f"background[{k}].treatment: {exc}") from None
         except Exception as exc:  # ScenarioFieldError from the treatment's own checks
@@ -199,7 +199,7 @@ class Plan:
         """The enrolled patients' background doses after randomisation (hours from it), one
         table per patient (``patient`` = position in ``chosen``), and per entry the columns
         ``on_<name>`` and ``<name>_start_day``."""
-        design, followup = self.design, self.design.followup_h
+        design, followup = self.design, self.design.horizon_h
         t0 = c.time[enrol]
         per_patient: list[list[pd.DataFrame]] = [[] for _ in chosen]
         columns: dict[str, np.ndarray] = {}

@@ -41,12 +41,18 @@ from ..scenario._schema import (
     parse_quantity,
     parse_time,
 )
+from ._published import ENDPOINT_KINDS, Published, check_published
 
 Number = float | int
 
 #: Endpoints every trial can report (see :mod:`il6sim.trial._endpoints`).
 ENDPOINTS = ("mortality", "imv_or_death", "discharge", "organ_support_free_days",
-             "secondary_infection")
+             "secondary_infection", "ordinal_day14", "ordinal_day28", "time_to_improvement",
+             "time_to_recovery", "days_alive_free_of_ventilation")
+#: Endpoints of a trial file that lists none.
+DEFAULT_ENDPOINTS = ENDPOINTS[:5]
+#: Endpoints read on a fixed day after randomisation (no follow-up of their own).
+FIXED_DAY = {"ordinal_day14": 14.0, "ordinal_day28": 28.0}
 
 #: Comparisons a criterion may use, and what each means.
 COMPARATORS = {"below": "<", "at_most": "<=", "above": ">", "at_least": ">="}
@@ -385,24 +391,6 @@ def level_label(low: float, high: float) -> str:
     return f"{low:g} to < {high:g}"
 
 
-class Published(BaseModel):
-    """A published result to print beside the simulated one."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    control: float | None = Field(None, ge=0, le=1, description="risk in the control arm")
-    treated: float | None = Field(None, ge=0, le=1, description="risk in the treated arm")
-    ratio: float | None = Field(None, gt=0)
-    ci: tuple[float, float] | None = None
-    measure: str = "risk ratio"
-    arm: str | None = Field(None, description="the treated arm it describes (default: the "
-                            "first treated arm)")
-    role: Literal["fitted", "checked"] = Field(
-        "checked", description="'fitted' if a model parameter was calibrated to this result "
-        "(it then names it in calibrated_to), else 'checked' (held out)")
-    source: str = ""
-
-
 Subgroup.model_rebuild()
 
 
@@ -425,11 +413,14 @@ class TrialSpec(BaseModel):
     control_risk: ControlRisk | None = Field(None, description="calibrate the untreated risk "
                                              "(calibration trials only)")
     followup: Number | str = "28 d"
+    endpoint_followup: dict[str, Number | str] = Field(
+        default_factory=dict, description="follow-up of single endpoints, e.g. {mortality: "
+        "90 d}; the others use followup")
     coinfection: Coinfection | None = Field(None, description="bacterial co-infection in a "
                                             "fraction of patients")
     background: list[Background] = Field(default_factory=list, description="standard-of-"
                                          "care co-treatments given in every arm")
-    endpoints: list[str] = Field(default_factory=lambda: list(ENDPOINTS))
+    endpoints: list[str] = Field(default_factory=lambda: list(DEFAULT_ENDPOINTS))
     primary: str = "mortality"
     subgroups: list[Subgroup] = Field(default_factory=list)
     published: dict[str, Published] = Field(default_factory=dict)
@@ -473,6 +464,9 @@ class TrialSpec(BaseModel):
         if self.control not in names:
             raise _fail(f"control '{self.control}' is not an arm; fix: use one of "
                         f"{', '.join(names)}")
+        if self.primary not in ENDPOINTS:
+            raise _fail_at(f"unknown endpoint '{self.primary}'; fix: use one of "
+                           f"{', '.join(ENDPOINTS)}", "primary")
         if self.primary not in self.endpoints:
             raise _fail(f"primary endpoint '{self.primary}' is not among the endpoints; fix: "
                         "add it to endpoints")
@@ -483,11 +477,59 @@ class TrialSpec(BaseModel):
             if name not in ENDPOINTS:
                 raise _fail(f"published result for unknown endpoint '{name}'; fix: use one of "
                             f"{', '.join(ENDPOINTS)}")
+        self._check_published()
+        self._check_endpoint_followup()
         return self
+
+    def _check_published(self) -> None:
+        """Each published measure fits its endpoint's kind (a subgroup level: the primary)."""
+        entries = [(f"published.{name}", name, result)
+                   for name, result in self.published.items()]
+        entries += [(f"subgroups[{k}].published.{level}", self.primary, result)
+                    for k, subgroup in enumerate(self.subgroups)
+                    for level, result in subgroup.published.items()]
+        for where, endpoint, result in entries:
+            problem = check_published(result, endpoint)
+            if problem is not None:
+                raise _fail_at(problem[1], f"{where}.{problem[0]}")
+            if where.startswith("subgroups") and ENDPOINT_KINDS[endpoint] != "binary":
+                raise _fail_at(f"subgroups are analysed for a yes/no primary endpoint, not "
+                               f"'{endpoint}'; fix: remove the published subgroup results",
+                               where)
+
+    def _check_endpoint_followup(self) -> None:
+        for name, value in self.endpoint_followup.items():
+            where = f"endpoint_followup.{name}"
+            if name not in self.endpoints:
+                raise _fail_at(f"'{name}' is not among the endpoints; fix: add it to endpoints "
+                               "or remove it here", where)
+            if name in FIXED_DAY:
+                raise _fail_at(f"'{name}' is read on day {FIXED_DAY[name]:g} whatever the "
+                               "follow-up; fix: remove it here", where)
+            try:
+                hours = parse_time(value, what=where)
+            except Exception as exc:  # a message naming the fix
+                raise _fail_at(str(exc), where) from None
+            if hours <= 0:
+                raise _fail_at(f"{value!r} is not a positive time; fix: e.g. 90 d", where)
 
     @property
     def followup_h(self) -> float:
         return parse_time(self.followup, what="followup")
+
+    def followup_for(self, endpoint: str) -> float:
+        """Hours of follow-up of ``endpoint``: its own (``endpoint_followup``), its fixed day
+        (``ordinal_day14``: 14 d) or the trial's ``followup``."""
+        if endpoint in FIXED_DAY:
+            return 24.0 * FIXED_DAY[endpoint]
+        if endpoint in self.endpoint_followup:
+            return parse_time(self.endpoint_followup[endpoint], what="endpoint_followup")
+        return self.followup_h
+
+    @property
+    def horizon_h(self) -> float:
+        """Hours simulated after randomisation: the longest follow-up of any endpoint."""
+        return max([self.followup_h, *(self.followup_for(e) for e in self.endpoints)])
 
     @property
     def arm_names(self) -> list[str]:

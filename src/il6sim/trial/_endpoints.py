@@ -16,39 +16,60 @@
   :func:`il6sim.clinical.secondary_infection_hazard` over follow-up (hospital setting, relative
   to the patient's resting leukocyte IL-6 signal), with one uniform number per patient shared by
   all arms.
+- **ordinal_day14**, **ordinal_day28**: the WHO Clinical Progression Scale (0–10,
+  :func:`il6sim.clinical.who_scale`) on day 14 or 28 after randomisation, the worst level of
+  that day (``who_day0``: the level at randomisation).
+- **time_to_improvement**: the first time the WHO level is 2 or more below its value at
+  randomisation, or discharge, within follow-up; a patient who dies first never improves.
+- **time_to_recovery**: the first time at NIAID level 1–3 (ACTT-1's recovery; Beigel JH 2020 N
+  Engl J Med 383:1813; :func:`il6sim.clinical.niaid_scale`) within follow-up.
+- **days_alive_free_of_ventilation**: whole days alive and off invasive ventilation
+  (:func:`il6sim.clinical.on_ventilator`) within follow-up; days after death count as neither.
+
+Each endpoint is read within its own follow-up (``horizons``; :meth:`TrialSpec.followup_for`),
+from one run as long as the longest.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
-from ..clinical import death_hazard, secondary_infection_probability, sofa
+from ..clinical import death_hazard, secondary_infection_probability
+from ..clinical._ordinal import (
+    DISCHARGE_MAX_SOFA,
+    DISCHARGE_STABLE_H,
+    daily_worst,
+    discharge_time,
+    niaid_from_who,
+    on_ventilator,
+    ready_for_discharge,
+    who_scale,
+)
 from ..engine.results import SimulationResult
 from ..population._course import first_time
 from ._signals import SUPPORT_PF, VASOPRESSOR_MAP
 
-#: Hours a patient must be stable before discharge.
-DISCHARGE_STABLE_H = 24.0
-#: Largest SOFA score compatible with discharge (no more than mild single-organ dysfunction).
-DISCHARGE_MAX_SOFA = 2
+__all__ = ["DISCHARGE_MAX_SOFA", "DISCHARGE_STABLE_H", "arm_endpoints"]
+
+#: Days on which the WHO level is recorded (``ordinal_day<N>``).
+ORDINAL_DAYS = (14, 28)
 
 
-def _stable_since(time: np.ndarray, well: np.ndarray, hours: float) -> np.ndarray:
-    """First time at which ``well`` has held for ``hours`` (NaN if never)."""
-    dt = np.diff(time, prepend=time[0])
-    run = np.zeros(well.shape[0])
-    out = np.full(well.shape[0], np.nan)
-    for j in range(1, len(time)):
-        run = np.where(well[:, j] & well[:, j - 1], run + dt[j], 0.0)
-        done = np.isnan(out) & (run >= hours)
-        out[done] = time[j]
-    return out
+def _until(result: SimulationResult, hours: float) -> SimulationResult:
+    """The part of ``result`` up to ``hours``."""
+    keep = result.time <= hours + 1e-9
+    if keep.all():
+        return result
+    return replace(result, time=result.time[keep], outputs=result.outputs[:, keep],
+                   states=result.states[:, keep])
 
 
 def arm_endpoints(result: SimulationResult, *, threshold_left: np.ndarray,
                   rest_signal: np.ndarray, infection_uniform: np.ndarray,
-                  followup_h: float) -> pd.DataFrame:
+                  followup_h: float, horizons: dict[str, float] | None = None) -> pd.DataFrame:
     """One row per patient of ``result`` (time 0 = randomisation).
 
     Parameters
@@ -59,36 +80,72 @@ def arm_endpoints(result: SimulationResult, *, threshold_left: np.ndarray,
     infection_uniform : one uniform number per patient; a secondary infection occurs when it
         falls below the arm's probability.
     followup_h : hours of follow-up.
+    horizons : hours of follow-up of single endpoints (the others: ``followup_h``).
     """
+    horizons = horizons or {}
     time = result.time
-    inside = time <= followup_h + 1e-9
     dt = np.diff(time, prepend=time[0])
+
+    def within(endpoint: str) -> np.ndarray:
+        return time <= horizons.get(endpoint, followup_h) + 1e-9
+
+    def by(endpoint: str, hours: np.ndarray) -> np.ndarray:
+        return hours <= horizons.get(endpoint, followup_h) + 1e-9  # NaN: False
+
     cumulative = np.cumsum(death_hazard(result) * dt, axis=1)
-    death_h = first_time(time, (cumulative >= threshold_left[:, None]) & inside)
+    death_h = first_time(time, cumulative >= threshold_left[:, None])
     alive = ~(time[None, :] >= death_h[:, None])
     pf = result.output("pf_ratio")
     imv = pf < SUPPORT_PF[2]
     organ_support = (pf < SUPPORT_PF[1]) | (result.output("map") < VASOPRESSOR_MAP)
-    well = (pf >= SUPPORT_PF[0]) & ~organ_support & (sofa(result) <= DISCHARGE_MAX_SOFA) & alive
-    discharge_h = _stable_since(time, well & inside, DISCHARGE_STABLE_H)
-    died = np.isfinite(death_h)
-    free_h = ((~organ_support & alive & inside) * dt).sum(axis=1)
-    infection_p = secondary_infection_probability(result, "hospital", rest=rest_signal)
+    discharge_h = discharge_time(result, death_h)
+    died, discharged = by("mortality", death_h), by("discharge", discharge_h)
+    inside = time <= followup_h + 1e-9
+    osfd = within("organ_support_free_days")
+    free_h = ((~organ_support & alive & osfd) * dt).sum(axis=1)
+    infection_p = secondary_infection_probability(
+        _until(result, horizons.get("secondary_infection", followup_h)), "hospital",
+        rest=rest_signal)
     ok = np.array([s == "ok" for s in result.status])
     out = pd.DataFrame({
         "status": result.status,
         "died": died,
-        "death_day": death_h / 24.0,
-        "imv_or_death": died | (imv & inside).any(axis=1),
-        "discharged": np.isfinite(discharge_h),
-        "discharge_day": discharge_h / 24.0,
-        "organ_support_free_days": np.where(died, -1.0, np.floor(free_h / 24.0)),
+        "death_day": np.where(died, death_h / 24.0, np.nan),
+        "imv_or_death": by("imv_or_death", death_h)
+        | (imv & within("imv_or_death")).any(axis=1),
+        "discharged": discharged,
+        "discharge_day": np.where(discharged, discharge_h / 24.0, np.nan),
+        "organ_support_free_days": np.where(by("organ_support_free_days", death_h), -1.0,
+                                            np.floor(free_h / 24.0)),
         "secondary_infection": infection_uniform < infection_p,
         "secondary_infection_probability": infection_p,
         "peak_il6": np.nanmax(np.where(inside, result.output("il6"), np.nan), axis=1),
         "peak_crp": np.nanmax(np.where(inside, result.output("crp"), np.nan), axis=1),
         "min_pf": np.nanmin(np.where(inside, pf, np.nan), axis=1),
+        **_ordinal_endpoints(result, death_h, discharge_h, alive, dt, within),
     })
     for column in out.columns.drop("status"):  # yes/no as 1/0; a failed simulation: NaN
         out[column] = out[column].astype(float).where(ok)
     return out
+
+
+def _ordinal_endpoints(result: SimulationResult, death_h: np.ndarray, discharge_h: np.ndarray,
+                       alive: np.ndarray, dt: np.ndarray, within) -> dict[str, np.ndarray]:
+    """The WHO-scale endpoints: levels on days 0, 14 and 28, improvement by 2 points,
+    recovery (NIAID 1–3) and days alive and free of ventilation."""
+    time = result.time
+    who = who_scale(result, death_h=death_h, discharge_h=discharge_h)
+    days = daily_worst(who, time, max(ORDINAL_DAYS))
+    better = (who <= who[:, :1] - 2) | (time[None, :] >= discharge_h[:, None])
+    improvement_h = first_time(time, better & within("time_to_improvement"))
+    niaid = niaid_from_who(who, ready_for_discharge(result))
+    recovery_h = first_time(time, (niaid <= 3) & within("time_to_recovery"))
+    free = ~on_ventilator(result.output("pf_ratio")) & alive \
+        & within("days_alive_free_of_ventilation")
+    return {
+        "who_day0": who[:, 0],
+        **{f"ordinal_day{day}": days[:, day] for day in ORDINAL_DAYS},
+        "improved": np.isfinite(improvement_h), "improvement_day": improvement_h / 24.0,
+        "recovered": np.isfinite(recovery_h), "recovery_day": recovery_h / 24.0,
+        "days_alive_free_of_ventilation": np.floor((free * dt).sum(axis=1) / 24.0),
+    }

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ._analysis import TrialResult
+from ._published import ENDPOINT_KINDS
 from ._signals import LEVEL_NAMES
 
 __all__ = ["figures", "forest_figure", "forest_rows", "markdown", "write_report"]
@@ -18,6 +19,11 @@ ENDPOINT_TITLES = {
     "mortality": "28-day mortality", "imv_or_death": "invasive ventilation or death",
     "discharge": "discharged alive", "organ_support_free_days": "organ-support-free days",
     "secondary_infection": "secondary infection",
+    "ordinal_day14": "WHO clinical progression scale, day 14",
+    "ordinal_day28": "WHO clinical progression scale, day 28",
+    "time_to_improvement": "time to improvement by 2 WHO points or discharge",
+    "time_to_recovery": "time to recovery (NIAID 1-3)",
+    "days_alive_free_of_ventilation": "days alive and free of ventilation by day 28",
 }
 
 
@@ -38,7 +44,42 @@ def _ci(row) -> str:
 
 def _title(endpoint: str, followup_days: float) -> str:
     title = ENDPOINT_TITLES[endpoint]
-    return title.replace("28-day", f"{followup_days:g}-day")
+    return title.replace("28-day", f"{followup_days:g}-day").replace(
+        "by day 28", f"by day {followup_days:g}")
+
+
+def arm_cell(row, *, compact: bool = False) -> str:
+    """One arm's value of an endpoint (a row of :attr:`TrialResult.arms`), as its measure is;
+    ``compact``: without counts and quartile labels (the console)."""
+    measure, n = row["measure"], int(row["n"])
+    if measure == "risk":
+        return f"{int(row['events'])}/{n} ({100 * row['value']:.1f} %)"
+    if compact:
+        return {"median days": f"median {_fmt(row['value'], 1)} d",
+                "median level": f"median {_fmt(row['value'], 0)} ({row['q1']:g}–{row['q3']:g})",
+                }.get(measure, f"mean {row['value']:.1f} d")
+    if measure == "median days":
+        return (f"median {_fmt(row['value'], 1)} d ({_fmt(row['ci_low'], 1)}–"
+                f"{_fmt(row['ci_high'], 1)}); {int(row['events'])}/{n}")
+    if measure == "median level":
+        return f"median {_fmt(row['value'], 0)} (IQR {row['q1']:g}–{row['q3']:g}; n {n})"
+    text = f"mean {row['value']:.1f}"
+    if "median" in row and np.isfinite(row.get("median", np.nan)):
+        text += f", median {row['median']:g} (IQR {row['q1']:g}–{row['q3']:g})"
+    return text + f" (n {n})"
+
+
+def published_text(pub) -> str:
+    """A published result as the file gives it: the arms' risks or days (control vs treated),
+    then the estimate with its CI and measure."""
+    parts = []
+    if pub.control is not None and pub.treated is not None:
+        parts.append(f"{100 * pub.control:.0f} % vs {100 * pub.treated:.0f} %")
+    if pub.control_days is not None and pub.treated_days is not None:
+        parts.append(f"{pub.control_days:g} vs {pub.treated_days:g} d")
+    if pub.value is not None:
+        parts.append(f"{format_ci(pub.value, *(pub.ci or (np.nan, np.nan)))} {pub.measure}")
+    return "; ".join(parts)
 
 
 def markdown(result: TrialResult) -> str:
@@ -51,7 +92,9 @@ def markdown(result: TrialResult) -> str:
     lines += [f"{counts['randomised']} virtual patients randomised "
               f"({', '.join(f'{a.name} {a.ratio}' for a in design.arms)}) out of "
               f"{counts['screened']} screened inpatients ({counts['admitted']} admitted); "
-              f"seed {design.seed}; follow-up {days:g} days.", ""]
+              f"seed {design.seed}; follow-up {days:g} days"
+              + "".join(f" ({name}: {result.endpoint_days(name):g} days)"
+                        for name in design.endpoint_followup) + ".", ""]
     failure = result.failure_message()
     if failure:
         lines += [f"**Solver failures:** {failure}.", ""]
@@ -67,21 +110,22 @@ def markdown(result: TrialResult) -> str:
         cells = []
         for arm in design.arm_names:
             row = arms[(arms.endpoint == endpoint) & (arms.arm == arm)].iloc[0]
-            if row["measure"] == "risk":
-                cells.append(f"{int(row['events'])}/{int(row['n'])} ({100 * row['value']:.1f} %)")
-            else:
-                cells.append(f"{row['value']:.1f} (n {int(row['n'])})")
-        lines.append(f"| {_title(endpoint, days)} | " + " | ".join(cells) + " |")
+            cells.append(arm_cell(row))
+        lines.append(f"| {_title(endpoint, result.endpoint_days(endpoint))} | "
+                     + " | ".join(cells) + " |")
     lines += ["", "## Comparisons", "",
               "| endpoint | arm vs control | measure | simulated (95 % CI) | p | published |",
               "|---|---|---|---|---|---|"]
     for _, row in result.comparisons.iterrows():
         published = ""
-        if isinstance(row.get("published_ci"), list | tuple | np.ndarray):
-            low, high = row["published_ci"]
-            published = f"{row['published']:.2f} ({low:.2f}–{high:.2f}) {row['published_measure']}"
+        value = row.get("published", np.nan)
+        if value is not None and np.isfinite(value):
+            ci = row.get("published_ci")
+            ci = ci if isinstance(ci, list | tuple | np.ndarray) else (np.nan, np.nan)
+            published = f"{format_ci(value, *ci)} {row['published_measure']}"
         p = "—" if not np.isfinite(row["p_value"]) else f"{row['p_value']:.2g}"
-        lines.append(f"| {_title(row['endpoint'], days)} | {row['arm']} vs {row['control']} | "
+        lines.append(f"| {_title(row['endpoint'], result.endpoint_days(row['endpoint']))} | "
+                     f"{row['arm']} vs {row['control']} | "
                      f"{row['measure']} | {_ci(row)} | {p} | {published} |")
     published_risks = {k: v for k, v in design.published.items()
                        if v.control is not None and v.treated is not None}
@@ -94,10 +138,12 @@ def markdown(result: TrialResult) -> str:
             if endpoint not in design.endpoints:
                 continue
             get = arms.set_index(["endpoint", "arm"])["value"]
-            lines.append(f"| {_title(endpoint, days)} | {treated} | "
+            lines.append(f"| {_title(endpoint, result.endpoint_days(endpoint))} | {treated} | "
                          f"{100 * get[(endpoint, design.control)]:.1f}"
                          f" % | {100 * pub.control:.0f} % | {100 * get[(endpoint, treated)]:.1f} %"
                          f" | {100 * pub.treated:.0f} % |")
+    lines += _days_lines(result)
+    lines += _ordinal_lines(result)
     if len(result.subgroups):
         lines += ["", f"## Subgroups ({_title(design.primary, days)})", "",
                   "| subgroup | level | n | treated | control | risk ratio (95 % CI) | "
@@ -110,9 +156,53 @@ def markdown(result: TrialResult) -> str:
                          f"{_published_subgroup(row)} |")
     lines += _interaction_lines(result)
     lines += ["", "Risk ratios: Katz log CI; hazard ratios: Cox model (lifelines) with log-rank "
-              "p; the counterfactual ratio simulates every patient under both arms. Endpoint "
-              "definitions: docs/trials.md.", ""]
+              "p; proportional odds ratio: cumulative logit (statsmodels OrderedModel), odds of "
+              "a better WHO level (or more days), > 1 favours the treated arm; improvement and "
+              "recovery rate ratios: Fine–Gray (deaths held at risk as never improving), > 1 "
+              "sooner in the treated arm; the counterfactual ratio simulates every patient "
+              "under both arms. Endpoint definitions: docs/trials.md.", ""]
     return "\n".join(lines)
+
+
+def _days_lines(result: TrialResult) -> list[str]:
+    """Published days per arm (median time to recovery, median or mean days) beside the
+    simulated ones."""
+    design, arms = result.design, result.arms.set_index(["endpoint", "arm"])
+    rows = []
+    for endpoint, pub in design.published.items():
+        if pub.control_days is None or pub.treated_days is None \
+                or endpoint not in design.endpoints:
+            continue
+        treated = pub.arm or design.treated_arms[0]
+        # a time's value is its median; days: the mean for a mean difference, else the median
+        column = ("value" if ENDPOINT_KINDS[endpoint] == "time" or "mean" in pub.measure
+                  else "median")
+        got = [arms.loc[(endpoint, arm), column] for arm in (design.control, treated)]
+        rows.append(f"| {_title(endpoint, result.endpoint_days(endpoint))} | {treated} | "
+                    f"{_fmt(got[0], 1)} | {pub.control_days:g} | {_fmt(got[1], 1)} | "
+                    f"{pub.treated_days:g} |")
+    if not rows:
+        return []
+    return ["", "## Days beside the published trial", "",
+            "| endpoint | arm | simulated control | published control | simulated treated | "
+            "published treated |", "|---|---|---|---|---|---|", *rows]
+
+
+def _ordinal_lines(result: TrialResult) -> list[str]:
+    """Patients at each WHO level per arm, for each ordinal endpoint."""
+    table = result.ordinal
+    if not len(table):
+        return []
+    arms = result.design.arm_names
+    lines = []
+    for endpoint, part in table.groupby("endpoint", sort=False):
+        lines += ["", f"## {ENDPOINT_TITLES[endpoint]}: patients per level", "",
+                  "| WHO level | " + " | ".join(arms) + " |", "|---|" + "---|" * len(arms)]
+        for level, rows in part.groupby("level", sort=True):
+            cells = rows.set_index("arm").loc[arms]
+            lines.append(f"| {level} {rows['meaning'].iloc[0]} | " + " | ".join(
+                f"{int(r['count'])} ({_pct(r['share'])})" for _, r in cells.iterrows()) + " |")
+    return lines
 
 
 def describe_start(entry) -> str:
@@ -196,7 +286,8 @@ def _pct(value: float) -> str:
 
 
 def figures(result: TrialResult, folder: str | Path) -> dict[str, Path]:
-    """Kaplan–Meier curves of survival per arm and a forest plot of the subgroups (PNG)."""
+    """Kaplan–Meier curves of survival per arm, the cumulative incidence of improvement and
+    recovery when the trial has those endpoints, and a forest plot of the subgroups (PNG)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -218,11 +309,35 @@ def figures(result: TrialResult, folder: str | Path) -> dict[str, Path]:
     paths["kaplan_meier"] = folder / "kaplan_meier.png"
     fig.savefig(paths["kaplan_meier"], dpi=120)
     plt.close(fig)
+    timed = [e for e in result.design.endpoints if ENDPOINT_KINDS[e] == "time"]
+    if timed:
+        paths["improvement"] = folder / "improvement.png"
+        _incidence(result, timed, paths["improvement"])
     sub = result.subgroups
     if len(sub):
         paths["forest"] = folder / "subgroups.png"
         _forest(result, paths["forest"])
     return paths
+
+
+def _incidence(result: TrialResult, endpoints: list[str], path: Path) -> None:
+    """Cumulative incidence of improvement or recovery per arm (deaths never improve)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.0 * len(endpoints), 4.0), layout="constrained")
+    for ax, endpoint in zip(fig.subplots(1, len(endpoints), squeeze=False)[0], endpoints,
+                            strict=True):
+        for arm, table in result.kaplan_meier(endpoint).items():
+            ax.step(table["day"], 1 - table["survival"], where="post", label=arm)
+            ax.fill_between(table["day"], 1 - table["high"], 1 - table["low"], step="post",
+                            alpha=0.2)
+        ax.set_xlabel("days since randomisation")
+        ax.set_ylabel("cumulative incidence")
+        ax.set_xlim(0, result.endpoint_days(endpoint))
+        ax.set_ylim(0, 1)
+        ax.set_title(ENDPOINT_TITLES[endpoint], fontsize=10)
+        ax.legend(frameon=False)
+    fig.savefig(path, dpi=120)
 
 
 def _header(sub: pd.DataFrame, name: str) -> str:

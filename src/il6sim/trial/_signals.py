@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..clinical import VENTILATION_PF, death_hazard, sofa
+from ..clinical._ordinal import HIGH_FLOW_PF, OXYGEN_PF, VASOPRESSOR_MAP
 from ..engine.results import SimulationResult
 from ..errors import InputError
 from ..model import Model
@@ -36,10 +37,10 @@ from ..model.units import ureg
 from ..population._course import first_time
 from ._design import Criterion
 
-#: P/F (mmHg) below which a patient needs oxygen, non-invasive support, invasive ventilation.
-SUPPORT_PF = (300.0, 200.0, VENTILATION_PF)
-#: Mean arterial pressure (mmHg) below which vasopressors are needed.
-VASOPRESSOR_MAP = 65.0
+#: P/F (mmHg) below which a patient needs oxygen, non-invasive support, invasive ventilation
+#: (the thresholds of the WHO scale, :mod:`il6sim.clinical._ordinal`; ``VASOPRESSOR_MAP``, the
+#: mean arterial pressure below which vasopressors are needed, comes from there too).
+SUPPORT_PF = (OXYGEN_PF, HIGH_FLOW_PF, VENTILATION_PF)
 #: Population covariates a criterion may name, with their units.
 COVARIATES = {"age": "year", "weight": "kg", "male": "", "comorbidity": ""}
 

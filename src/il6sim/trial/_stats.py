@@ -10,6 +10,17 @@ Biometrics 10:101), as in trial forest plots. The interaction of the study drug 
 background treatment is the ratio of the two subgroups' risk ratios (or the difference of their
 differences in means), with a z-test on the log scale (Altman DG, Bland JM 2003 BMJ 326:219);
 for two subgroups its p equals Cochran's Q p.
+
+Ordinal and time-to-event endpoints of the WHO scale (:mod:`il6sim.trial._endpoints`): the
+proportional-odds (cumulative logit) ratio with statsmodels ``OrderedModel`` (McCullagh P 1980
+J R Stat Soc B 42:109); times to improvement or recovery with death as a competing event by
+keeping the dead at risk to the end of follow-up as never improving. With no other censoring
+(every patient is followed to the horizon) that risk set is exactly Fine and Gray's (Fine JP,
+Gray RJ 1999 J Am Stat Assoc 94:496), so the Cox fit on it (robust variance, as theirs) is the
+subdistribution hazard ratio and Kaplan–Meier on it is one minus the Aalen–Johansen cumulative
+incidence (tested against lifelines' ``AalenJohansenFitter``). Risk differences have
+Newcombe's hybrid score interval (Newcombe RG 1998 Stat Med 17:873, method 10); odds ratios
+Woolf's log interval.
 """
 
 from __future__ import annotations
@@ -25,6 +36,9 @@ from scipy.stats.contingency import relative_risk
 BINARY = {"mortality": ("died", "death_day"), "imv_or_death": ("imv_or_death", None),
           "discharge": ("discharged", "discharge_day"),
           "secondary_infection": ("secondary_infection", None)}
+#: Time-to-event endpoints (deaths held at risk as never reaching the event), as BINARY.
+TIME = {"time_to_improvement": ("improved", "improvement_day"),
+        "time_to_recovery": ("recovered", "recovery_day")}
 
 
 def proportion(events: int, n: int) -> tuple[float, float, float]:
@@ -53,9 +67,10 @@ def risk_ratio(events_t: int, n_t: int, events_c: int, n_c: int) -> dict[str, fl
 
 
 def cox_and_logrank(time: np.ndarray, event: np.ndarray, treated: np.ndarray,
-                    horizon: float) -> dict[str, float]:
+                    horizon: float, *, robust: bool = False) -> dict[str, float]:
     """Hazard ratio (treated vs control) from a Cox model with its 95 % CI, and the log-rank
-    p-value; follow-up censored at ``horizon`` days."""
+    p-value; follow-up censored at ``horizon`` days (a patient without the event, dead or
+    alive, is at risk to the horizon). ``robust``: the sandwich variance (Fine–Gray's)."""
     from lifelines import CoxPHFitter
     from lifelines.statistics import logrank_test
 
@@ -71,7 +86,7 @@ def cox_and_logrank(time: np.ndarray, event: np.ndarray, treated: np.ndarray,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            cox = CoxPHFitter().fit(frame, "days", "event")
+            cox = CoxPHFitter().fit(frame, "days", "event", robust=robust)
         except Exception:  # lifelines raises several kinds on degenerate data
             return out
     row = cox.summary.loc["treated"]
@@ -89,6 +104,90 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray, horizon: float) -> pd.Data
     table = fit.survival_function_.join(fit.confidence_interval_)
     table.columns = ["survival", "low", "high"]
     return table.rename_axis("day").reset_index()
+
+
+def median_time(time: np.ndarray, event: np.ndarray, horizon: float
+                ) -> tuple[float, float, float]:
+    """Kaplan–Meier median time to the event with its 95 % CI (lifelines; NaN where the curve
+    does not reach one half); no event by ``horizon`` counts as at risk to it."""
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    if len(time) == 0:
+        return (np.nan, np.nan, np.nan)
+    duration = np.where(event, np.minimum(time, horizon), horizon)
+    fit = KaplanMeierFitter().fit(duration, event.astype(bool))
+    ci = median_survival_times(fit.confidence_interval_).to_numpy(float)[0]
+    values = np.array([fit.median_survival_time_, *ci], float)
+    values[~np.isfinite(values)] = np.nan
+    return tuple(float(v) for v in values)
+
+
+def proportional_odds(levels_t: np.ndarray, levels_c: np.ndarray) -> dict[str, float]:
+    """Proportional-odds ratio of a *better* (lower) level, treated vs control, with its 95 %
+    Wald CI and p (statsmodels ``OrderedModel``, logit link); > 1 favours the treated arm. NaN
+    when one arm is empty, all levels are equal, or the fit does not converge."""
+    out = {"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan}
+    t = np.asarray(levels_t, float)
+    c = np.asarray(levels_c, float)
+    t, c = t[np.isfinite(t)], c[np.isfinite(c)]
+    y = np.concatenate([t, c])
+    if min(len(t), len(c)) == 0 or len(np.unique(y)) < 2:
+        return out
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    endog = pd.Series(pd.Categorical(y, ordered=True))
+    exog = pd.DataFrame({"treated": np.r_[np.ones(len(t)), np.zeros(len(c))]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit = OrderedModel(endog, exog, distr="logit").fit(method="bfgs", disp=False,
+                                                                maxiter=500)
+        except Exception:  # statsmodels raises several kinds on degenerate data
+            return out
+    beta, se = float(fit.params["treated"]), float(fit.bse["treated"])
+    if not (fit.mle_retvals.get("converged", True) and np.isfinite(beta) and np.isfinite(se)):
+        return out
+    out.update(estimate=float(np.exp(-beta)), ci_low=float(np.exp(-beta - Z95 * se)),
+               ci_high=float(np.exp(-beta + Z95 * se)), p_value=float(fit.pvalues["treated"]))
+    return out
+
+
+def odds_ratio(events_t: int, n_t: int, events_c: int, n_c: int) -> dict[str, float]:
+    """Odds ratio (treated / control) with Woolf's 95 % CI and the χ² p-value."""
+    out = risk_ratio(events_t, n_t, events_c, n_c)
+    a, b, c, d = events_t, n_t - events_t, events_c, n_c - events_c
+    out.update(estimate=np.nan, ci_low=np.nan, ci_high=np.nan)
+    if min(a, b, c, d) > 0:
+        log_or, se = np.log(a * d / (b * c)), np.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+        out.update(estimate=float(np.exp(log_or)), ci_low=float(np.exp(log_or - Z95 * se)),
+                   ci_high=float(np.exp(log_or + Z95 * se)))
+    return out
+
+
+def risk_difference(events_t: int, n_t: int, events_c: int, n_c: int) -> dict[str, float]:
+    """Risk difference (treated − control) with Newcombe's hybrid score 95 % CI (from the two
+    Wilson intervals) and the χ² p-value."""
+    out = risk_ratio(events_t, n_t, events_c, n_c)
+    out.update(estimate=np.nan, ci_low=np.nan, ci_high=np.nan)
+    if min(n_t, n_c) == 0:
+        return out
+    p1, l1, u1 = proportion(events_t, n_t)
+    p2, l2, u2 = proportion(events_c, n_c)
+    d = p1 - p2
+    out.update(estimate=float(d), ci_low=float(d - np.hypot(p1 - l1, u2 - p2)),
+               ci_high=float(d + np.hypot(u1 - p1, p2 - l2)))
+    return out
+
+
+def median_difference(values_t: np.ndarray, values_c: np.ndarray) -> dict[str, float]:
+    """Difference in medians (treated − control), without an interval, and the Mann–Whitney
+    p-value."""
+    out = mann_whitney(values_t, values_c)
+    if len(values_t) and len(values_c):
+        out.update(estimate=float(np.median(values_t) - np.median(values_c)), ci_low=np.nan,
+                   ci_high=np.nan)
+    return out
 
 
 def mann_whitney(values_t: np.ndarray, values_c: np.ndarray) -> dict[str, float]:

@@ -118,7 +118,7 @@ class TrialTask:
             if arm.treatment is not None:  # unknown regimens and bad amounts fail here
                 self._field = f"arms[{k}].treatment"
                 expand_regimen(arm.treatment.regimen_or_schedule(), weight_kg=70.0,
-                               until_h=self.design.followup_h)
+                               until_h=self.design.horizon_h)
         self._field = "background"
         self.background_rules = check_background(self.design, model)
         recorded = (*RECORDED, *(entry.column for entry in self.design.background))
@@ -190,11 +190,13 @@ class TrialTask:
 
     def config(self) -> dict[str, Any]:
         """Everything that determines the results (guards resumption)."""
+        design = self.design.model_dump(mode="json", exclude={"size", "published", "subgroups",
+                                                              "title", "reference", "primary"})
+        if not design["endpoint_followup"]:  # as before per-endpoint follow-up existed
+            del design["endpoint_followup"]
         return {
             "model": model_fingerprint(default_model()),
-            "design": self.design.model_dump(mode="json", exclude={"size", "published",
-                                                                   "subgroups", "title",
-                                                                   "reference", "primary"}),
+            "design": design,
             "population": self.spec.raw,
             "calibration": None if self.source is None else {
                 "info": self.source.info, "coordinates": self.source.coordinates,
@@ -369,7 +371,8 @@ class TrialTask:
         """Simulate ``arms`` for the patients ``rows`` (a mask over ``chosen``); columns over
         all of ``chosen`` (NaN where not simulated)."""
         design = self.design
-        followup = design.followup_h
+        followup = design.horizon_h
+        horizons = {name: design.followup_for(name) for name in design.endpoints}
         which = np.flatnonzero(rows)
         n = len(which)
         params = inputs["params"].iloc[which].reset_index(drop=True)
@@ -401,7 +404,8 @@ class TrialTask:
             ends = arm_endpoints(_rows(result, slice(k * n, (k + 1) * n)),
                                  threshold_left=inputs["threshold_left"][which],
                                  rest_signal=inputs["rest"][which],
-                                 infection_uniform=inputs["uniform"][which], followup_h=followup)
+                                 infection_uniform=inputs["uniform"][which],
+                                 followup_h=design.followup_h, horizons=horizons)
             ends["treatment_start_day"] = (starts[arm.name] / 24.0 if arm.name in starts
                                            else np.nan)
             for column in ends.columns:

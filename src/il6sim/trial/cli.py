@@ -29,43 +29,54 @@ def _console() -> Console:
 
 
 def headline_table(result, treated: str | None = None) -> Table:
-    """Arm risks and the ratio of each endpoint for one treated arm (default: the first),
-    simulated beside published."""
-    from ._report import _title, format_ci
+    """Each endpoint's value per arm and its comparison for one treated arm (default: the
+    first), on the published result's measure, simulated beside published."""
+    from ._published import simulated_measure
+    from ._report import _title, arm_cell, format_ci, published_text
 
     design = result.design
     treated = treated or design.treated_arms[0]
     table = Table(title=f"{design.name}: {treated} vs {design.control}, "
                         f"{result.counts['randomised']} randomised "
                         f"({result.counts['screened']} screened)", title_justify="left")
-    for column in ("endpoint", f"{design.control}", f"{treated}", "ratio (95 % CI)",
-                   "p", "published"):
-        table.add_column(column, justify="left" if column == "endpoint" else "right")
+    for column in ("endpoint", f"{design.control}", f"{treated}", "measure",
+                   "estimate (95 % CI)", "p", "published"):
+        table.add_column(column, justify="left" if column in ("endpoint", "measure")
+                         else "right", no_wrap=column in ("measure", "p"),
+                         min_width=22 if column == "endpoint" else None)
     arms = result.arms.set_index(["endpoint", "arm"])
     rows = result.comparisons
     for endpoint in design.endpoints:
         control, arm = arms.loc[(endpoint, design.control)], arms.loc[(endpoint, treated)]
-        measure = "risk ratio" if endpoint != "organ_support_free_days" else \
-            "difference in mean days (Mann-Whitney p)"
+        pub = design.published_for(endpoint, treated)
+        measure = simulated_measure(endpoint, pub)
         row = rows[(rows.endpoint == endpoint) & (rows.arm == treated)
                    & (rows.measure == measure)].iloc[0]
-        pub = design.published_for(endpoint, treated)
-        published = ""
-        if pub is not None:
-            risks = (f"{100 * pub.control:.0f} % vs {100 * pub.treated:.0f} %"
-                     if pub.control is not None and pub.treated is not None else "")
-            ratio = (f"{format_ci(pub.ratio, *(pub.ci or (np.nan, np.nan)))} {pub.measure}"
-                     if pub.ratio else "")
-            published = "; ".join(part for part in (risks, ratio) if part)
-
-        def cell(r) -> str:
-            return (f"{100 * r['value']:.1f} % ({int(r['events'])}/{int(r['n'])})"
-                    if r["measure"] == "risk" else f"{r['value']:.1f} d")
-
         p = row["p_value"]
-        table.add_row(_title(endpoint, result.followup_days), cell(control), cell(arm),
+        table.add_row(_title(endpoint, result.endpoint_days(endpoint)),
+                      arm_cell(control, compact=True),
+                      arm_cell(arm, compact=True), measure.split(" (")[0],
                       format_ci(row["estimate"], row["ci_low"], row["ci_high"]),
-                      "—" if not np.isfinite(p) else f"{p:.2g}", published)
+                      "—" if not np.isfinite(p) else f"{p:.2g}",
+                      "" if pub is None else published_text(pub))
+    return table
+
+
+def ordinal_table(result, endpoint: str) -> Table:
+    """Share of patients at each WHO level per arm on the endpoint's day."""
+    from ._report import ENDPOINT_TITLES
+
+    table = Table(title=f"{result.design.name}: {ENDPOINT_TITLES[endpoint]}, % of patients "
+                        "per level (0 uninfected ... 10 dead)", title_justify="left")
+    table.add_column("arm")
+    part = result.ordinal[result.ordinal.endpoint == endpoint]
+    levels = sorted(part.level.unique())
+    for level in levels:
+        table.add_column(str(level), justify="right")
+    for arm in result.design.arm_names:
+        shares = part[part.arm == arm].set_index("level")["share"]
+        table.add_row(arm, *("—" if not np.isfinite(shares[lv]) else f"{100 * shares[lv]:.0f}"
+                             for lv in levels))
     return table
 
 
@@ -179,6 +190,8 @@ def trial(
                        scheduler=scheduler, progress=True, population_file=population_file)
     for arm in result.design.treated_arms:
         console.print(headline_table(result, arm))
+    for endpoint in dict.fromkeys(result.ordinal.get("endpoint", [])):
+        console.print(ordinal_table(result, endpoint))
     by_subgroup = published_subgroup_table(result)
     if by_subgroup is not None:
         console.print(by_subgroup)
