@@ -6,7 +6,9 @@
 >>> twin = DigitalTwin(random_state=0).fit(series, fit_days=3)
 >>> twin.summary()                     # MAP, 90 % credible interval, posterior/prior SD
 >>> forecast = twin.forecast(14, regimen="tocilizumab-covid-8mgkg")
->>> forecast.death_probability()       # untreated and treated, over the next 14 days
+>>> forecast.death_probability()       # untreated and treated, over the next 14 days:
+...                                    # the model's probability and, beside it, that number
+...                                    # recalibrated against the shipped cohort (post hoc)
 >>> forecast.plot("twin.png")
 
 Seven patient parameters (:data:`TWIN_PARAMETERS`: time since infection, interferon capacity,
@@ -16,7 +18,9 @@ log-normal priors, censored labs handled as such, and their uncertainty by a Lap
 approximation; forecasts simulate posterior draws in one batch with the fast engine.
 :func:`evaluate_twin` fits every patient on their first days and reports how often the
 forecast covers their later labs and its AUC for death next to
-:class:`~il6sim.cohort.Il6Prognosis`. Details: ``docs/twin.md``.
+:class:`~il6sim.cohort.Il6Prognosis`, and the calibration of its probability of death, raw and
+after a post-hoc logistic recalibration (:class:`TwinRecalibration`, fitted by grouped
+cross-validation on the shipped cohort and stored as data). Details: ``docs/twin.md``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ _EXPORTS = {
     "patient_series": "_data", "TWIN_PARAMETERS": "_priors", "TwinParameter": "_priors",
     "LAB_MARKERS": "_priors", "LabMarker": "_priors", "TwinSimulator": "_simulator",
     "evaluate_twin": "_evaluate", "TwinEvaluation": "_evaluate",
+    "TwinRecalibration": "_recalibration", "fit_twin_recalibration": "_recalibration",
+    "load_twin_recalibration": "_recalibration",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -11,6 +11,10 @@ those labs and forecasts ``horizon_days`` ahead. Reported:
   horizon, next to :class:`~il6sim.cohort.Il6Prognosis` evaluated by repeated grouped
   cross-validation on the *same* patients with features from the *same* window (all labs, and
   only age and the twin's four labs), and the first IL-6 alone.
+* **calibration** of the twin's probability of death: mean predicted against observed death and
+  the calibration slope, raw and after a post-hoc logistic recalibration
+  (:mod:`il6sim.twin._recalibration`) measured out of fold (repeated stratified grouped
+  cross-validation on these patients), and with the shipped recalibration when it applies.
 
 Each patient's result is written to ``cache_dir`` as soon as it is done, keyed by the settings
 and the model, so an interrupted run resumes where it stopped.
@@ -25,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,6 +61,11 @@ class TwinEvaluation:
         ``low``, ``high``, ``covered``.
     comparison : AUCs for death (``model``, ``inputs``, ``n``, ``deaths``, ``auc``, ``auc_low``,
         ``auc_high``).
+    recalibration : the logistic recalibration refitted on these patients, with its
+        cross-validated statistics (:class:`~il6sim.twin._recalibration.TwinRecalibration`;
+        ``None`` with fewer than 5 patients who died or survived). ``patients`` then has
+        ``p_death_recalibrated_cv`` (out of fold) and ``p_death_recalibrated`` (the shipped
+        recalibration; NaN where it does not apply, ``settings["recalibration_note"]``).
     residuals : standardised residuals of the fitted labs at the MAP (``marker``,
         ``residual``), a check of the measurement SDs.
     settings : what was run; ``seconds`` is the wall time of this run (cached patients are
@@ -67,6 +77,7 @@ class TwinEvaluation:
     comparison: pd.DataFrame
     residuals: pd.DataFrame
     settings: dict = field(default_factory=dict)
+    recalibration: Any = None
 
     def coverage_table(self) -> pd.DataFrame:
         """Share of later labs inside the 90 % interval, per marker and overall, also by days
@@ -113,6 +124,16 @@ class TwinEvaluation:
         if ok is not None and len(ok):
             out["twin_mean_p_death"] = float(ok["p_death"].mean())
             out["observed_death_rate"] = float(ok["outcome"].mean())
+            if "p_death_recalibrated" in ok and ok["p_death_recalibrated"].notna().any():
+                out["twin_mean_p_death_recalibrated"] = float(ok["p_death_recalibrated"].mean())
+        if self.recalibration is not None:
+            stats = self.recalibration.statistics
+            out.update(twin_raw_slope=stats["raw"]["slope"], twin_raw_citl=stats["raw"]["citl"],
+                       twin_cv_mean_p_death_recalibrated=stats["cv"]["mean_predicted"],
+                       twin_cv_slope_recalibrated=stats["cv"]["slope"],
+                       twin_cv_citl_recalibrated=stats["cv"]["citl"],
+                       recalibration_intercept=self.recalibration.intercept,
+                       recalibration_slope=self.recalibration.slope)
         if ok is not None and "low_ess" in ok:
             out["low_ess_fits"] = int(ok["low_ess"].fillna(False).astype(bool).sum())
         for row in self.comparison.itertuples():
@@ -224,11 +245,47 @@ def evaluate_twin(cohort, *, fit_days: float = 3.0, horizon_days: float = 14.0,
                       else pd.DataFrame(columns=["marker", "residual"]))
     settings["seconds"] = time.perf_counter() - started
     settings["cohort"] = str(cohort.source)
+    settings["max_patients"] = max_patients
     if progress:
         progress("cross-validating the statistical model on the same patients")
     comparison = compare_with_statistics(cohort, patient_table, fit_days, seed=seed,
                                          cv_repeats=cv_repeats)
-    return TwinEvaluation(patient_table, coverage_table, comparison, residual_table, settings)
+    recalibration = _recalibrate(patient_table, settings, seed)
+    return TwinEvaluation(patient_table, coverage_table, comparison, residual_table, settings,
+                          recalibration)
+
+
+def _recalibrate(patients: pd.DataFrame, settings: dict, seed: int):
+    """Add the recalibrated probabilities to ``patients`` (in place): the shipped
+    recalibration where it applies, and one refitted here, out of fold."""
+    from ._recalibration import fit_twin_recalibration, load_twin_recalibration, model_fingerprint
+
+    if len(patients) == 0 or "p_death" not in patients:
+        return None
+    fingerprint = model_fingerprint()
+    shipped = load_twin_recalibration()
+    note = shipped.validity(horizon_days=settings["horizon_days"], model=fingerprint)
+    settings["recalibration_note"] = note
+    patients["p_death_recalibrated"] = (shipped.apply(patients["p_death"].to_numpy(float))
+                                        if note is None else np.nan)
+    ok = patients[patients["status"] == "ok"]
+    counts = ok["outcome"].value_counts() if len(ok) else pd.Series(dtype=int)
+    if len(counts) < 2 or counts.min() < 5:
+        return None
+    described = {k: settings[k] for k in ("fit_days", "horizon_days", "n_draws", "min_labs",
+                                          "seed")}
+    subset = settings.get("max_patients")
+    described.update(cohort=Path(settings["cohort"]).name, il6sim_version=__version__,
+                     patients=len(ok), max_patients=subset,
+                     command=f"il6sim twin-eval --fit-days {settings['fit_days']:g} --horizon "
+                             f"{settings['horizon_days']:g} --draws {settings['n_draws']} "
+                             f"--seed {settings['seed']}"
+                             + (f" --max-patients {subset}" if subset else ""))
+    recalibration = fit_twin_recalibration(patients, settings=described, seed=seed,
+                                           model=fingerprint)
+    oof = recalibration.patients.set_index("patient_id")["p_recalibrated_cv"]
+    patients["p_death_recalibrated_cv"] = patients["patient_id"].astype(str).map(oof)
+    return recalibration
 
 
 def compare_with_statistics(cohort, patients: pd.DataFrame, fit_days: float, *, seed: int = 0,

@@ -8,7 +8,9 @@ predictive one: each draw's trajectory with the log-normal measurement error of
 future measurement. The probability of
 death over the horizon, given alive now, is ``sum_i w_i (1 - exp(-H_i))`` with ``H_i`` the
 SOFA-based death hazard of draw ``i`` (:func:`il6sim.clinical.death_hazard`) integrated from now
-to the horizon.
+to the horizon. Beside it, :meth:`Forecast.death_probability` reports a *recalibrated*
+probability: a post-hoc logistic recalibration of that number against the shipped cohort's
+outcomes (:mod:`il6sim.twin._recalibration`), not a change of the model.
 """
 
 from __future__ import annotations
@@ -133,9 +135,14 @@ class Forecast:
         return pd.concat(rows, ignore_index=True)[columns]
 
     # ------------------------------------------------------------------ death
-    def death_probability(self, level: float = 0.9) -> pd.DataFrame:
+    def death_probability(self, level: float = 0.9, *,
+                          recalibration: Any = "shipped") -> pd.DataFrame:
         """Per arm: ``probability`` of death within the horizon given alive now (posterior
-        mean), the central ``level`` interval of the per-draw risk, draws used and failed."""
+        mean of the model's hazard), the central ``level`` interval of the per-draw risk,
+        draws used and failed, and ``recalibrated``: ``probability`` mapped by the post-hoc
+        recalibration against the shipped cohort (``recalibration``: ``"shipped"``, a
+        :class:`~il6sim.twin._recalibration.TwinRecalibration` or ``None``), NaN where it does
+        not apply (:meth:`recalibration_note` says why)."""
         rows = []
         for name, arm in self.arms.items():
             weights = np.where(arm.ok, self.weights, 0.0)
@@ -150,7 +157,22 @@ class Forecast:
             rows.append({"arm": name, "probability": probability, "low": float(lo),
                          "high": float(hi), "effective_draws": ess, "draws": int(arm.ok.sum()),
                          "failed": int((~arm.ok).sum())})
-        return pd.DataFrame(rows)
+        table = pd.DataFrame(rows)
+        recal = _recalibration(recalibration)
+        usable = recal is not None and self.recalibration_note(recalibration) is None
+        table["recalibrated"] = (recal.apply(table["probability"].to_numpy()) if usable
+                                 else np.nan)
+        return table
+
+    def recalibration_note(self, recalibration: Any = "shipped") -> str | None:
+        """Why the recalibrated probability is not reported (another horizon or model
+        version than the recalibration was fitted to), or ``None``."""
+        from ._recalibration import model_fingerprint
+
+        recal = _recalibration(recalibration)
+        if recal is None:
+            return "no recalibration given"
+        return recal.validity(horizon_days=self.horizon_days, model=model_fingerprint())
 
     # ------------------------------------------------------------------ figure
     def plot(self, path: str | Path, level: float = 0.9) -> Path:
@@ -159,6 +181,14 @@ class Forecast:
         from ._plot import plot_forecast
 
         return plot_forecast(self, Path(path), level)
+
+
+def _recalibration(recalibration: Any):
+    if isinstance(recalibration, str) and recalibration == "shipped":
+        from ._recalibration import load_twin_recalibration
+
+        return load_twin_recalibration()
+    return recalibration
 
 
 def _arm(name: str, regimen: str | None, result: SimulationResult, now_days: float

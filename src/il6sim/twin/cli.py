@@ -22,7 +22,7 @@ from .._cli_errors import (
     check_positive,
     reporting_errors,
 )
-from ..cohort.cli import CohortArgument
+from ..cohort.cli import CohortArgument, ColumnOption, parse_columns
 from ..errors import InputError
 from ..limits import COVARIATE_RANGES, MAX_RUN_HOURS
 
@@ -45,12 +45,14 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=False, width=120)
 
 
-def _load(console: Console, path: Path | None, *, require_outcome: bool = True):
+def _load(console: Console, path: Path | None, *, require_outcome: bool = True,
+          columns: list[str] | None = None):
     """The cohort, announced in one line (its data problems are 'il6sim biomarkers' business)."""
     from ..cohort import load_cohort
 
+    mapping = parse_columns(columns)
     with console.status("reading cohort"):
-        cohort = load_cohort(path, require_outcome=require_outcome)
+        cohort = load_cohort(path, require_outcome=require_outcome, columns=mapping)
     console.print(f"{cohort!r}; 'il6sim biomarkers' lists the data problems")
     return cohort
 
@@ -95,12 +97,17 @@ def _interp(t, band, column):
 
 
 def _death_table(forecast) -> Table:
-    table = Table(title=f"Probability of death within {forecast.horizon_days:g} days "
-                        "(model SOFA hazard, given alive now)", title_justify="left")
-    for name in ("arm", "probability", "90% interval over draws", "draws (effective)"):
+    table = Table(title=f"Probability of death within {forecast.horizon_days:g} days, given "
+                        "alive now: the model's SOFA hazard, and that number recalibrated "
+                        "against the shipped cohort (post hoc, not mechanistic)",
+                  title_justify="left")
+    for name in ("arm", "model probability", "90% interval over draws", "recalibrated",
+                 "draws (effective)"):
         table.add_column(name, justify="left" if name == "arm" else "right")
     for row in forecast.death_probability().itertuples():
+        recalibrated = "–" if row.recalibrated != row.recalibrated else f"{row.recalibrated:.1%}"
         table.add_row(row.arm, f"{row.probability:.1%}", f"{row.low:.1%}–{row.high:.1%}",
+                      recalibrated,
                       f"{row.draws} ok, {row.failed} failed ({row.effective_draws:.0f})")
     return table
 
@@ -124,6 +131,7 @@ def twin(
     out: Annotated[Path | None, typer.Option(
         "--out", help="Folder for parameters.csv, forecast.csv, death.csv, labs.csv.")] = None,
     seed: SeedOption = 0,
+    column: ColumnOption = None,
 ) -> None:
     """Fit the model to one patient's own labs and forecast them, and death, with and without
     IL-6 blockade started now.
@@ -152,8 +160,9 @@ def twin(
         from ..pharmacology import expand_regimen
 
         expand_regimen(chosen, weight_kg=weight)  # a bad regimen fails before the fit
+    parse_columns(column)
     console = _console()
-    data = _load(console, cohort, require_outcome=False)
+    data = _load(console, cohort, require_outcome=False, columns=column)
     series = patient_series(data, patient)
     outcome = {1: "died", 0: "survived"}.get(series.outcome, "outcome unknown")
     console.print(f"Patient {series.patient_id}: age {series.age:g}, {outcome}"
@@ -174,6 +183,14 @@ def twin(
                                   seed=seed)
     console.print(_forecast_table(forecast))
     console.print(_death_table(forecast))
+    note = forecast.recalibration_note()
+    if note:
+        console.print(f"note: recalibrated probability not reported: {note}", highlight=False)
+    else:
+        console.print("note: 'recalibrated' maps the model's probability onto the deaths "
+                      "observed in the shipped cohort (logistic recalibration fitted on day-3 "
+                      "forecasts, docs/twin.md); the model's own hazard is unchanged.",
+                      highlight=False)
     later = forecast.coverage()
     if len(later):
         console.print(f"Later labs (not fitted) inside the 90% interval: "
@@ -208,22 +225,32 @@ def twin_eval(
         "--out", help="Folder for the tables; per-patient fits are cached in OUT/cache, so "
                       "a second run resumes.")] = Path("twin-eval"),
     seed: SeedOption = 0,
+    save_recalibration: Annotated[Path | None, typer.Option(
+        "--save-recalibration", help="Write the logistic recalibration of the twin's "
+                                     "probability of death fitted on these patients (YAML; "
+                                     "the shipped one is il6sim/data/"
+                                     "twin_death_recalibration.yaml).",
+        show_default=False)] = None,
+    column: ColumnOption = None,
 ) -> None:
-    """Fit every patient on their first days: coverage of their later labs by the forecast, and
-    the AUC for death of the twin next to the statistical model (Il6Prognosis).
+    """Fit every patient on their first days: coverage of their later labs by the forecast, the
+    AUC for death of the twin next to the statistical model (Il6Prognosis), and the
+    calibration of its probability of death, raw and recalibrated (reliability.png).
 
     About 3 s per patient on one core; interrupted runs resume from OUT/cache.
     """
     from . import evaluate_twin
 
     check_output_folder(out, "--out")
+    check_output_file(save_recalibration, "--save-recalibration", (".yaml", ".yml"))
+    parse_columns(column)
     check_positive("--fit-days", fit_days, MAX_RUN_HOURS / 24, minimum=1e-3)
     check_positive("--horizon", horizon, MAX_RUN_HOURS / 24, minimum=1e-3)
     check_positive("--draws", draws, 100_000, minimum=2)
     if max_patients is not None and max_patients < 1:
         raise InputError("--max-patients must be 1 or more; fix: e.g. --max-patients 20")
     console = _console()
-    data = _load(console, cohort)
+    data = _load(console, cohort, columns=column)
     with console.status("evaluating") as status:
         result = evaluate_twin(data, fit_days=fit_days, horizon_days=horizon, n_draws=draws,
                                max_patients=max_patients, cache_dir=out / "cache", seed=seed,
@@ -259,6 +286,7 @@ def twin_eval(
     if "twin_mean_p_death" in summary:
         console.print(f"Twin's mean probability of death {summary['twin_mean_p_death']:.1%}; "
                       f"observed in-hospital death {summary['observed_death_rate']:.1%}.")
+    _print_calibration(console, result, summary, out, save_recalibration)
     failed = (result.patients["status"] != "ok").sum() if len(result.patients) else 0
     low = result.patients.get("low_ess")
     if low is not None and low.fillna(False).astype(bool).any():
@@ -269,6 +297,41 @@ def twin_eval(
     console.print(f"{len(result.patients)} patients ({failed} failed) in "
                   f"{result.settings['seconds']:.0f} s (cached fits are not redone); tables in "
                   f"{out}")
+
+
+def _print_calibration(console: Console, result, summary: dict, out: Path,
+                       save_recalibration: Path | None) -> None:
+    """Calibration lines, the reliability figure and the optional recalibration file."""
+    recal = result.recalibration
+    if recal is None:
+        console.print("Too few patients who died or survived (5 each) to measure calibration.")
+        return
+    raw, cv = recal.statistics["raw"], recal.statistics["cv"]
+    console.print(f"Calibration of the twin's probability of death: raw mean "
+                  f"{raw['mean_predicted']:.1%}, slope {raw['slope']:.2f}, calibration in the "
+                  f"large {raw['citl']:+.2f}; recalibrated (logistic, {recal.statistics['repeats']}"
+                  f"×{recal.statistics['folds']}-fold grouped CV, out of fold) mean "
+                  f"{cv['mean_predicted']:.1%}, slope {cv['slope']:.2f} ({cv['slope_min']:.2f}–"
+                  f"{cv['slope_max']:.2f}); fitted on all: logit p' = {recal.intercept:.2f} + "
+                  f"{recal.slope:.2f}·logit p.")
+    note = result.settings.get("recalibration_note")
+    if note:
+        console.print(f"note: shipped recalibration not applied: {note}", highlight=False)
+    elif "twin_mean_p_death_recalibrated" in summary:
+        console.print(f"Shipped recalibration applied: mean "
+                      f"{summary['twin_mean_p_death_recalibrated']:.1%}.")
+    from ..cohort import plot_reliability
+
+    table = recal.patients
+    figure = plot_reliability(
+        [("recalibrated, out of fold", table["outcome"], table["p_recalibrated_cv"],
+          {**cv, "observed": raw["observed"]}),
+         ("model (raw)", table["outcome"], table["p_death"])],
+        out / "reliability.png",
+        title=f"Twin: death within {result.settings['horizon_days']:g} d, n={len(table)}")
+    console.print(f"Reliability diagram: {figure}")
+    if save_recalibration is not None:
+        console.print(f"Recalibration written to {recal.save(save_recalibration)}")
 
 
 def register(app: typer.Typer) -> None:
