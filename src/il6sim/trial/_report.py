@@ -302,7 +302,7 @@ def figures(result: TrialResult, folder: str | Path) -> dict[str, Path]:
         ax.fill_between(table["day"], table["low"], table["high"], step="post", alpha=0.2)
     ax.set_xlabel("days since randomisation")
     ax.set_ylabel("alive (Kaplan–Meier)")
-    ax.set_xlim(0, result.followup_days)
+    ax.set_xlim(0, result.endpoint_days("mortality"))
     ax.set_title(f"{result.design.name}: survival by arm", fontsize=10)
     ax.legend(frameon=False)
     fig.tight_layout()
