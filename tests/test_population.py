@@ -103,7 +103,7 @@ def test_sample_table_round_trips_through_parquet(tmp_path):
 @pytest.fixture(scope="module")
 def synthetic_cohort(tmp_path_factory):
     """120 admitted patients (40 died) of an older, more male population than the prior."""
-    truth = synthetic_truth(900, seed=7, deaths=40, survivors=80)
+    truth = synthetic_truth(1800, seed=7, deaths=40, survivors=80)
     path = write_cohort_csv(truth, tmp_path_factory.mktemp("synthetic") / "synthetic.csv")
     return truth, path
 
@@ -191,7 +191,8 @@ def test_fit_on_the_shipped_cohort_small():
     deaths = population.deaths_.set_index("population")["fraction"]
     assert deaths["cohort"] == pytest.approx(137 / 280)
     prior = population.plausible_.query("round == 0 and admitted")["died"].mean()
-    assert prior < 0.15 and deaths["virtual (weighted plausible)"] > 0.3
+    # the prior kills far fewer than the cohort (0.19 since the slower course of 2026-12-02)
+    assert prior < 0.3 and deaths["virtual (weighted plausible)"] > 0.4
     assert population.summary_["read_delay_h"]["il6"] == pytest.approx(26.0, abs=0.5)
 
 
@@ -222,7 +223,7 @@ def test_symptom_onset_is_read_from_the_simulated_course():
     population = VirtualPopulation(random_state=2)
     spec = population.spec_
     table = population.sample(60)
-    raised = table.assign(onset_threshold=table["onset_threshold"] * 10)
+    raised = table.assign(onset_threshold=table["onset_threshold"] * 3)
     both = pd.concat([table, raised], ignore_index=True)
     result = simulate(parameter_table(spec, both), dose_table(spec, both), t_end=spec.duration_h,
                       dt=spec.sampling_h, backend="fast")
