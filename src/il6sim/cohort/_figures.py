@@ -127,7 +127,10 @@ def plot_reliability(curves, path: Path, *, title: str = "Reliability diagram",
     the mean predicted vs observed and the calibration slope in the legend; below, the
     distribution of the predictions.
 
-    ``curves`` is a sequence of ``(label, y, probability)``.
+    ``curves`` is a sequence of ``(label, y, probability)`` or ``(label, y, probability,
+    measures)``, where ``measures`` (``mean_predicted``, ``observed``, ``slope``) replace the
+    legend's numbers (e.g. means over cross-validation repeats when ``probability`` stacks the
+    repeats).
     """
     fig = Figure(figsize=(5.6, 6.4), layout="constrained")
     grid = fig.add_gridspec(2, 1, height_ratios=(3.2, 1.0))
@@ -135,9 +138,9 @@ def plot_reliability(curves, path: Path, *, title: str = "Reliability diagram",
     low = fig.add_subplot(grid[1], sharex=ax)
     ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="perfect calibration")
     bins = np.linspace(0.0, 1.0, 21)
-    for label, y, probability in curves:
+    for label, y, probability, *given in curves:
         table = reliability_table(y, probability, n_bins)
-        m = calibration_measures(y, probability)
+        m = given[0] if given else calibration_measures(y, probability)
         text = (f"{label}: mean {m['mean_predicted']:.1%} vs observed {m['observed']:.1%}, "
                 f"slope {m['slope']:.2f}")
         line, = ax.plot(table["mean_predicted"], table["observed"], marker="o", ms=4, lw=1.4,
@@ -148,6 +151,6 @@ def plot_reliability(curves, path: Path, *, title: str = "Reliability diagram",
     ax.set(ylabel="observed share who died", xlim=(0, 1), ylim=(0, 1), title=title)
     ax.tick_params(labelbottom=False)
     ax.legend(fontsize=7, loc="upper left")
-    low.set(xlabel="predicted probability of death", ylabel="patients")
+    low.set(xlabel="predicted probability of death", ylabel="predictions")
     fig.savefig(path, dpi=120)
     return Path(path)

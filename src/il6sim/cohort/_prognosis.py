@@ -351,6 +351,9 @@ class CrossValidation:
         models), when the estimator has it.
     repeat_auc, repeat_brier : list of float
         AUC and Brier score of each repeat.
+    oof_repeats, raw_oof_repeats : pandas.DataFrame or None
+        Out-of-fold probabilities of each repeat (one column per repeat), recalibrated and
+        before recalibration (:meth:`pooled`).
     repeat_calibration, repeat_raw_calibration : list of dict
         :func:`~il6sim.cohort._calibration.calibration_measures` of each repeat's out-of-fold
         probabilities (recalibrated and before recalibration).
@@ -361,9 +364,11 @@ class CrossValidation:
     """
 
     def __init__(self, probability, y, repeat_auc, repeat_brier, n_boot, seed, *,
-                 raw_probability=None, repeat_calibration=(), repeat_raw_calibration=()):
+                 raw_probability=None, repeat_calibration=(), repeat_raw_calibration=(),
+                 oof_repeats=None, raw_oof_repeats=None):
         self.probability, self.y = probability, y
         self.raw_probability = raw_probability
+        self.oof_repeats, self.raw_oof_repeats = oof_repeats, raw_oof_repeats
         self.repeat_auc, self.repeat_brier = repeat_auc, repeat_brier
         self.repeat_calibration = list(repeat_calibration)
         self.repeat_raw_calibration = list(repeat_raw_calibration)
@@ -381,6 +386,15 @@ class CrossValidation:
                                                    "slope", "intercept", "citl", "brier")}
         out.update(slope_min=float(table["slope"].min()), slope_max=float(table["slope"].max()))
         return out
+
+    def pooled(self, raw: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Outcomes and out-of-fold probabilities of every repeat stacked (for a reliability
+        diagram: averaging probabilities over repeats would pull them together)."""
+        table = self.raw_oof_repeats if raw else self.oof_repeats
+        if table is None:
+            table = pd.DataFrame({0: self.raw_probability if raw else self.probability})
+        return (np.tile(np.asarray(self.y, dtype=float), table.shape[1]),
+                table.to_numpy().ravel(order="F"))
 
     def summary(self) -> dict[str, float]:
         out = {"n": len(self.y), "deaths": int(self.y.sum()), "auc": self.auc,
@@ -426,6 +440,7 @@ def cross_validate_prognosis(X: pd.DataFrame, y: pd.Series, groups=None, *,
     has_raw = hasattr(estimator, "raw_proba")
     total, total_raw = np.zeros(len(X)), np.zeros(len(X))
     repeat_auc, repeat_brier, calibration, raw_calibration = [], [], [], []
+    repeats, raw_repeats = {}, {}
     for repeat in range(n_repeats):
         folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed + repeat)
         oof, oof_raw = np.empty(len(X)), np.empty(len(X))
@@ -441,12 +456,16 @@ def cross_validate_prognosis(X: pd.DataFrame, y: pd.Series, groups=None, *,
             raw_calibration.append(calibration_measures(y, oof_raw))
         total += oof
         total_raw += oof_raw if has_raw else 0.0
+        repeats[repeat], raw_repeats[repeat] = oof, oof_raw
     probability = pd.Series(total / n_repeats, index=X.index, name="probability")
     raw = (pd.Series(total_raw / n_repeats, index=X.index, name="raw_probability")
            if has_raw else None)
     return CrossValidation(probability, y, repeat_auc, repeat_brier, n_boot, seed,
                            raw_probability=raw, repeat_calibration=calibration,
-                           repeat_raw_calibration=raw_calibration)
+                           repeat_raw_calibration=raw_calibration,
+                           oof_repeats=pd.DataFrame(repeats, index=X.index),
+                           raw_oof_repeats=(pd.DataFrame(raw_repeats, index=X.index)
+                                            if has_raw else None))
 
 
 def compare_methods(X: pd.DataFrame, y: pd.Series, admission: pd.Series | None = None, *,

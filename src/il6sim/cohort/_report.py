@@ -186,10 +186,12 @@ def run_biomarkers(cohort: Cohort, out_dir: str | Path, seed: int = 0, *, n_boot
         figures["km"] = plot_death_incidence(km_panels, out / "cohort_km_il6.png")
     figures["prognosis"] = plot_calibration(report.tables["calibration"], ym, cv.probability,
                                             Xm["il6"], out / "cohort_prognosis.png")
+    observed = {"observed": float(ym.mean())}
     figures["reliability"] = plot_reliability(
-        [("recalibrated", ym, cv.probability), ("before recalibration", ym, cv.raw_probability)],
+        [("recalibrated", *cv.pooled(), {**cv.calibration(), **observed}),
+         ("before recalibration", *cv.pooled(raw=True), {**cv.calibration(raw=True), **observed})],
         out / "cohort_reliability.png",
-        title=f"Il6Prognosis, grouped CV ({cv_repeats}×5-fold), n={len(ym)}")
+        title=f"Il6Prognosis, grouped CV ({cv_repeats}×5-fold, repeats pooled), n={len(ym)}")
     for name, table in report.tables.items():
         table.to_csv(out / f"{name}.csv", index=name == "prognosis_oof")
     cohort.problems.to_csv(out / "problems.csv", index=False)

@@ -238,13 +238,14 @@ def fit(
             summary, "calibration_", "raw_calibration_", float(y.mean())))
         from ._figures import plot_reliability
 
-        curves = [("recalibrated" if calibration != "none" else "Il6Prognosis", y,
-                   cv.probability)]
-        if calibration != "none" and cv.raw_probability is not None:
-            curves.append(("before recalibration", y, cv.raw_probability))
+        curves = [("recalibrated" if calibration != "none" else "Il6Prognosis",
+                   *cv.pooled(), {**cv.calibration(), "observed": float(y.mean())})]
+        if calibration != "none" and cv.raw_oof_repeats is not None:
+            curves.append(("before recalibration", *cv.pooled(raw=True),
+                           {**cv.calibration(raw=True), "observed": float(y.mean())}))
         figure = plot_reliability(curves, _plot_path(plot, out),
-                                  title=f"Il6Prognosis, grouped CV ({cv_repeats}×5-fold), "
-                                        f"n={len(y)}")
+                                  title=f"Il6Prognosis, grouped CV ({cv_repeats}×5-fold, "
+                                        f"repeats pooled), n={len(y)}")
         console.print(f"Reliability diagram: {figure}")
     with console.status("fitting on all patients"):
         model.fit(X, y)
