@@ -161,6 +161,11 @@ def _write_cohorts(folder: Path) -> dict[str, Path]:
     write("admission-unreadable", [[*r[:admission], "soon", *r[admission + 1:]] for r in body])
     write("sample-times-unreadable", [[*r[:sample], "yesterday", *r[sample + 1:]] for r in body])
     write("no-outcomes", [[*r[:outcome], "", *r[outcome + 1:]] for r in body])
+    renamed = [("ID" if h == "PATIENT_ID" else h) for h in header]
+    path = folder / "patient-id-renamed.csv"  # the error names --column patient_id=...
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([renamed, *body[:100]])
+    out["patient-id-renamed"] = path
     return out
 
 
@@ -216,6 +221,12 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], Path | None]]:
         "biomarkers-out-a-file": ["biomarkers", "--out", str(a_file)],
         "biomarkers-cv-repeats-0": ["biomarkers", "--cv-repeats", "0", "--out",
                                     str(tmp / "out" / "bm")],
+        "column-not-name-value": ["prognosis", "fit", "--column", "patient_id", "--out",
+                                  str(model)],
+        "column-unknown-name": ["prognosis", "fit", "--column", "interleukin=IL6", "--out",
+                                str(model)],
+        "calibration-unknown": ["prognosis", "fit", "--calibration", "platt", "--out",
+                                str(model)],
         "targets-parent-path": ["targets", "../trials/remap-cap-il6"],
         "sbml-out-a-folder": ["export-sbml", "healthy", "--out", str(tmp / "x.xml" / "")],
         "option-not-a-number": [*sim, "--at-day", "abc"],
@@ -282,7 +293,7 @@ def _case_ids() -> list[str]:
     names += [f"cohort:{n}" for n in ("ragged", "one-outcome-class",
                                       "discharge-before-admission", "samples-after-discharge",
                                       "admission-unreadable", "sample-times-unreadable",
-                                      "no-outcomes", "a-folder")]
+                                      "no-outcomes", "patient-id-renamed", "a-folder")]
     return names
 
 
@@ -318,7 +329,8 @@ CLI_IDS = ["set-sampling-1e-9h", "set-duration-1e9h", "set-switch-5", "set-age-m
            "set-weight-minus-80", "set-not-name-value", "at-day-nan", "at-day-inf",
            "at-day-after-end", "at-day-without-treat", "out-is-a-folder", "out-under-a-file",
            "plot-is-a-folder", "window-hours-0", "window-hours-minus-5",
-           "biomarkers-out-a-file", "biomarkers-cv-repeats-0", "targets-parent-path",
+           "biomarkers-out-a-file", "biomarkers-cv-repeats-0", "column-not-name-value",
+           "column-unknown-name", "calibration-unknown", "targets-parent-path",
            "sbml-out-a-folder", "option-not-a-number", "unknown-option"]
 
 
