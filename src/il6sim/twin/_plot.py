@@ -66,13 +66,17 @@ def plot_forecast(forecast, path: Path, level: float = 0.9) -> Path:
     fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
     risk = forecast.death_probability()
     text = "; ".join(f"{r.arm}: {r.probability:.1%}" for r in risk.itertuples())
+    recalibrated = ""
+    if risk["recalibrated"].notna().any():  # the post-hoc recalibration, beside the model's
+        recalibrated = ("\nrecalibrated to the shipped cohort (post hoc): " + "; ".join(
+            f"{r.arm}: {r.recalibrated:.0%}" for r in risk.itertuples()))
     diagnostics = forecast.diagnostics
     text += (f" ({diagnostics.describe()})" if diagnostics is not None else
              f" ({forecast.effective_draws:.0f} effective draws of {len(forecast.weights)})")
     outcome = {1: "died", 0: "survived"}.get(forecast.outcome, "outcome unknown")
     title = (f"Digital twin of patient {forecast.patient_id} (age {forecast.age:.0f}, "
              f"{outcome}); fitted on day 0-{forecast.now_days:.3g}\nP(death within "
-             f"{forecast.horizon_days:g} d, model) {text}")
+             f"{forecast.horizon_days:g} d, model) {text}{recalibrated}")
     low = diagnostics is not None and diagnostics.low
     if low:
         title += ("\nWARNING: low effective sample size — the bands and intervals rest on a "
