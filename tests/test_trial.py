@@ -222,7 +222,7 @@ def test_the_cli_prints_arms_beside_the_published_trial(tmp_path):
 
 
 def test_a_control_risk_calibration_sets_the_untreated_risk():
-    from il6sim.trial._run import RISK_SAMPLE, acceptance
+    from il6sim.trial._run import acceptance
 
     calibrated = load_trial(design(control_risk={"risk": 0.35}))
     result = run_trial(calibrated, n_patients=300, chunk_size=256)
@@ -230,7 +230,7 @@ def test_a_control_risk_calibration_sets_the_untreated_risk():
     assert 0 < a < 1  # the calibrated population dies more often than RECOVERY's usual care
     untreated = (result.patients["died@usual care"] > 0.5).mean()
     assert untreated == pytest.approx(0.35, abs=0.08)  # binomial error of 300 patients
-    plain = run_trial(RECOVERY, n_patients=RISK_SAMPLE, chunk_size=256).patients
+    plain = run_trial(RECOVERY, n_patients=256, chunk_size=256).patients
     assert (plain["died@usual care"] > 0.5).mean() > 0.35 + 0.1
     assert acceptance(RECOVERY, plain) is None
 
