@@ -344,9 +344,11 @@ def predict(
     m = calibration_measures(y, p)
     console.print(f"AUC {auc:.3f}   Brier score {m['brier']:.3f}   "
                   f"accuracy at 0.5 {np.mean((p >= 0.5) == y):.3f}")
+    slope = (f"slope {m['slope']:.2f}, intercept {m['intercept']:+.2f}"
+             if np.isfinite(m["slope"]) else "slope not estimable (outcomes perfectly separated "
+                                              "or one class)")
     console.print(f"Calibration: mean predicted {m['mean_predicted']:.1%} vs observed "
-                  f"{m['observed']:.1%}; slope {m['slope']:.2f}, intercept {m['intercept']:+.2f},"
-                  f" calibration in the large {m['citl']:+.2f}")
+                  f"{m['observed']:.1%}; {slope}, calibration in the large {m['citl']:+.2f}")
     calibration = calibration_table(y, p, n_groups=5)
     rich_table = Table(title="Calibration (quintiles of predicted risk)", title_justify="left")
     for name in ("predicted range", "n", "mean predicted", "observed"):
