@@ -460,3 +460,27 @@ def test_hiv_caption_states_the_acute_peak_beside_the_chronic_fold():
     caption = hiv_caption(n)
     assert "chronic" not in caption and "chronic" not in hiv_title(n)
     assert "hypoxaemia" not in caption and "IL-6 peaks at 30 pg/mL" in caption
+
+
+def test_a_flagged_twin_fit_is_widened_by_tempering_its_weights():
+    """Few draws carrying the weight: tempering raises the effective sample size to the flag's
+    floor and spreads the weighted distribution (wider intervals); a healthy set is left alone."""
+    from il6sim.twin._diagnostics import MIN_EFFECTIVE_DRAWS, _ess, temper
+    from il6sim.twin._forecast import weighted_quantile
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=600)
+    logw = -200.0 * (values - 1.0) ** 2    # a posterior much narrower than the proposal
+    weights = np.exp(logw - logw.max())
+    weights /= weights.sum()
+    assert _ess(weights) < MIN_EFFECTIVE_DRAWS
+    tempered, tau = temper(weights)
+    assert 0 < tau < 1 and _ess(tempered) >= MIN_EFFECTIVE_DRAWS - 1e-6
+
+    def spread(w):
+        return float(np.ptp(weighted_quantile(values[:, None], w, [0.05, 0.95])))
+
+    assert spread(tempered) > spread(weights)
+    even = np.full(600, 1 / 600)
+    same, tau = temper(even)
+    assert tau == 1.0 and np.array_equal(same, even)

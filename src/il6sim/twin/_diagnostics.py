@@ -12,8 +12,11 @@ Two numbers, from the normalised importance weights ``w`` of the fit
 
 A fit is flagged when the ESS is below :data:`MIN_EFFECTIVE_DRAWS` or below
 :data:`MIN_EFFECTIVE_FRACTION` of the draws, or when ``k`` exceeds :data:`MAX_PARETO_K`; its
-credible and predictive intervals then rest on a few draws and are too narrow, and the command
-line, the figure and ``twin-eval`` say so.
+credible and predictive intervals would then rest on a few draws and be too narrow, so the
+command line, the figure and ``twin-eval`` say so, and the fit widens them: :func:`temper`
+raises the weights to the smallest power ``tau`` (0 < tau <= 1) that gives the required ESS
+(a tempered, flatter posterior between the proposal and the target, as in annealed importance
+sampling: Neal RM 2001 Stat Comput 11:125). The intervals are then conservative.
 
 References
 ----------
@@ -31,7 +34,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 __all__ = ["MAX_PARETO_K", "MIN_EFFECTIVE_DRAWS", "MIN_EFFECTIVE_FRACTION",
-           "SamplingDiagnostics", "diagnose", "pareto_k"]
+           "SamplingDiagnostics", "diagnose", "pareto_k", "temper"]
 
 #: Below this many effective draws a fit's intervals are flagged.
 MIN_EFFECTIVE_DRAWS = 50
@@ -51,6 +54,8 @@ class SamplingDiagnostics:
     draws: int
     effective_draws: float
     pareto_k: float | None
+    #: power the weights were raised to in order to widen a flagged fit (1: not tempered)
+    tempering: float = 1.0
 
     @property
     def low(self) -> bool:
@@ -69,10 +74,12 @@ class SamplingDiagnostics:
         """A one-line warning when :attr:`low`, else ``None``."""
         if not self.low:
             return None
+        widened = (f"; intervals widened by tempering the weights (power {self.tempering:.2f})"
+                   if self.tempering < 1.0 else
+                   "; the posterior and forecast intervals rest on a few draws and are too narrow")
         return (f"low effective sample size: {self.describe()} (flagged below "
                 f"{MIN_EFFECTIVE_DRAWS} or {MIN_EFFECTIVE_FRACTION:.0%} of the draws, or k > "
-                f"{MAX_PARETO_K}); the posterior and forecast intervals rest on a few draws and "
-                "are too narrow")
+                f"{MAX_PARETO_K}){widened}")
 
     def to_dict(self) -> dict:
         return {**asdict(self), "low_ess": self.low}
@@ -105,3 +112,35 @@ def diagnose(weights: np.ndarray) -> SamplingDiagnostics:
     with np.errstate(divide="ignore"):
         k = pareto_k(np.log(weights)) if total > 0 else None
     return SamplingDiagnostics(draws=len(weights), effective_draws=ess, pareto_k=k)
+
+
+def _ess(weights: np.ndarray) -> float:
+    total = weights.sum()
+    return float(total**2 / np.sum(weights**2)) if total > 0 else 0.0
+
+
+def temper(weights: np.ndarray) -> tuple[np.ndarray, float]:
+    """Normalised weights ``w**tau / sum`` with the largest ``tau`` in (0, 1] whose effective
+    sample size reaches the flag's floor (:data:`MIN_EFFECTIVE_DRAWS`, or
+    :data:`MIN_EFFECTIVE_FRACTION` of the draws, whichever is larger, capped at the number of
+    draws with weight); ``tau = 1`` leaves them unchanged."""
+    weights = np.asarray(weights, float)
+    carried = int(np.count_nonzero(weights > 0))
+    floor = min(max(MIN_EFFECTIVE_DRAWS, MIN_EFFECTIVE_FRACTION * len(weights)), carried)
+    if carried == 0 or _ess(weights) >= floor:
+        return weights, 1.0
+    logw = np.where(weights > 0, np.log(np.where(weights > 0, weights, 1.0)), -np.inf)
+
+    def powered(tau: float) -> np.ndarray:
+        w = np.exp(tau * (logw - logw[np.isfinite(logw)].max()))
+        return w / w.sum()
+
+    low, high = 0.0, 1.0  # ESS falls as tau rises; find the largest tau meeting the floor
+    for _ in range(60):
+        mid = 0.5 * (low + high)
+        if _ess(powered(mid)) >= floor:
+            low = mid
+        else:
+            high = mid
+    tau = max(low, 1e-6)
+    return powered(tau), tau

@@ -32,6 +32,8 @@ large-scale bound-constrained minimization problems. SIAM J Sci Comput 21:1 (sci
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
@@ -40,7 +42,7 @@ from scipy.stats import norm, qmc
 
 from ..errors import InputError
 from ._data import PatientSeries
-from ._diagnostics import diagnose
+from ._diagnostics import diagnose, temper
 from ._posterior import importance_sample
 from ._priors import LAB_MARKERS, TWIN_PARAMETERS
 from ._simulator import TwinSimulator
@@ -75,10 +77,11 @@ class DigitalTwin:
     sigma_ : log-scale SD of each lab used.
     theta_ : MAP parameters (natural scale, order of :data:`~il6sim.twin.TWIN_PARAMETERS`).
     cov_ : covariance of ``log theta_`` in the Laplace approximation.
-    draws_, weights_ : posterior draws (natural scale) and their importance weights (sum 1).
-    effective_draws_ : effective sample size of the weighted draws, ``1 / sum w^2``.
-    diagnostics_ : :class:`~il6sim.twin._diagnostics.SamplingDiagnostics` of the draws (ESS,
-        PSIS Pareto k, ``low`` and a ``warning()`` when the intervals rest on a few draws).
+    draws_, weights_ : posterior draws (natural scale) and their importance weights (sum 1;
+        tempered to widen the intervals when the fit is flagged, see ``diagnostics_``).
+    effective_draws_ : effective sample size of the weights used, ``1 / sum w^2``.
+    diagnostics_ : :class:`~il6sim.twin._diagnostics.SamplingDiagnostics` of the untempered
+        draws (ESS, PSIS Pareto k, ``low``, the ``tempering`` power applied and a ``warning()``).
     cost_ : half the sum of squared residuals (negative log posterior up to a constant).
     observations_ : the labs fitted, with the twin's value and the standardised residual.
     """
@@ -195,9 +198,11 @@ class DigitalTwin:
         z, self.weights_, self.rounds_ = importance_sample(self, self.n_draws,
                                                            self.random_state)
         self.draws_ = np.exp(z)
+        raw = diagnose(self.weights_)
+        self.weights_, tau = temper(self.weights_) if raw.low else (self.weights_, 1.0)
         self.effective_draws_ = (float(1.0 / np.sum(self.weights_**2))
                                  if self.weights_.sum() > 0 else 0.0)
-        self.diagnostics_ = diagnose(self.weights_)
+        self.diagnostics_ = replace(raw, tempering=tau)
         residuals = best.fun[: len(self._days)]
         pred = self.simulator_.labs(self.theta_[None, :], self._days, self._markers)[0]
         self.observations_ = self._obs.assign(twin=pred, residual=residuals)
