@@ -1,9 +1,10 @@
 """Which parameters are uncertain and over what range (the input space of a sensitivity study).
 
 A parameter's TOML declaration may give ``range = [low, high]`` (its justification is in its
-source). Otherwise the range is ``value / f`` to ``value × f``, with the factor ``f`` of its kind
-from ``il6sim/data/sensitivity.yaml``: a "model assumption", a calibrated value, or a
-literature value. Switches, covariates, conventions and drug-file values are not varied.
+source); ``ranges`` in ``il6sim/data/sensitivity.yaml`` gives narrower ranges for well-measured
+resting physiology. Otherwise the range is ``value / f`` to ``value × f``, with the factor
+``f`` of its kind from ``il6sim/data/sensitivity.yaml``: a "model assumption", a calibrated
+value, or a literature value. Switches, covariates, conventions and drug-file values are not varied.
 Ranges are sampled uniformly in log10 (a rate known to a factor is as likely halved as doubled).
 """
 
@@ -66,8 +67,9 @@ def parameter_space(model: Model | None = None, names: list[str] | None = None
     for param in model.parameters:
         if names is not None and param.name not in names:
             continue
-        if param.range is not None:
-            low, high = param.range
+        declared = param.range or rules.get("ranges", {}).get(param.name)
+        if declared is not None:
+            low, high = (float(v) for v in declared)
             if low <= 0:
                 raise InputError(f"parameter '{param.name}' range [{low:g}, {high:g}] reaches "
                                  "0 or below; fix: give a positive range (ranges are log-scaled)")
