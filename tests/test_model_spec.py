@@ -24,10 +24,12 @@ def test_every_parameter_has_unit_description_and_source():
 def test_calibrated_parameters_name_targets_that_exist():
     from il6sim.calibration import load_targets
     from il6sim.population._course_check import load_course_targets
+    from il6sim.studies.sepsis import load_septic_shock_spec
     from il6sim.trial import load_trial
 
-    ids = {t.id for name in ("endotoxemia", "infection") for t in load_targets(name)}
+    ids = {t.id for name in ("endotoxemia", "infection", "sepsis") for t in load_targets(name)}
     course = {t["id"]: t for t in load_course_targets()}
+    course |= {t["id"]: t for t in load_septic_shock_spec()["targets"]}
     for p in declared_parameters():
         for target in p.calibrated_to:
             if target.startswith("trial:"):  # trial:<name>:<endpoint>, a published trial result

@@ -8,6 +8,8 @@ definitions to the model's read-outs; nothing is set per preset:
   bilirubin, mean arterial pressure, Glasgow coma scale and creatinine;
 - :func:`ards_category` — the Berlin definition (Ranieri VM 2012 JAMA 307:2526);
 - :func:`sepsis` — Sepsis-3: infection plus an acute SOFA rise of 2 or more (Singer 2016);
+  :func:`septic_shock` — sepsis with vasopressors needed for MAP ≥ 65 mmHg and lactate
+  > 2 mmol/L;
 - :func:`cytokine_storm` — the documented storm definition below;
 - :func:`needs_ventilation`, :func:`death_time`, :func:`recovery_time` and :func:`outcomes`;
 - :func:`who_scale` — the WHO Clinical Progression Scale, 0–10 (WHO Working Group 2020 Lancet
@@ -30,6 +32,7 @@ from ._definitions import (
     outcomes,
     recovery_time,
     sepsis,
+    septic_shock,
     sofa,
     sofa_components,
 )
@@ -78,6 +81,7 @@ __all__ = [
     "secondary_infection_hazard",
     "secondary_infection_probability",
     "sepsis",
+    "septic_shock",
     "sofa",
     "sofa_components",
     "who_scale",

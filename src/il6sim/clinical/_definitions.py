@@ -24,10 +24,18 @@ BILIRUBIN_CUTS = (20.0, 33.0, 102.0, 204.0)
 CREATININE_CUTS = (110.0, 171.0, 300.0, 440.0)
 #: Glasgow coma scale cut-points for 1..4 points (GCS 13-14, 10-12, 6-9, < 6).
 GCS_CUTS = (15.0, 13.0, 10.0, 6.0)
-#: Mean arterial pressure without vasopressors (mmHg): < 70 is 1 point; the model gives no
-#: vasopressors, so a pressure that would need them (< 65) scores 3 (norepinephrine ≤ 0.1
-#: µg/kg/min) and < 55 scores 4 (norepinephrine > 0.1).
+#: Mean arterial pressure without vasopressors (mmHg): < 70 is 1 point; a pressure below the
+#: 65 mmHg target is held there by norepinephrine (the model's ``norepinephrine`` read-out, the
+#: dose titration needs), which scores 3 at ≤ 0.1 µg/kg/min and 4 above. Results saved without
+#: that read-out use the pressure alone: < 65 scores 3 and < 55 scores 4 (the same points in a
+#: patient without vasoplegia, :mod:`il6sim.model.blocks.haemodynamics`).
 MAP_POINTS = ((70.0, 1), (65.0, 3), (55.0, 4))
+#: MAP (mmHg) below which vasopressors are needed (Singer M 2016 JAMA 315:801).
+VASOPRESSOR_MAP = 65.0
+#: norepinephrine dose (µg/kg/min) above which the cardiovascular SOFA score is 4.
+NOREPINEPHRINE_HIGH = 0.1
+#: blood lactate (mmol/L) above which septic shock is diagnosed (Singer 2016).
+SHOCK_LACTATE = 2.0
 
 SOFA_COMPONENTS = ("respiratory", "coagulation", "liver", "cardiovascular", "cns", "renal")
 
@@ -46,8 +54,13 @@ def sofa_components(result: SimulationResult) -> dict[str, np.ndarray]:
     pf = result.output("pf_ratio")
     map_ = result.output("map")
     cardiovascular = np.zeros(map_.shape, dtype=int)
-    for threshold, points in MAP_POINTS:
-        cardiovascular = np.where(map_ < threshold, points, cardiovascular)
+    if "norepinephrine" in result.output_names:
+        pressor = np.where(result.output("norepinephrine") > NOREPINEPHRINE_HIGH, 4, 3)
+        cardiovascular = np.where(map_ < MAP_POINTS[0][0], MAP_POINTS[0][1], cardiovascular)
+        cardiovascular = np.where(map_ < VASOPRESSOR_MAP, pressor, cardiovascular)
+    else:
+        for threshold, points in MAP_POINTS:
+            cardiovascular = np.where(map_ < threshold, points, cardiovascular)
     gcs = np.round(result.output("gcs"))  # the Glasgow coma scale is an integer score
     return {
         "respiratory": _points_below(pf, PF_CUTS),
@@ -82,6 +95,20 @@ def sepsis(result: SimulationResult) -> np.ndarray:
     time 0 (Singer M 2016 JAMA 315:801)."""
     score = sofa(result)
     return infected(result) & (score - score[:, :1] >= 2)
+
+
+def septic_shock(result: SimulationResult) -> np.ndarray:
+    """Sepsis-3 septic shock over time (N, T): sepsis with vasopressors needed to hold MAP at
+    65 mmHg and lactate above 2 mmol/L (Singer M 2016 JAMA 315:801; Shankar-Hari M 2016 JAMA
+    315:775). The model's fluids are whatever the scenario gives; shock is read after them."""
+    if "lactate_level" not in result.output_names:
+        raise InputError("this result has no lactate read-out (saved by an il6sim without "
+                         "haemodynamics); fix: simulate it again")
+    return (
+        sepsis(result)
+        & (result.output("map") < VASOPRESSOR_MAP)
+        & (result.output("lactate_level") > SHOCK_LACTATE)
+    )
 
 
 def ards_category(result: SimulationResult) -> np.ndarray:
@@ -124,11 +151,23 @@ def needs_ventilation(result: SimulationResult) -> np.ndarray:
 #: tests/test_clinical.py.
 HAZARD_BASE = 1.0e-4  # per day
 HAZARD_SLOPE = 0.55  # per SOFA point
+#: Added death hazard per hour per µg/kg/min of norepinephrine above the dose at which the
+#: cardiovascular SOFA score reaches its maximum (0.1): SOFA cannot tell 0.15 from 1.5 µg/kg/min,
+#: but the dose carries the risk of refractory shock, where most septic-shock deaths occur.
+#: Set so that 1 µg/kg/min held for a day gives a death probability of 0.9 (Martin C 2015 Shock
+#: 44:305: ICU mortality 90 % above 1 µg/kg/min, OR 9.7; Auchet T 2017 Ann Intensive Care 7:43:
+#: 60 % at day 28 on high doses); it is zero in patients who need no more than 0.1.
+REFRACTORY_SHOCK_HAZARD = 0.107  # per hour per µg/kg/min above NOREPINEPHRINE_HIGH
 
 
 def death_hazard(result: SimulationResult) -> np.ndarray:
-    """Death hazard per hour over time (N, T), from the SOFA score."""
-    return HAZARD_BASE / 24.0 * np.exp(HAZARD_SLOPE * sofa(result))
+    """Death hazard per hour over time (N, T), from the SOFA score and, in refractory shock,
+    the norepinephrine dose above 0.1 µg/kg/min (:data:`REFRACTORY_SHOCK_HAZARD`)."""
+    hazard = HAZARD_BASE / 24.0 * np.exp(HAZARD_SLOPE * sofa(result))
+    if "norepinephrine" in result.output_names:
+        excess = np.clip(result.output("norepinephrine") - NOREPINEPHRINE_HIGH, 0.0, None)
+        hazard = hazard + REFRACTORY_SHOCK_HAZARD * excess
+    return hazard
 
 
 def _cumulative(result: SimulationResult, rate: np.ndarray) -> np.ndarray:
@@ -211,6 +250,8 @@ def outcomes(
             "peak_sofa": score.max(axis=1),
             "sofa_rise": (score - score[:, :1]).max(axis=1),
             "sepsis": sepsis(result).any(axis=1),
+            "septic_shock": (septic_shock(result).any(axis=1)
+                             if "lactate_level" in result.output_names else False),
             "ards_category": ards_category(result).max(axis=1),
             "storm_hours": (cytokine_storm(result) * dt).sum(axis=1),
             "ventilated": ventilation.any(axis=1),

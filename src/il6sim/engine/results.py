@@ -19,6 +19,9 @@ import pandas as pd
 from ..errors import InputError
 
 _STATE_PREFIX = "state:"
+#: IL-6 source fluxes counted with another cell type's share: the phagocytes that clear blood
+#: (Kupffer cells, splenic macrophages, monocytes) are macrophages in claim C01's list.
+IL6_SOURCE_LINEAGE = {"sys_phagocytes": "macrophages"}
 _META_KEY = b"il6sim"
 
 
@@ -92,7 +95,8 @@ class SimulationResult:
         """Share of IL-6 production by cell type over time (claim C01).
 
         Returns a table with columns patient, time_h and one column per source (macrophages,
-        t_cells, b_cells, endothelium, fibroblasts); the shares of a row sum to 1.
+        t_cells, b_cells, endothelium, fibroblasts); the shares of a row sum to 1. The
+        phagocytes that clear blood count with macrophages (:data:`IL6_SOURCE_LINEAGE`).
         """
         from ..model import default_model
 
@@ -106,7 +110,9 @@ class SimulationResult:
                 compartment = model.states[model.state_index[next(iter(flux.changes))]].compartment
                 volume_name = "V_plasma" if compartment == "plasma" else "V_tissue"
                 volume = self.parameters[:, model.param_index[volume_name]][:, None]
-                sources[flux.name.removeprefix("prod_il6_")] = fluxes[flux.name] * volume
+                source = flux.name.removeprefix("prod_il6_")
+                source = IL6_SOURCE_LINEAGE.get(source, source)
+                sources[source] = sources.get(source, 0.0) + fluxes[flux.name] * volume
         total = sum(sources.values())
         with np.errstate(invalid="ignore", divide="ignore"):
             shares = {k: np.where(total > 0, v / total, np.nan) for k, v in sources.items()}

@@ -1,4 +1,4 @@
-"""Command line of the studies: ``il6sim timing``.
+"""Command line of the studies: ``il6sim timing`` and ``il6sim sepsis``.
 
 :func:`register` adds the command to the ``il6sim`` app, whose command group prints any
 :class:`~il6sim.errors.Il6simError` (unknown drug, regimen or phenotype, a negative day, a bad
@@ -101,7 +101,55 @@ def timing(
     console.print("Written: " + ", ".join(str(p) for p in paths.values()))
 
 
+def sepsis(
+    n: Annotated[int, typer.Option("--n", help="Patients drawn (about half reach shock).")] = 150,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the draws.")] = 0,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Output folder for cohort.csv (patient x delay), patients.csv and "
+                            "targets.csv.", show_default=False)] = None,
+) -> None:
+    """Septic-shock cohort: mortality by antibiotic delay and IL-6 at shock onset against the
+    published figures.
+
+    Draws --n patients from il6sim/data/studies/septic-shock.yaml, treats the ones who reach
+    hypotension at each antibiotic delay and prints the mortality by delay and the cohort's
+    targets (fitted or checked); --out also writes the tables.
+    """
+    from ..errors import InputError
+    from .sepsis import MAX_COHORT, run_septic_shock
+
+    if not 10 <= n <= MAX_COHORT:
+        raise InputError(f"--n {n} is outside 10-{MAX_COHORT}; fix: give a cohort size in that "
+                         "range")
+    if out is not None:
+        check_output_folder(out, "--out")
+    console = Console(highlight=False, soft_wrap=False, width=140)
+    start = time.perf_counter()
+    with console.status("simulating the cohort"):
+        result = run_septic_shock(n, seed=seed)
+    mortality = result.mortality()
+    console.print(f"{result.settings['n_in_shock']} of {n} drawn patients reached septic shock "
+                  f"(seed {seed}; {time.perf_counter() - start:.1f} s)")
+    console.print("mortality by day 28 by antibiotic delay after hypotension: " + ", ".join(
+        f"{d:g} h {m:.1%}" for d, m in mortality.items()))
+    table = Table(show_lines=False)
+    for column in ("target", "model", "published range", "within", "role"):
+        table.add_column(column)
+    targets = result.targets()
+    for row in targets.itertuples():
+        table.add_row(row.id, f"{row.model:.3g}", f"{row.low:g}-{row.high:g} {row.unit}".strip(),
+                      "yes" if row.within else "NO", row.role)
+    console.print(table)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        result.table.to_csv(out / "cohort.csv", index=False)
+        result.patients.to_csv(out / "patients.csv", index=False)
+        targets.to_csv(out / "targets.csv", index=False)
+        console.print(f"Written: {out}/cohort.csv, patients.csv, targets.csv")
+
+
 def register(app: typer.Typer) -> None:
-    """Add the ``timing`` command to ``app``."""
+    """Add the ``timing`` and ``sepsis`` commands to ``app``."""
     app.command("timing", epilog="Example: il6sim timing --drug tocilizumab --days 0,4,8,12 "
                                  "--out out/timing")(timing)
+    app.command("sepsis", epilog="Example: il6sim sepsis --n 150 --out out/sepsis")(sepsis)

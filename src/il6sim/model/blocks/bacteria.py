@@ -10,10 +10,16 @@ Assumptions (after Smith AM, McCullers JA, Adler FR 2011 J Theor Biol 276:106 an
 macrophages that saturates at high loads (so small inocula are cleared without neutrophils) and by
 recruited neutrophils, both faster when antibody opsonises the bacteria; spill into blood above a
 tissue load (Hill switch, no ``if`` in the right-hand side); blood clearance by spleen and liver;
-an antibiotic given as an IV dose event, eliminated first-order, killing with an Emax curve.
-Bacteria shed pathogen patterns (LPS-equivalent per CFU) that activate macrophages. IL-6 helps
-clearance through neutrophil release and recruitment (claim C08; Dalrymple SA 1995 Infect Immun
-63:2262; van der Poll T 1997 J Infect Dis 176:439).
+an antibiotic given as an IV dose event, eliminated first-order (ceftriaxone by default), killing
+by its free concentration relative to the pathogen's MIC (time-dependent beta-lactam killing,
+near-maximal from about 4x MIC: Craig WA 1998 Clin Infect Dis 26:1), so a resistant strain (a
+high ``mic_abx`` in the pathogen profile) escapes it. Bacteria shed pathogen patterns
+(LPS-equivalent per CFU) that activate macrophages. IL-6 helps clearance through neutrophil
+release and recruitment and through the acute phase: CRP binds the phosphorylcholine of
+pneumococci and opsonises them for complement-mediated phagocytosis (Szalai AJ 1995 J Immunol
+155:2557: CRP protects mice from lethal pneumococcal infection), so IL-6-deficient mice clear
+pneumococci from the lung more slowly and die more (claim C08, C15; Dalrymple SA 1995 Infect
+Immun 63:2262; van der Poll T 1997 J Infect Dis 176:439).
 """
 
 from __future__ import annotations
@@ -23,8 +29,13 @@ from ..spec import Block, DoseRoute, Flux, Output, State
 
 
 def _opsonisation(s, p):
-    """Killing multiplier from antibody coating (1 without antibody)."""
-    return 1 + p.max_fold_opsonisation * hill(s.antibody, p.K_antibody_opsonisation)
+    """Killing multiplier from opsonins (1 without them): specific antibody, and CRP for bacteria
+    that carry phosphorylcholine (``w_crp_opsonisation``, a pathogen property)."""
+    return (
+        1
+        + p.max_fold_opsonisation * hill(s.antibody, p.K_antibody_opsonisation)
+        + p.w_crp_opsonisation * p.max_fold_crp_opsonisation * hill(s.crp, p.K_crp_opsonisation)
+    )
 
 
 def _phagocytes_killing(s, p, load):
@@ -36,7 +47,11 @@ def _phagocytes_killing(s, p, load):
 
 
 def _antibiotic_kill(s, p):
-    return p.k_abx_max_kill * hill(s.antibiotic, p.EC50_abx)
+    """Kill rate of a time-dependent (beta-lactam) antibiotic: a steep Emax curve (Hill 2) of the
+    free concentration, half-maximal at ``abx_ec50_per_mic`` times the pathogen's MIC."""
+    return p.k_abx_max_kill * hill(
+        p.abx_free_fraction * s.antibiotic, p.abx_ec50_per_mic * p.mic_abx, 2
+    )
 
 
 BLOCK = Block(

@@ -10,6 +10,11 @@ Network (each arrow a named flux or a factor inside one):
   synthesis; Tilg H 1994 Blood 83:113) — claims C07, C17;
 - IL-6 comes from five sources (claim C01): macrophages, T cells, B cells, endothelial cells
   (into plasma) and fibroblasts; TNF-α and IL-1β induce it in endothelium and fibroblasts;
+  in bacteraemia the macrophages that clear blood (Kupffer cells, splenic macrophages) and
+  blood monocytes, counted with the macrophages, make it into plasma as bacterial products in
+  blood activate them, so plasma IL-6 follows the systemic microbial burden (Waage A 1989 J
+  Exp Med 169:333: serum IL-6 of meningococcal septic shock rises with plasma endotoxin and
+  marks fatal cases);
 - IL-6 classic signalling induces IL-10 in macrophages (Steensberg A 2003 Am J Physiol
   Endocrinol Metab 285:E433); type-I interferon induces IL-10 and inhibits IL-1β (Guarda G
   2011 Immunity 34:213). Interferon is made at a basal rate here; the virus block adds its source.
@@ -141,6 +146,20 @@ BLOCK = Block(
             ),
             {"il6_p": 1},
             "IL-6 made by endothelial cells into plasma, rising with activation",
+        ),
+        Flux(
+            "prod_il6_sys_phagocytes",
+            lambda s, p: (
+                p.switch_il6
+                * p.r_il6_sys_phagocytes
+                * s.sys_phago_act
+                * inhibition(s.il10_p, p.K_inh_il10)
+                * glucocorticoid_restraint(s, p, p.gc_imax_cytokines)
+                / p.MW_il6
+            ),
+            {"il6_p": 1},
+            "IL-6 made into plasma by the phagocytes that clear blood (Kupffer cells, splenic "
+            "macrophages, monocytes), counted with macrophages",
         ),
         Flux(
             "prod_il6_fibroblasts",

@@ -9,8 +9,8 @@ States: ``lung_injury`` (0–1), ``vascular_leak`` (0–1), ``kidney_injury`` (0
   repaired over days (Matthay MA 2019 Nat Rev Dis Primers 5:18). Oxygenation (PaO2/FiO2) falls
   with lung injury and with leak (pulmonary oedema).
 - Vascular leak follows endothelial activation (TNF-α, IL-1β, IL-6 trans-signalling); it lowers
-  mean arterial pressure (shock) and, with inflammation, injures kidney and liver (Lelubre C,
-  Vincent JL 2018 Nat Rev Nephrol 14:417).
+  mean arterial pressure (:mod:`.haemodynamics`) and, with the vasoplegia of sepsis, leaves
+  kidney and liver under-perfused (Lelubre C, Vincent JL 2018 Nat Rev Nephrol 14:417).
 - Creatinine and bilirubin are made at constant rates and cleared by kidney and liver, so their
   levels rise as the organs fail; platelets are made in marrow (IL-6 raises thrombopoiesis:
   Kaser A 2001 Blood 98:2720) and consumed by activated endothelium.
@@ -34,15 +34,13 @@ def _epithelial_death(s, p):
 
 
 def _shock(s, p):
-    return hill(s.vascular_leak, p.K_organ_leak, 3)
+    """Organ hypoperfusion (0–1) from capillary leak and, in sepsis, vasoplegia
+    (:mod:`.haemodynamics`)."""
+    return hill(s.vascular_leak + p.w_vasoplegia_organ * s.vasoplegia, p.K_organ_leak, 3)
 
 
 def _pf_ratio(s, p):
     return p.pf_healthy * (1 - s.lung_injury) * (1 - p.w_leak_lung * s.vascular_leak)
-
-
-def _map(s, p):
-    return p.map_healthy * (1 - p.w_leak_map * s.vascular_leak)
 
 
 BLOCK = Block(
@@ -211,8 +209,6 @@ BLOCK = Block(
             "SpO2/FiO2 ratio (Rice TW 2007 Chest 132:410: S/F = 64 + 0.84 P/F)",
             label="S/F ratio",
         ),
-        Output("map", "mmHg", _map, "mean arterial pressure without vasopressors",
-               label="Mean arterial pressure"),
         Output("creatinine_level", "umol/L", lambda s, p: s.creatinine, "serum creatinine",
                label="Creatinine"),
         Output("bilirubin_level", "umol/L", lambda s, p: s.bilirubin, "serum bilirubin",

@@ -2,7 +2,8 @@
 tissue neutrophils, and endothelial activation.
 
 States: ``mac_rest``, ``mac_primed``, ``mac_act`` (cells/µL at the site), ``mac_tolerance`` (0–1),
-``neu_blood`` (10⁹/L), ``neu_tissue`` (cells/µL), ``endothelium_act`` (0–1).
+``neu_blood`` (10⁹/L), ``neu_tissue`` (cells/µL), ``endothelium_act`` (0–1), ``sys_phago_act``
+(0–1).
 
 Assumptions: macrophages are primed by danger signals (LPS) and TNF-α, become cytokine-secreting
 after a signalling/transcription delay (TNF-α appears 30 min after IV LPS and peaks at 1.5–2 h:
@@ -18,7 +19,11 @@ chemokines. Inflammatory monocytes are recruited over days by IL-6 trans-signall
 switch from neutrophil to mononuclear recruitment: Hurst SM 2001 Immunity 14:705) and activated
 endothelium, and become macrophages at the site (the monocyte-derived macrophages of severe
 COVID-19 lungs: Liao M 2020 Nat Med 26:842). Endothelium is activated by TNF-α, IL-1β and IL-6
-trans-signalling (Rose-John S 2012 Int J Biol Sci 8:1237).
+trans-signalling (Rose-John S 2012 Int J Biol Sci 8:1237). The phagocytes that clear blood —
+Kupffer cells and splenic macrophages, which take up circulating bacteria, and blood monocytes
+(``sys_phago_act``, their secreting fraction) — are activated by bacteria and endotoxin in blood
+with the same signalling delay and return to rest as site macrophages; they make IL-6 into
+plasma (:mod:`.cytokines`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 from ..motifs import fold_activation, hill, ratio
 from ..spec import Block, Flux, Output, State
 from ._signals import classic_signal_hepatocytes, danger_signal, trans_signal
+from .haemodynamics import systemic_pamp
 
 BLOCK = Block(
     name="innate",
@@ -45,6 +51,8 @@ BLOCK = Block(
         State("neu_blood", "cell/nL", "plasma", "blood neutrophil count (10⁹/L)", 4.0),
         State("neu_tissue", "cell/uL", "tissue", "neutrophils at the site", 1.0),
         State("endothelium_act", "dimensionless", "plasma", "endothelial activation (0–1)"),
+        State("sys_phago_act", "dimensionless", "plasma",
+              "secreting fraction of the phagocytes that clear blood (0–1)"),
     ),
     fluxes=(
         Flux(
@@ -209,6 +217,23 @@ BLOCK = Block(
             lambda s, p: p.k_endo_deact * s.endothelium_act,
             {"endothelium_act": -1},
             "return of endothelium to rest",
+        ),
+        Flux(
+            "act_sys_phagocytes",
+            lambda s, p: (
+                p.k_mac_mature
+                * (1 - s.sys_phago_act)
+                * hill(systemic_pamp(s, p), p.K_sys_phagocytes_pamp)
+            ),
+            {"sys_phago_act": 1},
+            "phagocytes that clear blood (Kupffer cells, splenic macrophages, monocytes) activated "
+            "by bacteria and endotoxin in blood, with the site macrophages' signalling delay",
+        ),
+        Flux(
+            "deact_sys_phagocytes",
+            lambda s, p: p.k_mac_deact * s.sys_phago_act,
+            {"sys_phago_act": -1},
+            "return of the blood-clearing phagocytes to rest",
         ),
     ),
     outputs=(

@@ -1,0 +1,207 @@
+"""Sepsis that behaves like sepsis (issue 16): septic shock reached and reversed by the declared
+treatments, antibiotic timing against mortality, IL-6 as a marker of death, and the harm of
+blocking IL-6 too early in a bacterial infection (claims C09, C10, C15, C16).
+
+Published figures: the preset-level ones in ``data/targets/sepsis.yaml`` (checked), the
+cohort-level ones in ``data/studies/septic-shock.yaml`` (fitted or checked, as each row says).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from il6sim.calibration import load_targets, run_target_scenarios
+from il6sim.clinical import outcomes, septic_shock, sofa_components
+from il6sim.engine import simulate
+from il6sim.pharmacology import expand_regimen
+from il6sim.scenario import load_scenario
+from il6sim.studies.sepsis import load_septic_shock_spec, run_septic_shock, weighted_auc
+
+DAY = 24.0
+TARGETS = load_targets("sepsis")
+
+#: Cohort rows the model does not reproduce, with the value measured when they were listed.
+COHORT_GAPS = {
+    "sepsis.il6_ratio_nonsurvivors_48_72h": "0.97 (n 150): IL-6 falls to near rest within a day "
+    "of effective antibiotics in every virtual patient; nothing keeps it raised for days in "
+    "those who die (no persistent source, no damage-driven inflammation after bacteria go)",
+}
+
+
+def _run(name, overrides=None, doses=None, days=None, dt=1.0):
+    scenario = load_scenario(name)
+    return simulate(scenario.parameter_overrides() | (overrides or {}),
+                    scenario.dose_table() if doses is None else doses,
+                    t_end=(days * DAY) if days else scenario.duration_h, dt=dt, backend="fast")
+
+
+@pytest.fixture(scope="module")
+def shock():
+    return _run("septic-shock")
+
+
+def test_septic_shock_is_reached_despite_fluids_and_reversed_by_the_antibiotic(shock):
+    t = shock.time
+    in_shock = septic_shock(shock)[0]
+    assert in_shock.any()
+    first = t[in_shock][0]
+    assert 18.0 <= first <= 30.0  # after the fluid boluses of 18-20 h
+    # during shock: norepinephrine holds MAP at the 65 mmHg target, lactate above 2 mmol/L
+    assert shock.output("map_treated")[0][in_shock].min() == pytest.approx(65.0, abs=0.1)
+    assert shock.output("norepinephrine")[0][in_shock].max() > 0.1
+    # reversed within days: off vasopressors and lactate normal by day 4
+    late = t >= 4 * DAY
+    assert not in_shock[late].any()
+    assert shock.output("norepinephrine")[0][late].max() < 1e-3
+    assert shock.output("lactate_level")[0][late].max() < 2.0
+    # organ dysfunction beyond the circulation: kidney and brain (SOFA points)
+    organs = {k: v[0].max() for k, v in sofa_components(shock).items()}
+    assert organs["cardiovascular"] == 4 and organs["renal"] >= 1 and organs["cns"] >= 1
+    # Sepsis-3 septic-shock mortality is above 40 % (Shankar-Hari 2016: 42.3 %)
+    assert 0.25 <= outcomes(shock).death_probability.iloc[0] <= 0.60
+
+
+def test_without_the_antibiotic_the_shock_is_not_reversed(shock):
+    scenario = load_scenario("septic-shock")
+    doses = scenario.dose_table()
+    untreated = _run("septic-shock", doses=doses[doses.agent != "antibiotic"], days=4)
+    assert septic_shock(untreated)[0][untreated.time >= 3 * DAY].all()
+    assert outcomes(untreated).death_probability.iloc[0] > 0.95
+
+
+def test_fluids_raise_the_pressure_only_while_they_stay_in_the_vessels():
+    scenario = load_scenario("septic-shock")
+    doses = scenario.dose_table()
+    dry = _run("septic-shock", doses=doses[doses.agent != "fluid"], days=2, dt=0.25)
+    wet = _run("septic-shock", days=2, dt=0.25)
+    t = wet.time
+    gain = wet.output("map")[0] - dry.output("map")[0]
+    assert gain[(t > 18) & (t < 21)].max() > 5.0  # mmHg while the boluses run
+    assert abs(gain[t >= 30]).max() < 3.0  # gone within hours: the leak takes them
+    assert wet.state("fluid_iv")[0][t >= 30].max() < 0.05
+
+
+def test_vasoplegia_needs_microbes_in_blood_so_viral_storms_keep_their_old_pressure():
+    """COVID-19 presets have no bacteria or endotoxin in blood: no iNOS, no vasoplegia, no
+    phagocyte IL-6; their pressure is the capillary-leak pressure of the earlier model."""
+    for name in ("covid19-severe", "covid19-mild"):
+        result = _run(name, dt=6.0)
+        assert np.abs(result.state("vasoplegia")).max() < 1e-9, name
+        assert np.abs(result.state("sys_phago_act")).max() < 1e-9, name
+        model_map = result.output("map")[0]
+        leak = result.output("leak")[0] / 100
+        assert np.allclose(model_map, 90.0 * (1 - 0.5 * leak), rtol=1e-6), name
+
+
+@pytest.fixture(scope="module")
+def sepsis_target_runs():
+    return run_target_scenarios(TARGETS, backend="fast")
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=[t.id for t in TARGETS])
+def test_sepsis_target(target, sepsis_target_runs):
+    value = target.measure(sepsis_target_runs)
+    assert target.low <= value <= target.high, (
+        f"{target.id} = {value:.4g}, published range [{target.low:g}, {target.high:g}] "
+        f"({target.source})"
+    )
+
+
+# ---- the septic-shock cohort --------------------------------------------------------------------
+N_COHORT = 150
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return run_septic_shock(N_COHORT, seed=0)
+
+
+def test_cohort_file_rows_have_a_source_a_range_and_a_role():
+    for row in load_septic_shock_spec()["targets"]:
+        assert row["low"] <= row["center"] <= row["high"], row["id"]
+        assert row["role"] in ("fitted", "checked") and len(row["source"]) > 40, row["id"]
+
+
+def test_cohort_is_septic_shock_and_mortality_rises_with_every_hour_of_delay(cohort):
+    table = cohort.table
+    assert (table.status == "ok").all()
+    assert table.septic_shock.mean() > 0.95
+    assert cohort.settings["n_in_shock"] >= 0.35 * N_COHORT
+    mortality = cohort.mortality()
+    assert np.all(np.diff(mortality.to_numpy()) > 0), mortality
+    # each patient: a later antibiotic never lowers the probability of death
+    wide = table.pivot(index="patient", columns="delay_h", values="death_probability")
+    assert (np.diff(wide.to_numpy(), axis=1) >= -1e-6).all()
+    odds = mortality / (1 - mortality)
+    per_hour = (odds[6.0] / odds[1.0]) ** (1 / 5)
+    print(f"\nseptic-shock cohort: mortality by delay {mortality.round(3).to_dict()}; "
+          f"odds ratio per hour (1-6 h) {per_hour:.2f}")
+
+
+def _cohort_rows():
+    for row in load_septic_shock_spec()["targets"]:
+        marks = ()
+        if row["id"] in COHORT_GAPS:
+            marks = pytest.mark.xfail(strict=True, reason=COHORT_GAPS[row["id"]])
+        yield pytest.param(row["id"], id=row["id"].removeprefix("sepsis."), marks=marks)
+
+
+@pytest.mark.parametrize("row_id", list(_cohort_rows()))
+def test_cohort_target_within_its_published_range(cohort, row_id):
+    row = cohort.targets().set_index("id").loc[row_id]
+    assert row.within, f"{row_id}: model {row.model:.3g} outside {row.low:g}-{row.high:g}"
+
+
+def test_weighted_auc_is_the_usual_auc_for_certain_outcomes():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(1)
+    score, died = rng.normal(size=40), rng.random(40) < 0.4
+    assert weighted_auc(score, died.astype(float)) == pytest.approx(roc_auc_score(died, score))
+
+
+def test_claim_C10_il6_at_shock_onset_marks_the_patients_who_die(cohort):
+    """C10: across septic-shock patients IL-6 at onset is higher in those who die, because the
+    phagocytes that clear blood make it in proportion to the bacteria in blood that drive the
+    vasoplegia; the AUC is in the published range (Mat Nor 2016: 0.70, 0.62-0.78)."""
+    arm = cohort.table[cohort.table.delay_h == 1.0]
+    p, il6 = arm.death_probability.to_numpy(), arm.il6_at_onset.to_numpy()
+    died_mean = np.average(il6, weights=p)
+    survived_mean = np.average(il6, weights=1 - p)
+    assert died_mean > 1.2 * survived_mean
+    assert 0.6 <= weighted_auc(il6, p) <= 0.8
+
+
+# ---- both faces of IL-6 in bacterial infection (C08, C09, C15, C16) ------------------------------
+def test_claim_C15_without_il6_a_contained_pneumonia_becomes_septic_shock():
+    """IL-6 (marrow neutrophil release, CRP opsonisation of pneumococci) holds the pneumonia at
+    one lobe until the antibiotic arrives; without it the same infection reaches capacity, floods
+    the blood and causes septic shock (IL-6-deficient mice die of pneumococcal pneumonia: van der
+    Poll T 1997 J Infect Dis 176:439)."""
+    control = _run("bacterial-pneumonia", days=14)
+    knocked = _run("bacterial-pneumonia", {"switch_il6": 0}, days=14)
+    at_24h = control.time == 24.0
+    assert knocked.output("bacteria_site")[0][at_24h] > 1.5 * control.output("bacteria_site")[0][
+        at_24h]
+    assert knocked.output("bacteraemia")[0].max() > 3 * control.output("bacteraemia")[0].max()
+    assert not septic_shock(control).any() and septic_shock(knocked).any()
+    assert outcomes(knocked).death_probability.iloc[0] > 10 * outcomes(
+        control).death_probability.iloc[0]
+
+
+@pytest.mark.parametrize("start_h", [0.0, 3.0])
+def test_claim_C15_early_tocilizumab_in_septic_shock_raises_death_and_bacterial_burden(start_h):
+    scenario = load_scenario("septic-shock")
+    params, base = scenario.parameter_overrides(), scenario.dose_table()
+    treated = pd.concat([base, expand_regimen("tocilizumab-covid-8mgkg", start_h=start_h)],
+                        ignore_index=True).assign(patient=1)
+    doses = pd.concat([base.assign(patient=0), treated], ignore_index=True)
+    result = simulate([params, params], doses, t_end=28 * DAY, dt=1.0, backend="fast")
+    bacteria = np.clip(result.state("bac_t") + result.state("bac_b"), 0, None)
+    burden = np.trapezoid(np.log10(1 + bacteria), result.time, axis=1)
+    assert burden[1] > burden[0]
+    assert result.output("crp")[1].max() < 0.5 * result.output("crp")[0].max()  # no acute phase
+    death = outcomes(result).death_probability.to_numpy()
+    assert death[1] > death[0] + 0.01, death
