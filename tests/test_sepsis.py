@@ -205,3 +205,68 @@ def test_claim_C15_early_tocilizumab_in_septic_shock_raises_death_and_bacterial_
     assert result.output("crp")[1].max() < 0.5 * result.output("crp")[0].max()  # no acute phase
     death = outcomes(result).death_probability.to_numpy()
     assert death[1] > death[0] + 0.01, death
+
+
+# ---- clinical read-outs of the haemodynamics --------------------------------------------------
+def _clinical(**outputs):
+    """A one-patient result with the given read-outs (healthy elsewhere)."""
+    from il6sim.engine import SimulationResult
+
+    values = {"pf_ratio": 450.0, "platelet_count": 250.0, "bilirubin_level": 10.0, "map": 90.0,
+              "gcs": 15.0, "creatinine_level": 80.0, "il6": 2.0, "bacteria_site": 0.0,
+              "bacteraemia": 0.0, "viral_load": 0.0, "norepinephrine": 0.0,
+              "lactate_level": 1.0} | outputs
+    n = max(np.size(v) for v in values.values())
+    stacked = np.stack([np.broadcast_to(np.asarray(v, float), (n,)) for v in values.values()],
+                       axis=-1)[None]
+    return SimulationResult(time=np.arange(n, dtype=float), outputs=stacked,
+                            states=np.zeros((1, n, 0)), parameters=np.zeros((1, 0)),
+                            output_names=list(values), output_units=[""] * len(values),
+                            state_names=[], param_names=[], status=["ok"], doses=pd.DataFrame())
+
+
+def test_sofa_scores_the_norepinephrine_dose_and_shock_needs_lactate_and_infection():
+    from il6sim.clinical import death_hazard, sofa
+
+    r = _clinical(map=[85, 68, 60, 60, 50], norepinephrine=[0, 0, 0.05, 0.3, 0.09],
+                  lactate_level=[1, 1, 3, 1.5, 4], bacteraemia=[0, 10, 10, 10, 10])
+    # MAP < 70: 1; below 65 the dose decides: <= 0.1 ug/kg/min 3, above 4 (Singer 2016 Table 1)
+    assert sofa_components(r)["cardiovascular"][0].tolist() == [0, 1, 3, 4, 3]
+    # Sepsis-3 septic shock: sepsis (SOFA rise >= 2) with MAP < 65 and lactate > 2 mmol/L
+    assert septic_shock(r)[0].tolist() == [False, False, True, False, True]
+    # refractory shock adds hazard only above 0.1 ug/kg/min
+    base = 1e-4 / 24 * np.exp(0.55 * sofa(r)[0])
+    extra = death_hazard(r)[0] - base
+    assert np.allclose(extra, [0, 0, 0, 0.107 * 0.2, 0])
+
+
+def test_the_norepinephrine_read_out_holds_map_at_the_target_and_is_blunted_by_vasoplegia():
+    from il6sim.model import default_model
+
+    model = default_model()
+    y, p = model.initial_guess(), model.default_parameters()
+    index = model.state_index
+    y[index["vascular_leak"]] = 0.7  # MAP 90 * (1 - 0.35) = 58.5 mmHg
+    out = model.output_values(y, p)
+    assert float(out["map"]) == pytest.approx(58.5, rel=1e-3)
+    assert float(out["map_treated"]) == pytest.approx(65.0, rel=1e-4)
+    assert float(out["norepinephrine"]) == pytest.approx((65 / 58.5 - 1) / 1.818, rel=1e-3)
+    y[index["vasoplegia"]] = 0.5
+    blunted = model.output_values(y, p)
+    assert float(blunted["map"]) == pytest.approx(58.5 * 0.75, rel=1e-3)
+    assert float(blunted["norepinephrine"]) == pytest.approx(
+        (65 / (58.5 * 0.75) - 1) * (1 + 4.0 * 0.5) / 1.818, rel=1e-3)
+
+
+def test_cli_sepsis_prints_the_cohort_targets(tmp_path):
+    from typer.testing import CliRunner
+
+    from il6sim.cli import app
+
+    result = CliRunner().invoke(app, ["sepsis", "--n", "20", "--out", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    assert "reached septic shock" in result.output and "sepsis.survival_loss_per_hour" in (
+        result.output)
+    assert (tmp_path / "s" / "targets.csv").is_file()
+    bad = CliRunner().invoke(app, ["sepsis", "--n", "5"])
+    assert bad.exit_code == 2 and "--n 5" in bad.output
