@@ -166,7 +166,8 @@ def test_target_roles_follow_calibrated_to_the_course_role_field_and_the_pk_head
     assert endotoxemia["endotoxemia.crp_rising"] == "checked"  # no parameter names it
     course = {q: r for _, q, r in planned_target_rows("covid_course", calibrated)}
     assert course["course.il6_rise_after_tocilizumab"] == "fitted"
-    assert course["course.incubation_median"] == "checked"
+    assert course["course.incubation_median"] == "fitted"      # beta_virus of the population
+    assert course["course.onset_to_dyspnoea"] == "checked"
     pk = planned_target_rows("pharmacology", calibrated)
     fitted = [q for _, q, r in pk if r == "fitted"]
     assert "siltuximab-11mgkg-iv-q3w cmax" in fitted
