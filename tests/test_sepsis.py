@@ -270,3 +270,20 @@ def test_cli_sepsis_prints_the_cohort_targets(tmp_path):
     assert (tmp_path / "s" / "targets.csv").is_file()
     bad = CliRunner().invoke(app, ["sepsis", "--n", "5"])
     assert bad.exit_code == 2 and "--n 5" in bad.output
+
+
+def test_sofa_is_a_read_out_for_summaries_and_figures_and_the_preset_overlays_its_targets(shock,
+                                                                                         tmp_path):
+    from il6sim.clinical import sofa
+    from il6sim.plotting import plot_result
+
+    assert np.array_equal(shock.output("sofa"), sofa(shock).astype(float))
+    assert shock.unit("sofa") == ""
+    scenario = load_scenario("septic-shock")
+    assert "sofa" in scenario.outputs
+    overlaid = {t.id for t in scenario.load_targets()}
+    assert {"sepsis.shock_map_nadir", "sepsis.shock_lactate_peak"} <= overlaid
+    assert not any(t.startswith("sepsis.cap_") for t in overlaid)
+    path = plot_result(shock, list(scenario.outputs), tmp_path / "shock.png",
+                       targets=scenario.load_targets())
+    assert path.stat().st_size > 20_000

@@ -50,11 +50,14 @@ MAX_LINES = 20
 
 def output_label(name: str) -> str:
     """``'P/F ratio'``: the display label the model declares for read-out ``name``."""
+    from .engine.results import CLINICAL_OUTPUTS
     from .model import default_model
 
     model = default_model()
     index = model.output_index.get(name)
-    return model.outputs[index].display_label if index is not None else name
+    if index is None:
+        return CLINICAL_OUTPUTS.get(name, ("", name))[1]
+    return model.outputs[index].display_label
 
 
 def unit_label(unit: str) -> str:

@@ -23,6 +23,9 @@ _STATE_PREFIX = "state:"
 #: (Kupffer cells, splenic macrophages, monocytes) are macrophages in claim C01's list.
 IL6_SOURCE_LINEAGE = {"sys_phagocytes": "macrophages"}
 _META_KEY = b"il6sim"
+#: Clinical scores a result computes from its read-outs (:mod:`il6sim.clinical`) for summaries
+#: and figures, beside the model's read-outs: name -> (unit, label).
+CLINICAL_OUTPUTS = {"sofa": ("", "SOFA score")}
 
 
 @dataclass
@@ -63,8 +66,12 @@ class SimulationResult:
         return np.array([s == "ok" for s in self.status])
 
     def output(self, name: str) -> np.ndarray:
-        """One read-out, shape ``(N, T)``."""
+        """One read-out, shape ``(N, T)``; ``"sofa"``: the SOFA score (:data:`CLINICAL_OUTPUTS`)."""
         if name not in self.output_names:
+            if name == "sofa":
+                from ..clinical import sofa  # it builds on this module
+
+                return sofa(self).astype(float)
             raise InputError(f"no output '{name}'; fix: use one of {', '.join(self.output_names)}")
         return self.outputs[:, :, self.output_names.index(name)]
 
@@ -75,6 +82,8 @@ class SimulationResult:
         return self.states[:, :, self.state_names.index(name)]
 
     def unit(self, output: str) -> str:
+        if output not in self.output_names and output in CLINICAL_OUTPUTS:
+            return CLINICAL_OUTPUTS[output][0]
         return self.output_units[self.output_names.index(output)]
 
     # ----- fluxes ---------------------------------------------------------------------------

@@ -201,7 +201,8 @@ class Scenario(ScenarioSpec):
     def load_targets(self) -> list[Any] | None:
         """The targets named by ``targets:`` that apply to this scenario, for plot overlays.
 
-        Kept: targets at rest (``scenario: rest``), targets for this scenario's name, and
+        Kept: targets at rest (``scenario: rest``), targets for this scenario's name (or
+        ``preset:<name>``), and
         targets for the same single LPS dose (``scenario: lps_2ngkg`` or ``dose_ngkg: 2``).
         ``None`` when no target set is named or the calibration package is not available.
         """
@@ -231,7 +232,7 @@ class Scenario(ScenarioSpec):
             match = re.fullmatch(r"lps_(\d+(?:\.\d+)?)ngkg", scenario)
             if match:
                 target_dose = float(match.group(1))
-            elif scenario not in ("rest", self.name):
+            elif scenario.removeprefix("preset:") not in ("rest", self.name):
                 return False
         if target_dose is None:
             return True

@@ -414,8 +414,10 @@ def check_against_model(spec: ScenarioSpec, model: Model) -> None:
                                             "doses (with the treatment)")
         if problem:
             raise ScenarioFieldError("treatment", problem)
+    from ..engine.results import CLINICAL_OUTPUTS
+
     for i, name in enumerate(spec.outputs):
-        if name not in model.output_index:
+        if name not in model.output_index and name not in CLINICAL_OUTPUTS:
             raise ScenarioFieldError(
                 f"outputs[{i}]",
                 f"unknown output '{name}'; fix: {suggest(name, model.output_names)}",
