@@ -229,15 +229,19 @@ def test_sofa_scores_the_norepinephrine_dose_and_shock_needs_lactate_and_infecti
     from il6sim.clinical import death_hazard, sofa
 
     r = _clinical(map=[85, 68, 60, 60, 50], norepinephrine=[0, 0, 0.05, 0.3, 0.09],
-                  lactate_level=[1, 1, 3, 1.5, 4], bacteraemia=[0, 10, 10, 10, 10])
+                  lactate_level=[1, 1, 3, 1.5, 4], bacteraemia=[0, 10, 10, 10, 10],
+                  vasoplegia_fraction=[0, 0, 30, 30, 30])
     # MAP < 70: 1; below 65 the dose decides: <= 0.1 ug/kg/min 3, above 4 (Singer 2016 Table 1)
     assert sofa_components(r)["cardiovascular"][0].tolist() == [0, 1, 3, 4, 3]
     # Sepsis-3 septic shock: sepsis (SOFA rise >= 2) with MAP < 65 and lactate > 2 mmol/L
     assert septic_shock(r)[0].tolist() == [False, False, True, False, True]
-    # refractory shock adds hazard only above 0.1 ug/kg/min
+    # refractory septic shock adds hazard only above 0.1 ug/kg/min, and only when vasoplegic
     base = 1e-4 / 24 * np.exp(0.55 * sofa(r)[0])
     extra = death_hazard(r)[0] - base
     assert np.allclose(extra, [0, 0, 0, 0.107 * 0.2, 0])
+    leak_only = _clinical(map=[60, 50], norepinephrine=[0.3, 0.3], vasoplegia_fraction=[0, 0])
+    assert np.allclose(death_hazard(leak_only)[0],
+                       1e-4 / 24 * np.exp(0.55 * sofa(leak_only)[0]))
 
 
 def test_the_norepinephrine_read_out_holds_map_at_the_target_and_is_blunted_by_vasoplegia():

@@ -156,17 +156,23 @@ HAZARD_SLOPE = 0.55  # per SOFA point
 #: but the dose carries the risk of refractory shock, where most septic-shock deaths occur.
 #: Set so that 1 µg/kg/min held for a day gives a death probability of 0.9 (Martin C 2015 Shock
 #: 44:305: ICU mortality 90 % above 1 µg/kg/min, OR 9.7; Auchet T 2017 Ann Intensive Care 7:43:
-#: 60 % at day 28 on high doses); it is zero in patients who need no more than 0.1.
+#: 60 % at day 28 on high doses); it is zero in patients who need no more than 0.1. Both cohorts
+#: are septic (distributive) shock, so it applies only while the vessels are vasoplegic
+#: (:data:`VASOPLEGIC_PERCENT`): hypotension from capillary leak alone (the viral storm) keeps
+#: the SOFA hazard only.
 REFRACTORY_SHOCK_HAZARD = 0.107  # per hour per µg/kg/min above NOREPINEPHRINE_HIGH
+#: loss of vascular tone (``vasoplegia_fraction``, %) above which shock counts as distributive.
+VASOPLEGIC_PERCENT = 1.0
 
 
 def death_hazard(result: SimulationResult) -> np.ndarray:
-    """Death hazard per hour over time (N, T), from the SOFA score and, in refractory shock,
-    the norepinephrine dose above 0.1 µg/kg/min (:data:`REFRACTORY_SHOCK_HAZARD`)."""
+    """Death hazard per hour over time (N, T), from the SOFA score and, in refractory septic
+    shock, the norepinephrine dose above 0.1 µg/kg/min (:data:`REFRACTORY_SHOCK_HAZARD`)."""
     hazard = HAZARD_BASE / 24.0 * np.exp(HAZARD_SLOPE * sofa(result))
-    if "norepinephrine" in result.output_names:
+    if {"norepinephrine", "vasoplegia_fraction"} <= set(result.output_names):
         excess = np.clip(result.output("norepinephrine") - NOREPINEPHRINE_HIGH, 0.0, None)
-        hazard = hazard + REFRACTORY_SHOCK_HAZARD * excess
+        distributive = result.output("vasoplegia_fraction") > VASOPLEGIC_PERCENT
+        hazard = hazard + REFRACTORY_SHOCK_HAZARD * excess * distributive
     return hazard
 
 
