@@ -41,8 +41,9 @@ PACKAGE_COMMANDS: dict[str, tuple[str, str]] = {
     "twin": ("twin", "Fit the model to one patient's own labs and forecast them, and death, "
                      "with and without IL-6 blockade started now."),
     "twin-eval": ("twin", "Fit every patient on their first days: coverage of their later labs "
-                          "by the forecast, and the AUC for death of the twin next to the "
-                          "statistical model (Il6Prognosis)."),
+                          "by the forecast, the AUC for death of the twin next to the "
+                          "statistical model (Il6Prognosis), and the calibration of its "
+                          "probability of death, raw and recalibrated (reliability.png)."),
     "timing": ("studies", "Timing × selection map of a treatment (IL-6 blockade or "
                           "dexamethasone): each phenotype untreated vs treated on each day."),
     "sepsis": ("studies", "Septic-shock cohort: mortality by antibiotic delay and IL-6 at "
