@@ -106,8 +106,9 @@ def test_a_trial_runs_per_member_and_reports_both_intervals(tmp_path):
                                       "--ensemble-file", str(tmp_path / "tiny"),
                                       "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
-    assert "model-uncertainty" in result.output
+    assert "ensemble members" in " ".join(result.output.split())  # the console table's title
     assert "Model uncertainty" in (tmp_path / "run" / "report.md").read_text()
+    assert (tmp_path / "run" / "ensemble.csv").exists()
 
 
 def test_an_ensemble_may_not_override_what_the_population_varies(tmp_path):
