@@ -7,7 +7,6 @@ Errors (bad trial file, unknown name, a folder holding another run) print one li
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -27,11 +26,8 @@ __all__ = ["register"]
 
 def _console() -> Console:
     """Wide enough for the headline table's published column (it has a measure column since
-    the ordinal endpoints): 160 columns in a terminal, the piped width otherwise."""
-    from .._console import wide_console
-
-    return wide_console(highlight=False, soft_wrap=False) if not sys.stdout.isatty() else \
-        Console(highlight=False, soft_wrap=False, width=max(160, Console().width))
+    the ordinal endpoints): at least 160 columns, whatever the terminal or ``COLUMNS`` says."""
+    return Console(highlight=False, soft_wrap=False, width=max(160, Console().width))
 
 
 def headline_table(result, treated: str | None = None) -> Table:
