@@ -23,6 +23,12 @@ def power(base, exponent) -> Quantity:
     return Quantity(b**e, "dimensionless")
 
 
+def allometric(weight, reference, exponent) -> Quantity:
+    """Allometric scaling ``(weight / reference) ** exponent`` of a clearance or volume
+    (Anderson BJ, Holford NHG 2008 Annu Rev Pharmacol Toxicol 48:303)."""
+    return power(ratio(weight, reference), exponent)
+
+
 def hill(x, half_max, n=1) -> Quantity:
     """Hill activation ``(x/K)^n / (1 + (x/K)^n)``, between 0 and 1."""
     r = power(ratio(x, half_max), n)

@@ -34,13 +34,13 @@ against a day).
 
 from __future__ import annotations
 
-from ..motifs import power, ratio
+from ..motifs import allometric
 from ..spec import Block, DoseRoute, Flux, Output, State
 from ._signals import antiviral_inhibition
 
 
 def _weight_factor(p):
-    return power(ratio(p.body_weight, p.av_reference_weight), p.av_weight_exponent)
+    return allometric(p.body_weight, p.av_reference_weight, p.av_weight_exponent)
 
 
 def clearance(p):

@@ -30,12 +30,12 @@ weeks of PK); subcutaneous doses enter the depot scaled by bioavailability.
 
 from __future__ import annotations
 
-from ..motifs import mass_action_binding, power, ratio
+from ..motifs import allometric, mass_action_binding, ratio
 from ..spec import Block, DoseRoute, Flux, Output, State
 
 
 def _weight_factor(p, exponent):
-    return power(ratio(p.body_weight, p.drug_reference_weight), exponent)
+    return allometric(p.body_weight, p.drug_reference_weight, exponent)
 
 
 def clearance(p):

@@ -32,12 +32,12 @@ but CRP falls in treated patients because IL-6 falls).
 
 from __future__ import annotations
 
-from ..motifs import power, ratio
+from ..motifs import allometric, ratio
 from ..spec import Block, DoseRoute, Flux, Output, State
 
 
 def _weight_factor(p):
-    return power(ratio(p.body_weight, p.gc_reference_weight), p.gc_weight_exponent)
+    return allometric(p.body_weight, p.gc_reference_weight, p.gc_weight_exponent)
 
 
 def clearance(p):
