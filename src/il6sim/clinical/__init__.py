@@ -16,7 +16,10 @@ definitions to the model's read-outs; nothing is set per preset:
   Infect Dis 20:e192), and :func:`niaid_scale` — the NIAID 8-point scale (Beigel JH 2020 N Engl
   J Med 383:1813), read from the physiology with the rules of :mod:`._ordinal`;
 - :func:`secondary_infection_hazard` / :func:`secondary_infection_probability` — the cost of
-  blocking IL-6, from the leukocyte IL-6 defence deficit (claim C15).
+  blocking IL-6, from the leukocyte IL-6 defence deficit (claim C15);
+- :func:`hai_hazard` / :func:`hai_onset` — a hospital-acquired bacterial infection as an event:
+  its hazard from ventilation, the IL-6 defence deficit, glucocorticoid response and
+  lymphopenia (:mod:`._hai`); trials turn the event into a bacterial inoculum.
 """
 
 from ._definitions import (
@@ -36,6 +39,7 @@ from ._definitions import (
     sofa,
     sofa_components,
 )
+from ._hai import hai_hazard, hai_onset
 from ._ordinal import (
     NIAID_LEVELS,
     WHO_LEVELS,
@@ -70,6 +74,8 @@ __all__ = [
     "death_time",
     "defence_deficit",
     "discharge_time",
+    "hai_hazard",
+    "hai_onset",
     "infected",
     "needs_ventilation",
     "niaid_from_who",

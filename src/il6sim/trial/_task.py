@@ -42,6 +42,7 @@ from ..scenario._schema import parse_time
 from ._background import Plan, check_background, strata
 from ._design import TrialSpec
 from ._endpoints import arm_endpoints
+from ._hai import HaiPlan, with_hai
 from ._signals import COVARIATES, Course, holds, signal_unit, threshold
 
 #: Random streams of the secondary-infection and co-infection draws (shared by all arms).
@@ -88,7 +89,7 @@ class TrialTask:
                 raise
             field, sep, rest = message.partition(": ")
             if sep and (field.startswith(("enrolment.", "arms[", "subgroups[", "coinfection",
-                                          "background["))
+                                          "background[", "hospital_infection"))
                         or field in ("population",)):
                 message = f"field '{field}': {rest}"
             else:
@@ -135,6 +136,8 @@ class TrialTask:
                                  f"at randomisation; fix: use one of {', '.join(recorded)}")
         self._field = "coinfection"
         self.coinfection_doses = self._coinfection_doses(model)
+        self._field = "hospital_infection"
+        self.hai = HaiPlan.make(self.design, model)
 
     def _with_overrides(self, spec, model):
         """The population with ``model_overrides`` applied to every patient."""
@@ -194,6 +197,8 @@ class TrialTask:
                                                               "title", "reference", "primary"})
         if not design["endpoint_followup"]:  # as before per-endpoint follow-up existed
             del design["endpoint_followup"]
+        if design.get("hospital_infection", 0) is None:  # as before the key existed
+            del design["hospital_infection"]
         return {
             "model": model_fingerprint(default_model()),
             "design": design,
@@ -363,6 +368,7 @@ class TrialTask:
             "threshold_left": table["death_threshold"].to_numpy(float)[chosen] - cumulative,
             "rest": c.result.output("classic_signal_leukocytes")[chosen, 0],
             "uniform": patient_uniforms(design.seed, patients, stream=INFECTION_STREAM),
+            "hai_threshold": HaiPlan.thresholds(design.seed, patients),
             "coinfected": coinfected, "weight": weight,
             "background_doses": background_doses, "background": background,
         }
@@ -394,11 +400,25 @@ class TrialTask:
                                         start_h=float(offsets[i]), until_h=followup)
                 events["patient"] = k * n + i
                 doses.append(events)
-        result = simulate(pd.concat([params] * len(arms), ignore_index=True),
-                          pd.concat(doses, ignore_index=True) if doses else None,
-                          t_end=followup, dt=self.spec.sampling_h,
-                          initial_states=np.vstack([inputs["states"][which]] * len(arms)),
-                          backend=self.backend, settings={"trial": design.name})
+        all_params = pd.concat([params] * len(arms), ignore_index=True)
+        all_doses = pd.concat(doses, ignore_index=True) if doses else None
+        states = np.vstack([inputs["states"][which]] * len(arms))
+
+        def run(table, dose_rows, initial):
+            return simulate(table, dose_rows, t_end=followup, dt=self.spec.sampling_h,
+                            initial_states=initial, backend=self.backend,
+                            settings={"trial": design.name})
+
+        result = run(all_params, all_doses, states)
+        hai = None
+        if self.hai is not None:
+            def per_row(name):
+                return np.tile(inputs[name][which], len(arms))
+            result, hai = self.hai.apply(
+                result, all_params, all_doses, states, threshold=per_row("hai_threshold"),
+                threshold_left=per_row("threshold_left"), rest=per_row("rest"),
+                keep_pathogen=per_row("coinfected"), mortality_h=horizons.get(
+                    "mortality", design.followup_h), simulate_again=run)
         columns = {}
         for k, arm in enumerate(arms):
             ends = arm_endpoints(_rows(result, slice(k * n, (k + 1) * n)),
@@ -406,6 +426,9 @@ class TrialTask:
                                  rest_signal=inputs["rest"][which],
                                  infection_uniform=inputs["uniform"][which],
                                  followup_h=design.followup_h, horizons=horizons)
+            if hai is not None:
+                ends = with_hai(ends, hai.iloc[k * n:(k + 1) * n].reset_index(drop=True),
+                                horizons.get("secondary_infection", design.followup_h))
             ends["treatment_start_day"] = (starts[arm.name] / 24.0 if arm.name in starts
                                            else np.nan)
             for column in ends.columns:

@@ -1,0 +1,167 @@
+"""Hospital-acquired infections in a trial arm: the event drawn from the hazard becomes an inoculum.
+
+With ``hospital_infection`` in the trial file (:class:`~il6sim.trial._design.HospitalInfection`),
+every arm of every enrolled patient is simulated from randomisation as usual; then
+
+1. the hazard of :func:`il6sim.clinical.hai_hazard` is read along that arm's own course (device,
+   IL-6 defence deficit, glucocorticoid response, lymphopenia), zero after death or discharge;
+2. the onset is the first time the accumulated hazard reaches the patient's unit-exponential
+   threshold, one per patient from its own random stream and the same in every arm (common
+   random numbers), so an arm has more infections only because its course carries more hazard;
+3. a patient with an onset is simulated again from randomisation with, at the onset, an
+   inoculum of the declared pathogen at a pneumonia-sized site and the usual-care antibiotic
+   after its delay. Before the onset nothing differs (the bacterial compartment is empty, so
+   the pathogen's parameters have no effect yet); after it, whether the patient dies comes from
+   the model (bacterial growth, sepsis, SOFA, the death hazard), with no death hazard added.
+
+The course before the onset does not depend on the infection, so one extra simulation of the
+infected patients is exact. Only the first infection is drawn. A patient with a declared
+``coinfection`` keeps the co-infection's pathogen (one bacterial compartment).
+
+Columns per arm (:meth:`HaiPlan.apply`): ``hospital_infection`` (0/1), ``hai_day`` (days from
+randomisation) and ``died_without_hai`` (whether the same patient, in the same arm, dies without
+the infection), so the deaths an infection causes are counted, not guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from ..clinical import death_hazard, discharge_time, hai_hazard, hai_onset
+from ..errors import InputError
+from ..population._course import first_time
+from ..population._sample import patient_uniforms
+from ..scenario._schema import parse_time
+from ._design import TrialSpec
+
+__all__ = ["HAI_STREAM", "SITE_CAPACITY", "HaiPlan", "with_hai"]
+
+#: Random stream of the hospital-acquired infection thresholds (shared by all arms).
+HAI_STREAM = 3002
+#: Carrying capacity of the infected site (CFU/mL): one lobe, as the ``bacterial-pneumonia``
+#: preset (quantitative cultures of pneumonic lung 1e7–1e9 CFU/g).
+SITE_CAPACITY = 1.0e8
+
+
+class HaiPlan:
+    """The dose rows (hours after the onset) and pathogen parameters of a trial's hospital-
+    acquired infection; :meth:`make` returns None when the trial declares none."""
+
+    def __init__(self, rows: pd.DataFrame, parameters: dict[str, float],
+                 defaults: dict[str, float]):
+        self.rows, self.parameters, self.defaults = rows, parameters, defaults
+
+    @classmethod
+    def make(cls, design: TrialSpec, model) -> HaiPlan | None:
+        spec = design.hospital_infection
+        if spec is None:
+            return None
+        from ..engine.doses import dose_table as normalise
+        from ..scenario import pathogen_parameters
+        from ..scenario._schema import DoseSpec, ScenarioFieldError, dose_amount
+
+        specs = [("hospital_infection", DoseSpec(time=0.0, agent="bacteria",
+                                                 route="inoculation", amount=spec.amount))]
+        if spec.antibiotic is not None:
+            abx = spec.antibiotic
+            first = parse_time(abx.start, what="hospital_infection.antibiotic.start")
+            step = parse_time(abx.interval, what="hospital_infection.antibiotic.interval")
+            specs += [("hospital_infection.antibiotic", DoseSpec(
+                time=first + k * step, agent="antibiotic", route="iv", amount=abx.amount))
+                for k in range(abx.doses)]
+        rows = []
+        for field, dose in specs:
+            try:
+                amount, unit = dose_amount(model, dose, field)
+            except ScenarioFieldError as exc:
+                raise InputError(f"{exc.field}: {exc.message}") from None
+            rows.append({"time_h": float(dose.time), "agent": dose.agent, "route": dose.route,
+                         "amount": amount, "unit": unit})
+        parameters = {name: model.convert_parameter(name, value)
+                      for name, value in pathogen_parameters(spec.pathogen).items()}
+        parameters["K_bac_capacity"] = SITE_CAPACITY
+        defaults = {name: model.parameter(name).value for name in parameters}
+        return cls(normalise(rows), parameters, defaults)
+
+    @staticmethod
+    def thresholds(seed: int, patients: np.ndarray) -> np.ndarray:
+        """Each patient's unit-exponential threshold (the same in every arm)."""
+        u = patient_uniforms(seed, np.asarray(patients), stream=HAI_STREAM)
+        return -np.log1p(-u)
+
+    def apply(self, result, params: pd.DataFrame, doses: pd.DataFrame | None,
+              states: np.ndarray, *, threshold: np.ndarray, threshold_left: np.ndarray,
+              rest: np.ndarray, keep_pathogen: np.ndarray, mortality_h: float,
+              simulate_again) -> tuple[object, pd.DataFrame]:
+        """The arms' result with infected patients simulated again, and per row of ``result``
+        the columns ``hospital_infection``, ``hai_day``, ``hai_probability`` (of an onset within
+        the run, from the hazard of the course without infection) and ``died_without_hai``.
+
+        ``params``, ``doses`` and ``states`` are what ``result`` was simulated from (one row per
+        patient and arm; ``doses['patient']`` numbers those rows); ``threshold`` the HAI
+        thresholds, ``threshold_left`` the death thresholds left at randomisation, ``rest`` the
+        resting leukocyte IL-6 signals and ``keep_pathogen`` the co-infected rows, per row;
+        ``mortality_h`` the follow-up of death; ``simulate_again(params, doses, states)``
+        simulates rows like ``result``.
+        """
+        time = result.time
+        cumulative = np.cumsum(death_hazard(result) * np.diff(time, prepend=time[0]), axis=1)
+        death_h = first_time(time, cumulative >= threshold_left[:, None])
+        discharge_h = discharge_time(result, death_h)
+        hazard = hai_hazard(result, rest=rest, death_h=death_h, discharge_h=discharge_h)
+        ok = np.array([s == "ok" for s in result.status])
+        onset = np.where(ok, hai_onset(hazard, time, threshold), np.nan)
+        dt = np.diff(time, prepend=time[0])
+        columns = pd.DataFrame({"hospital_infection": np.isfinite(onset).astype(float),
+                                "hai_day": onset / 24.0,
+                                "hai_probability": -np.expm1(-(hazard * dt).sum(axis=1)),
+                                "died_without_hai": (death_h <= mortality_h + 1e-9).astype(float)})
+        infected = np.flatnonzero(np.isfinite(onset))
+        if not len(infected):
+            return result, columns
+        again = params.iloc[infected].reset_index(drop=True)
+        fresh = ~np.asarray(keep_pathogen, bool)[infected]
+        for name, value in self.parameters.items():
+            column = again[name].to_numpy(float) if name in again \
+                else np.full(len(again), self.defaults[name])
+            again[name] = np.where(fresh, value, column)
+        position = pd.Series(np.arange(len(infected)), index=infected)
+        parts = []
+        if doses is not None:
+            mine = doses[doses["patient"].isin(infected)]
+            parts.append(mine.assign(patient=position[mine["patient"]].to_numpy()))
+        end = time[-1]
+        for k, i in enumerate(infected):
+            events = self.rows.assign(time_h=self.rows["time_h"] + onset[i], patient=k)
+            parts.append(events[events["time_h"] <= end + 1e-9])
+        redone = simulate_again(again, pd.concat(parts, ignore_index=True), states[infected])
+        outputs, new_states = result.outputs.copy(), result.states.copy()
+        outputs[infected], new_states[infected] = redone.outputs, redone.states
+        parameters = result.parameters.copy()
+        columns_here = [result.param_names.index(n) for n in redone.param_names
+                        if n in result.param_names]
+        parameters[np.ix_(infected, columns_here)] = redone.parameters[:, [
+            redone.param_names.index(result.param_names[c]) for c in columns_here]]
+        status = list(result.status)
+        for k, i in enumerate(infected):
+            status[i] = redone.status[k]
+        return replace(result, outputs=outputs, states=new_states, parameters=parameters,
+                       status=status), columns
+
+
+def with_hai(ends: pd.DataFrame, hai: pd.DataFrame, horizon_h: float) -> pd.DataFrame:
+    """One arm's endpoints (:func:`._endpoints.arm_endpoints`) with the hospital-acquired
+    infection columns added, and ``secondary_infection`` (with its probability) read from the
+    infection event within ``horizon_h`` instead of the formula of
+    :func:`il6sim.clinical.secondary_infection_probability`."""
+    ok = (ends["status"] == "ok").to_numpy()
+    out = ends.copy()
+    for column in ("hospital_infection", "hai_day", "died_without_hai"):
+        out[column] = np.where(ok, hai[column].to_numpy(float), np.nan)
+    within = hai["hai_day"].to_numpy(float) * 24.0 <= horizon_h + 1e-9
+    out["secondary_infection"] = np.where(ok, within.astype(float), np.nan)
+    out["secondary_infection_probability"] = np.where(ok, hai["hai_probability"], np.nan)
+    return out

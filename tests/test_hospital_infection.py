@@ -1,0 +1,166 @@
+"""Hospital-acquired bacterial infection (HAI) as an event: the hazard's dependence on each state
+against its target (data/targets/hospital_infection.yaml), the event path (the onset becomes an
+inoculum and the course after it changes; no onset, no change), seeded counts per arm, the
+design key's errors, and the checked targets on a small RECOVERY-tocilizumab run."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from il6sim.clinical import _hai as hai
+from il6sim.clinical import hai_hazard, hai_onset
+from il6sim.clinical._secondary import IL6_DEFENCE_WEIGHT
+from il6sim.engine import simulate
+from il6sim.engine.results import SimulationResult
+from il6sim.errors import InputError
+from il6sim.model import default_model
+from il6sim.trial import TrialTask, load_trial
+from il6sim.trial._hai import HaiPlan, with_hai
+
+TARGETS = {row["id"]: row for row in yaml.safe_load(
+    (files("il6sim") / "data" / "targets" / "hospital_infection.yaml").read_text())["targets"]}
+SHIPPED = load_trial("recovery-tocilizumab")
+
+
+def design(**changes) -> dict:
+    """The RECOVERY-tocilizumab design without its control-risk calibration, changed."""
+    data = SHIPPED.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data.pop("control_risk", None)
+    data.update(changes)
+    return data
+
+
+def course(pf=400.0, lymphocytes=2.0, signal=1.0, gc=0.0, hours=48.0) -> SimulationResult:
+    """One constructed patient holding the given state for ``hours`` (hourly grid)."""
+    time = np.arange(0.0, hours + 1.0)
+    names = ["pf_ratio", "lymphocytes", "classic_signal_leukocytes"]
+    outputs = np.empty((1, len(time), 3))
+    outputs[..., 0], outputs[..., 1], outputs[..., 2] = pf, lymphocytes, signal
+    outputs[0, 0, 2] = 1.0  # the resting signal at the first time
+    states = np.full((1, len(time), 1), gc)
+    return SimulationResult(time=time, outputs=outputs, states=states,
+                            parameters=np.zeros((1, 0)), output_names=names,
+                            output_units=["mmHg", "cell/nL", "1"], state_names=["gc_response"],
+                            param_names=[], status=["ok"], doses=pd.DataFrame())
+
+
+def daily(result: SimulationResult) -> float:
+    """The hazard per day at the last time."""
+    return float(hai_hazard(result)[0, -1] * 24.0)
+
+
+# ----------------------------------------------------------------------------- the hazard
+def test_fitted_constants_follow_their_target_rows():
+    ward = TARGETS["hai.ward_rate"]
+    assert pytest.approx(-np.log(1 - ward["center"]) / 10.6, rel=0.01) == hai.WARD_PER_DAY
+    assert pytest.approx(TARGETS["hai.vap_rate"]["center"] / 1000) == hai.VENTILATOR_PER_DAY
+    assert pytest.approx(
+        TARGETS["hai.dexamethasone_ratio"]["center"]) == 1 + hai.GLUCOCORTICOID_WEIGHT * 0.86
+    assert pytest.approx(TARGETS["hai.lymphopenia_ratio"]["center"]) == 1 + hai.LYMPHOPENIA_WEIGHT
+    for row in TARGETS.values():
+        assert row["role"] in ("fitted", "checked") and row["low"] <= row["center"] <= row["high"]
+
+
+def test_hazard_off_the_ventilator_and_on_it():
+    assert daily(course()) == pytest.approx(hai.WARD_PER_DAY)
+    on = daily(course(pf=120.0))  # below the intubation threshold: on the ventilator
+    assert on == pytest.approx(hai.WARD_PER_DAY + hai.VENTILATOR_PER_DAY)
+    per_1000 = (on - hai.WARD_PER_DAY) * 1000
+    row = TARGETS["hai.vap_rate"]
+    assert row["low"] <= per_1000 <= row["high"]
+
+
+@pytest.mark.parametrize(("state", "target", "expected"), [
+    ({"signal": 0.0}, "hai.il6_blockade_ratio_ra", 1 + IL6_DEFENCE_WEIGHT),
+    ({"gc": 0.86}, "hai.dexamethasone_ratio", None),
+    ({"lymphocytes": 0.6}, "hai.lymphopenia_ratio", None),
+])
+def test_each_suppression_raises_the_hazard_by_its_target(state, target, expected):
+    ratio = daily(course(**state)) / daily(course())
+    row = TARGETS[target]
+    if expected is not None:  # the deficit weight is the RA one; full blockade gives 1.81
+        assert ratio == pytest.approx(expected)
+    else:
+        assert row["low"] <= ratio <= row["high"]
+        assert ratio == pytest.approx(row["center"], rel=1e-6)
+
+
+def test_no_hazard_after_death_or_discharge_and_the_onset():
+    result = course(pf=120.0, hours=96.0)
+    hazard = hai_hazard(result, death_h=np.array([24.0]))
+    assert hazard[0, 24:].max() == 0.0 and hazard[0, :24].min() > 0.0
+    hazard = hai_hazard(result)
+    total = float((hazard[0, 1:]).sum())  # hourly grid
+    onsets = hai_onset(np.vstack([hazard, hazard]), result.time, np.array([total / 2, 1e9]))
+    assert 40.0 <= onsets[0] <= 56.0 and np.isnan(onsets[1])
+
+
+# ----------------------------------------------------------------------------- the event path
+def test_onset_becomes_an_inoculum_and_nothing_changes_without_one():
+    """Two healthy patients from rest; one whose hazard fires early, one that never fires."""
+    model = default_model()
+    plan = HaiPlan.make(load_trial(design(hospital_infection={})), model)
+    params = pd.DataFrame({"body_weight": [70.0, 70.0]})
+
+    def run(table, doses, initial):
+        return simulate(table, doses, t_end=96.0, dt=1.0, initial_states=initial)
+
+    first = run(params, None, None)
+    states = first.states[:, 0, :]
+    result, columns = plan.apply(
+        first, params, None, states, threshold=np.array([1e-4, np.inf]),
+        threshold_left=np.array([np.inf, np.inf]), rest=first.output(
+            "classic_signal_leukocytes")[:, 0], keep_pathogen=np.zeros(2, bool),
+        mortality_h=96.0, simulate_again=run)
+    assert columns["hospital_infection"].tolist() == [1.0, 0.0]
+    onset = columns["hai_day"].iloc[0] * 24.0
+    assert 0.0 < onset < 12.0
+    before = result.time < onset - 1e-9
+    np.testing.assert_allclose(result.outputs[0][before], first.outputs[0][before], rtol=1e-4,
+                               atol=1e-9)
+    bacteria = result.output("bacteria_site")[0]
+    assert first.output("bacteria_site")[0].max() < 1.0 and bacteria.max() >= 1e5
+    assert result.output("crp")[0].max() > 2 * first.output("crp")[0].max()
+    assert result.output("antibiotic_level")[0].max() > 1.0  # usual-care antibiotic given
+    np.testing.assert_array_equal(result.outputs[1], first.outputs[1])  # no onset: unchanged
+    assert columns["died_without_hai"].tolist() == [0.0, 0.0]
+    ends = with_hai(pd.DataFrame({"status": ["ok", "ok"], "secondary_infection": [0.0, 0.0],
+                                  "secondary_infection_probability": [0.0, 0.0]}), columns, 96.0)
+    assert ends["secondary_infection"].tolist() == [1.0, 0.0]
+
+
+# ----------------------------------------------------------------------------- in a trial
+@pytest.fixture(scope="module")
+def rows() -> pd.DataFrame:
+    return TrialTask(load_trial(design(hospital_infection={})))(np.arange(80))
+
+
+def test_seeded_counts_per_arm(rows):
+    enrolled = rows[rows["enrolled"]]
+    counts = {arm: int(enrolled[f"hospital_infection@{arm}"].sum())
+              for arm in ("usual care", "tocilizumab")}
+    assert len(enrolled) == 25
+    assert counts == {"usual care": 3, "tocilizumab": 3}
+    again = TrialTask(load_trial(design(hospital_infection={})))(np.arange(40, 80))
+    pd.testing.assert_series_equal(
+        again["hospital_infection@tocilizumab"].reset_index(drop=True),
+        rows["hospital_infection@tocilizumab"].iloc[40:].reset_index(drop=True))
+    infected = enrolled[enrolled["hospital_infection@usual care"] > 0.5]
+    assert (infected["secondary_infection@usual care"] == 1.0).all()
+    assert ((infected["hai_day@usual care"] > 0) & (infected["hai_day@usual care"] <= 28)).all()
+
+
+def test_design_key_errors():
+    with pytest.raises(InputError, match=r"hospital_infection\.pathogen.*fix"):
+        load_trial(design(hospital_infection={"pathogen": "Not A Name"}))
+    with pytest.raises(InputError, match=r"hospital_infection.*fix"):
+        load_trial(design(hospital_infection={"site": "lung"}))
+    with pytest.raises(InputError, match=r"hospital_infection\.antibiotic\.start.*fix"):
+        load_trial(design(hospital_infection={"antibiotic": {"start": "-2 h"}}))
+    with pytest.raises(InputError, match=r"hospital_infection.*fix"):
+        TrialTask(load_trial(design(hospital_infection={"pathogen": "no-such-bug"})))
