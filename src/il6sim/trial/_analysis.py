@@ -183,12 +183,17 @@ class TrialResult:
 
     @cached_property
     def subgroups(self) -> pd.DataFrame:
-        """The primary endpoint's risk ratio per subgroup level, with Cochran's Q p-value."""
+        """The primary endpoint per subgroup level, with Cochran's Q p-value: the risk ratio of
+        a yes/no primary, or the Fine–Gray rate ratio of a time-to-improvement or -recovery
+        primary (``risk_*`` is then the share who improved or recovered within follow-up), as
+        ACTT-1 reported its recovery rate ratio by baseline score (Beigel JH 2020 N Engl J Med
+        383:1813, Table 2)."""
         rows = []
         endpoint = self.design.primary
-        if endpoint not in BINARY or not self.design.treated_arms:
+        timed = ENDPOINT_KINDS.get(endpoint) == "time"
+        if not (endpoint in BINARY or timed) or not self.design.treated_arms:
             return pd.DataFrame(rows)
-        column = BINARY[endpoint][0]
+        column = TIME[endpoint][0] if timed else BINARY[endpoint][0]
         arm, control = self.design.treated_arms[0], self.design.control
         data = self._population(endpoint)
         for subgroup in self.design.subgroups:
@@ -201,8 +206,16 @@ class TrialResult:
             for label, mask in levels:
                 part = data[mask]
                 t, c = part[part["arm"] == arm], part[part["arm"] == control]
-                stat = risk_ratio(int((t[column] > 0.5).sum()), len(t),
-                                  int((c[column] > 0.5).sum()), len(c))
+                if timed:
+                    stat = {k: v for k, v in compare_kind(
+                        endpoint, t, c, "", self.endpoint_days(endpoint))[0].items()
+                        if k != "measure"}
+                    if min((t[column] > 0.5).sum(), (c[column] > 0.5).sum()) == 0:
+                        # no event in one arm: the rate ratio's estimate is 0 or infinite
+                        stat.update(estimate=np.nan, ci_low=np.nan, ci_high=np.nan)
+                else:
+                    stat = risk_ratio(int((t[column] > 0.5).sum()), len(t),
+                                      int((c[column] > 0.5).sum()), len(c))
                 found.append({"subgroup": subgroup.name, "signal": subgroup.signal,
                               "level": label, "n": len(part),
                               "risk_treated": float((t[column] > 0.5).mean()) if len(t) else

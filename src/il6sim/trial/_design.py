@@ -531,10 +531,11 @@ class TrialSpec(BaseModel):
             problem = check_published(result, endpoint)
             if problem is not None:
                 raise _fail_at(problem[1], f"{where}.{problem[0]}")
-            if where.startswith("subgroups") and ENDPOINT_KINDS[endpoint] != "binary":
-                raise _fail_at(f"subgroups are analysed for a yes/no primary endpoint, not "
-                               f"'{endpoint}'; fix: remove the published subgroup results",
-                               where)
+            if where.startswith("subgroups") and ENDPOINT_KINDS[endpoint] not in ("binary",
+                                                                                 "time"):
+                raise _fail_at(f"subgroups are analysed for a yes/no or time-to-event primary "
+                               f"endpoint, not '{endpoint}'; fix: remove the published subgroup "
+                               "results", where)
 
     def _check_endpoint_followup(self) -> None:
         for name, value in self.endpoint_followup.items():

@@ -54,10 +54,12 @@ def arm_cell(row, *, compact: bool = False) -> str:
     measure, n = row["measure"], int(row["n"])
     if measure == "risk":
         return f"{int(row['events'])}/{n} ({100 * row['value']:.1f} %)"
-    if compact:
-        return {"median days": f"median {_fmt(row['value'], 1)} d",
-                "median level": f"median {_fmt(row['value'], 0)} ({row['q1']:g}–{row['q3']:g})",
-                }.get(measure, f"mean {row['value']:.1f} d")
+    if compact:  # each text is built only for its own measure (a time row has no quartiles)
+        if measure == "median days":
+            return f"median {_fmt(row['value'], 1)} d"
+        if measure == "median level":
+            return f"median {_fmt(row['value'], 0)} ({row['q1']:g}–{row['q3']:g})"
+        return f"mean {row['value']:.1f} d"
     if measure == "median days":
         return (f"median {_fmt(row['value'], 1)} d ({_fmt(row['ci_low'], 1)}–"
                 f"{_fmt(row['ci_high'], 1)}); {int(row['events'])}/{n}")
