@@ -1,0 +1,111 @@
+"""The validation trials (ACTT-1, COVACTA): trial files of published designs that nothing in
+il6sim was calibrated to. Each file loads and validates, every published result is held out
+(``role: checked``, no ``control_risk`` anchor), and a small seeded run produces every declared
+endpoint and prints each published result beside the simulated one on the same measure. The
+slow test runs them at 600 patients and checks the comparison is complete; it asserts no
+agreement with the published numbers (that is what the table in docs/trials.md reports).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from il6sim.trial import load_trial, run_trial
+from il6sim.trial._outcomes import compare_kind
+from il6sim.trial._published import FINE_GRAY, simulated_measure
+
+VALIDATION = ("actt-1", "covacta")
+
+
+@pytest.mark.parametrize("name", VALIDATION)
+def test_validation_trial_files_load_and_hold_every_result_out(name):
+    design = load_trial(name)
+    assert design.control_risk is None, "a validation trial must not be anchored"
+    results = [*design.published.values(),
+               *(p for s in design.subgroups for p in s.published.values())]
+    assert results and all(r.role == "checked" for r in results)
+    assert set(design.published) <= set(design.endpoints)
+    assert design.primary in design.published
+
+
+def test_actt1_is_the_published_design():
+    """1:1 remdesivir 10 days vs placebo, time to recovery primary, 1062 patients, the recovery
+    rate ratio by NIAID score at baseline as published (Beigel 2020, Table 2)."""
+    design = load_trial("actt-1")
+    assert design.size == 541 + 521
+    assert [(a.name, a.ratio) for a in design.arms] == [("placebo", 1), ("remdesivir", 1)]
+    assert design.arms[1].treatment.regimen == "remdesivir-10d"
+    assert design.primary == "time_to_recovery"
+    levels = design.subgroups[0].published
+    assert {k: v.ratio for k, v in levels.items()} == {
+        "4 (no oxygen)": 1.29, "5 (oxygen)": 1.45, "6 (high flow or NIV)": 1.09,
+        "7 (ventilation or ECMO)": 0.98}
+
+
+def test_covacta_is_the_published_design():
+    design = load_trial("covacta")
+    assert design.size == 294 + 144
+    assert [(a.name, a.ratio) for a in design.arms] == [("placebo", 1), ("tocilizumab", 2)]
+    assert design.primary == "ordinal_day28"
+    assert design.published["mortality"].measure == "risk difference"
+
+
+def _check_like_for_like(result):
+    """Every declared endpoint has a comparison, and each published result sits on the row of
+    the simulated measure it asks for, with a finite simulated estimate."""
+    comparisons = result.comparisons
+    assert set(result.design.endpoints) <= set(comparisons.endpoint)
+    for endpoint, published in result.design.published.items():
+        rows = comparisons[(comparisons.endpoint == endpoint)
+                           & comparisons.published_measure.notna()]
+        assert list(rows.published_measure) == [published.measure], endpoint
+        assert rows.measure.iloc[0] == simulated_measure(endpoint, published)
+        assert np.isfinite(rows.estimate.iloc[0]), endpoint
+        if published.value is not None:
+            assert rows.published.iloc[0] == pytest.approx(published.value)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    return {name: run_trial(name, n_patients=60, out_dir=tmp_path_factory.mktemp(name))
+            for name in VALIDATION}
+
+
+@pytest.mark.parametrize("name", VALIDATION)
+def test_a_small_run_compares_each_published_result_like_for_like(small, name):
+    result = small[name]
+    assert len(result.patients) == 60
+    _check_like_for_like(result)
+
+
+def test_actt1_subgroups_report_the_recovery_rate_ratio_beside_the_published(small):
+    """A time-to-event primary is analysed per subgroup level by its Fine-Gray rate ratio, and
+    the published ratio of each NIAID level is printed beside it."""
+    result = small["actt-1"]
+    sub = result.subgroups
+    niaid = sub[sub.subgroup == "NIAID ordinal score at baseline"]
+    assert list(niaid.level) == ["4 (no oxygen)", "5 (oxygen)", "6 (high flow or NIV)",
+                                 "7 (ventilation or ECMO)"]
+    assert niaid.published.tolist() == [1.29, 1.45, 1.09, 0.98]
+    assert niaid.n.sum() == len(result.patients)
+    # each level's ratio is the trial's own Fine-Gray statistic on that level's patients
+    support = {"4 (no oxygen)": 0, "5 (oxygen)": 1, "6 (high flow or NIV)": 2,
+               "7 (ventilation or ECMO)": 3}
+    level = niaid.loc[niaid.n.idxmax()]
+    data = result.patients[result.patients.baseline_respiratory_support
+                           == support[level.level]]
+    expected = compare_kind("time_to_recovery", data[data.arm == "remdesivir"],
+                            data[data.arm == "placebo"], "", 28.0)[0]
+    assert expected["measure"] == FINE_GRAY["time_to_recovery"]
+    assert level.estimate == pytest.approx(expected["estimate"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", VALIDATION)
+def test_validation_trials_at_600_patients(tmp_path, name):
+    """The size the docs table uses: every comparison present and finite."""
+    result = run_trial(name, n_patients=600, out_dir=tmp_path)
+    _check_like_for_like(result)
+    assert isinstance(result.comparisons, pd.DataFrame)
