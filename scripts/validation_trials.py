@@ -28,7 +28,7 @@ from il6sim.trial._stats import BINARY, median_time
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "trials.md"
 START, END = "<!-- validation-trials:start -->", "<!-- validation-trials:end -->"
-TRIALS = ("actt-1", "covacta")
+TRIALS = ("actt-1", "covacta", "empacta")
 
 
 def _ci(estimate: float, low, high) -> str:
@@ -86,14 +86,20 @@ def table(n: int) -> str:
                                & comparisons.published_measure.notna()]
             row = rows.iloc[0]
             pub_ci = published.ci
+            shown, simulated = (_ci(published.value, *(pub_ci or (None, None))),
+                                _ci(row.estimate, row.ci_low, row.ci_high))
+            if published.value is None and published.control is not None:
+                # only the arms' risks were published: show them beside the simulated ones
+                arms = result.arms[result.arms.endpoint == endpoint].set_index("arm").value
+                shown = f"risks {100 * published.control:.3g} % vs {100 * published.treated:.3g} %"
+                simulated += (f"; risks {100 * arms[design.control]:.3g} % vs "
+                              f"{100 * arms[row.arm]:.3g} %")
             lines.append(
-                f"| {name} | {endpoint} | {published.measure} | "
-                f"{_ci(published.value, *(pub_ci or (None, None)))} | "
-                f"{_ci(row.estimate, row.ci_low, row.ci_high)} | "
+                f"| {name} | {endpoint} | {published.measure} | {shown} | {simulated} | "
                 f"{_inside(row.estimate, pub_ci) if published.value is not None else '—'} | "
                 f"{_control(result, endpoint, published)} |")
         sub = result.subgroups
-        if len(sub):
+        if "published" in sub:
             for row in sub[sub.published.notna()].itertuples():
                 ci = row.published_ci
                 lines.append(

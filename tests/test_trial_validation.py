@@ -16,7 +16,7 @@ from il6sim.trial import load_trial, run_trial
 from il6sim.trial._outcomes import compare_kind
 from il6sim.trial._published import FINE_GRAY, simulated_measure
 
-VALIDATION = ("actt-1", "covacta")
+VALIDATION = ("actt-1", "covacta", "empacta")
 
 
 @pytest.mark.parametrize("name", VALIDATION)
