@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..trial._design import Published, TrialSpec
+from ..trial._published import FINE_GRAY
 from ..trial._report import ENDPOINT_TITLES
 from ._rows import ScoreRow
 
@@ -64,8 +65,8 @@ def _role(published: Published, key: str, calibrated: set[str]) -> tuple[str, st
 def published_entries(design: TrialSpec, calibrated: set[str] = frozenset()
                       ) -> Iterator[PublishedEntry]:
     """Every published result of ``design`` that can be scored, in file order: the endpoints,
-    then the subgroup levels of the primary endpoint. ``calibrated`` holds every
-    ``calibrated_to`` name of the model's parameters."""
+    then the subgroup levels of a yes/no or time-to-event primary endpoint. ``calibrated``
+    holds every ``calibrated_to`` name of the model's parameters."""
     for endpoint, published in design.published.items():
         if endpoint not in design.endpoints:
             continue
@@ -74,7 +75,7 @@ def published_entries(design: TrialSpec, calibrated: set[str] = frozenset()
         yield PublishedEntry(endpoint, arm, published,
                              f"{_title(endpoint, design)}, {arm} vs {design.control}",
                              role, role_from)
-    if design.primary not in BINARY_ENDPOINTS or not design.treated_arms:
+    if design.primary not in (*BINARY_ENDPOINTS, *FINE_GRAY) or not design.treated_arms:
         return
     arm = design.treated_arms[0]
     for subgroup in design.subgroups:
@@ -116,7 +117,8 @@ def trial_rows(result, calibrated: set[str] = frozenset()) -> list[ScoreRow]:
             arms = result.arms
             n = int(arms[(arms.endpoint == entry.endpoint)
                          & arms.arm.isin([entry.arm, design.control])]["n"].sum())
-        else:
+        else:  # the subgroup analysis: the primary's risk ratio or Fine-Gray rate ratio
+            measure = FINE_GRAY.get(entry.endpoint, measure)
             found = subgroups[(subgroups.subgroup == entry.subgroup)
                               & (subgroups.level == entry.level)]
             n = int(found["n"].iloc[0]) if len(found) else 0
