@@ -24,9 +24,11 @@ TARGETS = load_targets("sepsis")
 
 #: Cohort rows the model does not reproduce, with the value measured when they were listed.
 COHORT_GAPS = {
-    "sepsis.il6_ratio_nonsurvivors_48_72h": "0.97 (n 150): IL-6 falls to near rest within a day "
-    "of effective antibiotics in every virtual patient; nothing keeps it raised for days in "
-    "those who die (no persistent source, no damage-driven inflammation after bacteria go)",
+    "sepsis.il6_ratio_nonsurvivors_48_72h": "1.0 (n 150): after the antibiotic IL-6 falls within "
+    "a day to the 20-30 pg/mL that hypoxic tissue behind microthrombi keeps up, alike in every "
+    "virtual patient; those who die differ in the SOFA hazard they accumulated, not in a "
+    "persistent source (no failed source control, no secondary infection, no self-sustaining "
+    "inflammation after bacteria go)",
 }
 
 
@@ -189,6 +191,46 @@ def test_claim_C15_without_il6_a_contained_pneumonia_becomes_septic_shock():
     assert not septic_shock(control).any() and septic_shock(knocked).any()
     assert outcomes(knocked).death_probability.iloc[0] > 10 * outcomes(
         control).death_probability.iloc[0]
+
+
+def test_claim_C09_excess_trans_signalling_causes_coagulopathy_and_organ_failure():
+    """C09 from mechanism: at septic-shock IL-6 levels IL-6:sIL-6R engages enough endothelial
+    gp130 to make PAI-1 (Kang S 2020 PNAS 117:22351); microthrombi consume platelets, raise
+    lactate and injure the kidney. Blocking trans-signalling alone (sgp130Fc-like switch) removes
+    them; the lower trans-signalling of COVID-19 never reaches the threshold."""
+    control = _run("septic-shock", days=7)
+    blocked = _run("septic-shock", {"switch_trans_signalling": 0}, days=7)
+    assert control.output("microthrombosis")[0].max() > 20.0  # percent
+    assert blocked.output("microthrombosis")[0].max() < 0.1
+    assert control.output("platelet_count")[0].min() < 150.0  # SOFA coagulation >= 1
+    assert blocked.output("platelet_count")[0].min() > 150.0
+    assert (control.output("lactate_level")[0].max()
+            > blocked.output("lactate_level")[0].max() + 1.0)
+    assert (control.output("creatinine_level")[0].max()
+            > 1.2 * blocked.output("creatinine_level")[0].max())
+    for name in ("covid19-severe", "covid19-mild"):
+        assert _run(name, dt=6.0).output("microthrombosis")[0].max() < 0.5, name
+
+
+def test_claim_C09_C16_blockade_in_the_hyperinflammatory_phase_spares_organs_and_lowers_death():
+    """Tocilizumab given with the antibiotic at shock onset (the hyperinflammatory phase) lowers
+    microthrombosis, lactate, kidney injury and death, where the same drug at infection raises
+    death (test below): the two faces of IL-6 in one infection."""
+    scenario = load_scenario("septic-shock")
+    params, base = scenario.parameter_overrides(), scenario.dose_table()
+    onset = float(base.loc[base.agent == "antibiotic", "time_h"].min())
+    treated = pd.concat([base, expand_regimen("tocilizumab-covid-8mgkg", start_h=onset)],
+                        ignore_index=True).assign(patient=1)
+    doses = pd.concat([base.assign(patient=0), treated], ignore_index=True)
+    result = simulate([params, params], doses, t_end=28 * DAY, dt=1.0, backend="fast")
+    peak = {k: result.output(k).max(axis=1)
+            for k in ("microthrombosis", "lactate_level", "creatinine_level")}
+    assert peak["microthrombosis"][1] < peak["microthrombosis"][0] - 2.0  # percent
+    assert peak["lactate_level"][1] < peak["lactate_level"][0] - 0.2
+    assert peak["creatinine_level"][1] < 0.95 * peak["creatinine_level"][0]
+    assert result.output("platelet_count")[1].min() > result.output("platelet_count")[0].min()
+    death = outcomes(result).death_probability.to_numpy()
+    assert death[1] < death[0] - 0.02, death
 
 
 @pytest.mark.parametrize("start_h", [0.0, 3.0])

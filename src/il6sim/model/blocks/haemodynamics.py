@@ -133,10 +133,15 @@ BLOCK = Block(
             lambda s, p: (
                 p.k_lactate_clearance
                 * p.lactate_baseline
-                * (1 + p.w_lactate_hypoperfusion * _hypoperfusion(s, p))
+                * (
+                    1
+                    + p.w_lactate_hypoperfusion * _hypoperfusion(s, p)
+                    + p.w_lactate_microthrombi * s.microthrombi
+                )
             ),
             {"lactate": 1},
-            "lactate from glycolysis, raised when tissue perfusion fails",
+            "lactate from glycolysis, raised when tissue perfusion fails (low pressure, "
+            "microthrombi)",
         ),
         Flux(
             "clear_lactate",
