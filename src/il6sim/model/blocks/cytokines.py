@@ -14,10 +14,7 @@ Network (each arrow a named flux or a factor inside one):
   blood monocytes, counted with the macrophages, make it into plasma as bacterial products in
   blood activate them, so plasma IL-6 follows the systemic microbial burden (Waage A 1989 J
   Exp Med 169:333: serum IL-6 of meningococcal septic shock rises with plasma endotoxin and
-  marks fatal cases); hypoxic tissue behind the microthrombi of sepsis-induced coagulopathy
-  (:mod:`.damage`) makes it too (hypoxia induces the IL-6 gene through NF-kB: Muraoka K 1997
-  Transplantation 63:466), so IL-6 stays raised for days in patients whose microcirculation
-  stays blocked;
+  marks fatal cases);
 - IL-6 classic signalling induces IL-10 in macrophages (Steensberg A 2003 Am J Physiol
   Endocrinol Metab 285:E433); type-I interferon induces IL-10 and inhibits IL-1β (Guarda G
   2011 Immunity 34:213). Interferon is made at a basal rate here; the virus block adds its source.
@@ -149,13 +146,6 @@ BLOCK = Block(
             ),
             {"il6_p": 1},
             "IL-6 made by endothelial cells into plasma, rising with activation",
-        ),
-        Flux(
-            "prod_il6_ischaemia",
-            lambda s, p: p.switch_il6 * p.r_il6_ischaemia * s.microthrombi / p.MW_il6,
-            {"il6_p": 1},
-            "IL-6 made by hypoxic tissue behind microthrombi (hypoxia induces the IL-6 gene "
-            "through NF-kB)",
         ),
         Flux(
             "prod_il6_sys_phagocytes",

@@ -15,9 +15,10 @@ States: ``lung_injury`` (0–1), ``vascular_leak`` (0–1), ``microthrombi`` (0�
   septic shock (about 1,000 pg/mL and more; 27 times those of severe COVID-19: Leisman DE 2020
   Lancet Respir Med 8:1233) IL-6:sIL-6R engages a large part of endothelial gp130 and the
   endothelium makes plasminogen activator inhibitor-1, which shuts down fibrinolysis (Kang S
-  2020 Proc Natl Acad Sci USA 117:22351; Kang S, Kishimoto T 2021 Exp Mol Med 53:1116). Fibrin then collects in the microcirculation (``microthrombi``; sepsis-induced
-  coagulopathy), consumes platelets, starves kidney, liver and brain of flow and raises lactate
-  (:mod:`.haemodynamics`), and the hypoxic tissue behind it makes IL-6 (:mod:`.cytokines`).
+  2020 Proc Natl Acad Sci USA 117:22351; Kang S, Kishimoto T 2021 Exp Mol Med 53:1116).
+  Fibrin then collects in the microcirculation (``microthrombi``; sepsis-induced coagulopathy),
+  consumes platelets, starves kidney, liver and brain of flow and raises lactate
+  (:mod:`.haemodynamics`).
   The injury needs a steep excess (``K_trans_excess``, Hill 4), so the lower trans-signalling of
   COVID-19 and of mild infections leaves it out. PAI-1 is higher in non-survivors of sepsis
   (meta-analysis of 18 studies, 4,467 patients: OR 3.93; Tipoe TL 2018 Front Immunol 9:1218).
