@@ -176,6 +176,75 @@ def test_claim_C10_il6_at_shock_onset_marks_the_patients_who_die(cohort):
     assert 0.6 <= weighted_auc(il6, p) <= 0.8
 
 
+# ---- the sepsis cohort: mortality by shock and by SOFA, IL-6 at presentation -------------------
+#: Sepsis-cohort rows the model does not reproduce, with the value measured when they were listed.
+SEPSIS_COHORT_GAPS = {
+    "sepsis.cohort_mortality_without_shock": "0.0055 (n 150): the SOFA-based death hazard "
+    "(calibrated on COVID-19) gives a few days at SOFA 2-8 well under 1 % risk; Sepsis-3's 10 % "
+    "includes deaths of old and chronically ill patients that the model does not attribute to "
+    "organ dysfunction",
+    "sepsis.cohort_auc_highest_sofa": "0.97 (n 150): death is a function of the SOFA course "
+    "alone, so the highest SOFA separates the outcomes better than in real ICUs (0.90)",
+}
+
+
+@pytest.fixture(scope="module")
+def sepsis_cohort():
+    from il6sim.studies._sepsis_cohort import run_sepsis_cohort
+
+    return run_sepsis_cohort(150, seed=0)
+
+
+def _sepsis_cohort_rows():
+    from il6sim.studies._sepsis_cohort import load_sepsis_cohort_spec
+
+    for row in load_sepsis_cohort_spec()["targets"]:
+        assert row["low"] <= row["center"] <= row["high"], row["id"]
+        assert row["role"] in ("fitted", "checked") and len(row["source"]) > 40, row["id"]
+        marks = ()
+        if row["id"] in SEPSIS_COHORT_GAPS:
+            marks = pytest.mark.xfail(strict=True, reason=SEPSIS_COHORT_GAPS[row["id"]])
+        yield pytest.param(row["id"], id=row["id"].removeprefix("sepsis."), marks=marks)
+
+
+@pytest.mark.parametrize("row_id", list(_sepsis_cohort_rows()))
+def test_sepsis_cohort_target_within_its_published_range(sepsis_cohort, row_id):
+    row = sepsis_cohort.targets().set_index("id").loc[row_id]
+    assert row.within, f"{row_id}: model {row.model:.3g} outside {row.low:g}-{row.high:g}"
+
+
+def test_sepsis_cohort_mortality_rises_with_organ_failure_and_shock(sepsis_cohort):
+    """Claim C10 across sepsis: shock and a higher SOFA mark death (Ferreira 2001), and IL-6 at
+    presentation is higher in those who die."""
+    table = sepsis_cohort.table
+    assert (table.status == "ok").all() and sepsis_cohort.settings["n_sepsis"] >= 100
+    assert 0.1 <= table.septic_shock.mean() <= 0.5
+    by_shock = sepsis_cohort.mortality_by_shock()
+    assert by_shock[True] > 10 * by_shock[False]
+    bands = sepsis_cohort.mortality_by_highest_sofa()
+    assert np.all(np.diff(bands.mortality.dropna().to_numpy()) > 0), bands
+    p = table.death_probability.to_numpy()
+    il6 = table.il6_at_presentation.to_numpy()
+    assert np.average(il6, weights=p) > 1.3 * np.average(il6, weights=1 - p)
+    print(f"\nsepsis cohort: mortality by shock {by_shock.round(3).to_dict()}; by highest SOFA "
+          f"{bands.mortality.round(3).to_dict()}")
+
+
+def test_cli_sepsis_cohort_prints_mortality_by_shock_and_sofa(tmp_path):
+    from typer.testing import CliRunner
+
+    from il6sim.cli import app
+
+    result = CliRunner().invoke(app, ["sepsis", "--cohort", "sepsis", "--n", "20", "--out",
+                                      str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    assert "by highest SOFA" in result.output and "sepsis.cohort_il6_auc_at_presentation" in (
+        result.output)
+    assert (tmp_path / "s" / "sepsis.csv").is_file()
+    bad = CliRunner().invoke(app, ["sepsis", "--cohort", "icu"])
+    assert bad.exit_code == 2 and "--cohort icu" in bad.output
+
+
 # ---- both faces of IL-6 in bacterial infection (C08, C09, C15, C16) ------------------------------
 def test_claim_C15_without_il6_a_contained_pneumonia_becomes_septic_shock():
     """IL-6 (marrow neutrophil release, CRP opsonisation of pneumococci) holds the pneumonia at

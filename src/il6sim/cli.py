@@ -46,8 +46,9 @@ PACKAGE_COMMANDS: dict[str, tuple[str, str]] = {
                           "probability of death, raw and recalibrated (reliability.png)."),
     "timing": ("studies", "Timing × selection map of a treatment (IL-6 blockade or "
                           "dexamethasone): each phenotype untreated vs treated on each day."),
-    "sepsis": ("studies", "Septic-shock cohort: mortality by antibiotic delay and IL-6 at "
-                          "shock onset against the published figures."),
+    "sepsis": ("studies", "Sepsis cohorts against the published figures: septic shock by "
+                          "antibiotic delay and IL-6 at shock onset (--cohort shock), or sepsis "
+                          "from presentation by shock and SOFA (--cohort sepsis)."),
     "sensitivity": ("sensitivity", "Which uncertain parameters drive death, the storm, IL-6, CRP, "
                                    "P/F and a treatment's effect in one patient: Morris "
                                    "screening or Sobol indices (SALib) over the declared "

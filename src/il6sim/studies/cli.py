@@ -104,48 +104,81 @@ def timing(
 def sepsis(
     n: Annotated[int, typer.Option("--n", help="Patients drawn (about half reach shock).")] = 150,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the draws.")] = 0,
+    cohort: Annotated[str, typer.Option(
+        "--cohort", help="shock: the septic-shock cohort, treated at each antibiotic delay "
+                         "after hypotension; sepsis: every patient with sepsis, followed from "
+                         "presentation (mortality by shock and by highest SOFA).")] = "shock",
     out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Output folder for cohort.csv (patient x delay), patients.csv and "
-                            "targets.csv.", show_default=False)] = None,
+        "--out", "-o", help="Output folder for the tables (cohort.csv, patients.csv or "
+                            "sepsis.csv, and targets.csv).", show_default=False)] = None,
 ) -> None:
-    """Septic-shock cohort: mortality by antibiotic delay and IL-6 at shock onset against the
-    published figures.
+    """Sepsis cohorts against the published figures: septic shock by antibiotic delay and IL-6 at
+    shock onset (--cohort shock), or sepsis from presentation by shock and SOFA (--cohort sepsis).
 
-    Draws --n patients from il6sim/data/studies/septic-shock.yaml, treats the ones who reach
-    hypotension at each antibiotic delay and prints the mortality by delay and the cohort's
-    targets (fitted or checked); --out also writes the tables.
+    Draws --n patients from il6sim/data/studies/septic-shock.yaml. --cohort shock treats the ones
+    who reach hypotension at each antibiotic delay and prints the mortality by delay;
+    --cohort sepsis (data/studies/sepsis-cohort.yaml) treats every patient with sepsis from a
+    drawn presentation time. Both print the cohort's targets (fitted or checked); --out also
+    writes the tables.
     """
     from ..errors import InputError
-    from .sepsis import MAX_COHORT, run_septic_shock
+    from .sepsis import MAX_COHORT
 
     if not 10 <= n <= MAX_COHORT:
         raise InputError(f"--n {n} is outside 10-{MAX_COHORT}; fix: give a cohort size in that "
                          "range")
+    if cohort not in ("shock", "sepsis"):
+        raise InputError(f"--cohort {cohort} is not a cohort; fix: give --cohort shock or "
+                         "--cohort sepsis")
     if out is not None:
         check_output_folder(out, "--out")
     console = Console(highlight=False, soft_wrap=False, width=140)
     start = time.perf_counter()
     with console.status("simulating the cohort"):
-        result = run_septic_shock(n, seed=seed)
-    mortality = result.mortality()
-    console.print(f"{result.settings['n_in_shock']} of {n} drawn patients reached septic shock "
-                  f"(seed {seed}; {time.perf_counter() - start:.1f} s)")
-    console.print("mortality by day 28 by antibiotic delay after hypotension: " + ", ".join(
-        f"{d:g} h {m:.1%}" for d, m in mortality.items()))
+        tables = (_shock_cohort if cohort == "shock" else _sepsis_cohort)(n, seed, console)
+    console.print(f"({time.perf_counter() - start:.1f} s)")
+    targets = tables["targets.csv"]
     table = Table(show_lines=False)
     for column in ("target", "model", "published range", "within", "role"):
         table.add_column(column)
-    targets = result.targets()
     for row in targets.itertuples():
         table.add_row(row.id, f"{row.model:.3g}", f"{row.low:g}-{row.high:g} {row.unit}".strip(),
                       "yes" if row.within else "NO", row.role)
     console.print(table)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        result.table.to_csv(out / "cohort.csv", index=False)
-        result.patients.to_csv(out / "patients.csv", index=False)
-        targets.to_csv(out / "targets.csv", index=False)
-        console.print(f"Written: {out}/cohort.csv, patients.csv, targets.csv")
+        for name, frame in tables.items():
+            frame.to_csv(out / name, index=False)
+        console.print(f"Written: {out}/" + ", ".join(tables))
+
+
+def _shock_cohort(n: int, seed: int, console: Console) -> dict:
+    from .sepsis import run_septic_shock
+
+    result = run_septic_shock(n, seed=seed)
+    console.print(f"{result.settings['n_in_shock']} of {n} drawn patients reached septic shock "
+                  f"(seed {seed})")
+    console.print("mortality by day 28 by antibiotic delay after hypotension: " + ", ".join(
+        f"{d:g} h {m:.1%}" for d, m in result.mortality().items()))
+    return {"cohort.csv": result.table, "patients.csv": result.patients,
+            "targets.csv": result.targets()}
+
+
+def _sepsis_cohort(n: int, seed: int, console: Console) -> dict:
+    from ._sepsis_cohort import run_sepsis_cohort
+
+    result = run_sepsis_cohort(n, seed=seed)
+    console.print(f"{result.settings['n_sepsis']} of {n} drawn patients reached sepsis "
+                  f"(seed {seed})")
+    by_shock = result.mortality_by_shock()
+    console.print("mortality by day 28: " + ", ".join(
+        f"{'septic shock' if k else 'sepsis without shock'} {m:.1%}"
+        for k, m in by_shock.items()))
+    bands = result.mortality_by_highest_sofa()
+    console.print("by highest SOFA: " + ", ".join(
+        f"{b.left}-{b.right - 1}: {r.mortality:.1%} (n {int(r.patients)})"
+        for b, r in bands.iterrows() if r.patients))
+    return {"sepsis.csv": result.table, "targets.csv": result.targets()}
 
 
 def register(app: typer.Typer) -> None:
