@@ -75,7 +75,7 @@ def test_a_bad_background_entry_gets_one_line_naming_the_field(background, field
     ([entry(treatment={"regimen": "dexamethasone-60mg"})], None, "background[0].treatment",
      "unknown regimen 'dexamethasone-60mg'"),
     ([entry(start={"when": [{"signal": "crpp", "at_least": 75}]})], None,
-     "background[0].start.when[0]", "unknown signal 'crpp'"),
+     "background[0].start.when[0].signal", "unknown signal 'crpp'"),
     ([entry(start={"when": [{"signal": "crp", "at_least": "75 kg"}]})], None,
      "background[0].start.when[0]", "not a number in mg/L"),
     ([entry()], [{"name": "usual care"},

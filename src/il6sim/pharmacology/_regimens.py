@@ -17,8 +17,10 @@ from ._drugs import list_drugs, load_drug
 @dataclass(frozen=True)
 class Regimen:
     """``amount`` (``"8 mg/kg"`` or ``"162 mg"``) of ``drug`` by ``route`` every ``interval``
-    (``None`` for a single dose), ``doses`` times (``None``: until the end), capped at ``cap``;
-    ``loading`` replaces the amount of the first dose (``None``: the same as the others)."""
+    (``None`` for a single dose), ``doses`` times (``None``: until the end), each dose capped at
+    ``cap``; ``loading`` replaces the amount of the first dose (``None``: the same as the
+    others); ``until`` (``"14 d"``): no dose later than this after the first one (``None``: no
+    limit but the end of the run)."""
 
     drug: str
     amount: str
@@ -27,6 +29,7 @@ class Regimen:
     doses: int | None = None
     cap: str | None = None
     loading: str | None = None
+    until: str | None = None
 
 
 def label_regimens() -> dict[str, Regimen]:
@@ -65,9 +68,9 @@ def expand_regimen(
     if isinstance(regimen, str):
         known = label_regimens()
         if regimen not in known:
-            from ..scenario._schema import suggest
+            from ..scenario._schema import suggest_all
 
-            raise InputError(f"unknown regimen '{regimen}'; fix: {suggest(regimen, known)}")
+            raise InputError(f"unknown regimen '{regimen}'; fix: {suggest_all(regimen, known)}")
         regimen = known[regimen]
     drug = load_drug(regimen.drug)
     drug.check_route(regimen.route)
@@ -76,25 +79,30 @@ def expand_regimen(
     mg = _dose_mg(regimen, regimen.amount, "amount", weight_kg)
     if regimen.doses is not None and regimen.doses < 1:
         raise InputError(f"regimen doses {regimen.doses}; fix: give 1 dose or more")
+    if regimen.until is not None:
+        span = float(_quantity(regimen.until, "until").to("hour").magnitude)
+        if not np.isfinite(span) or span < 0:
+            raise InputError(f"regimen until {regimen.until}; fix: give 0 h or more")
+        until_h = start_h + span if until_h is None else min(until_h, start_h + span)
     if regimen.interval is None:
-        times = np.array([start_h])[: regimen.doses or 1]
+        if (regimen.doses or 1) > 1:
+            raise InputError(f"regimen of {regimen.doses} doses without an interval; fix: "
+                             "give the interval between doses, e.g. interval: 12 h")
+        times = np.array([start_h])
     else:
         step = float(_quantity(regimen.interval, "interval").to("hour").magnitude)
         if not np.isfinite(step) or step <= 0:
             raise InputError(f"regimen interval {regimen.interval}; fix: give a positive interval")
-        if regimen.doses is not None:
-            count = regimen.doses
-        elif until_h is not None:
-            count = max(0.0, np.floor((until_h + 1e-9 - start_h) / step) + 1)
-        else:
+        if regimen.doses is None and until_h is None:
             raise InputError("a repeated regimen needs 'doses' or until_h; fix: give one of them")
+        count = regimen.doses if regimen.doses is not None else \
+            max(0.0, np.floor((until_h + 1e-9 - start_h) / step) + 1)
         problem = limits.dose_count_problem(count, "regimen doses")
         if problem:
             raise InputError(f"regimen field 'interval'/'doses': {problem}")
-        if regimen.doses is not None:
-            times = start_h + step * np.arange(regimen.doses)
-        else:
-            times = np.arange(start_h, until_h + 1e-9, step)
+        times = start_h + step * np.arange(int(count))
+        if regimen.doses is not None and regimen.until is not None:
+            times = times[times <= until_h + 1e-9]  # the doses a cap in time leaves
     amounts = np.full(len(times), mg)
     if regimen.loading is not None and len(times):
         amounts[0] = _dose_mg(regimen, regimen.loading, "loading", weight_kg)

@@ -20,7 +20,14 @@ from collections.abc import Iterable
 from typing import Any
 
 import pint
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from .. import limits
@@ -53,6 +60,15 @@ def suggest(name: str, choices: Iterable[str], *, what: str = "one of") -> str:
         return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
     shown = ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
     return f"use {what} {shown}"
+
+
+def suggest_all(name: str, choices: Iterable[str]) -> str:
+    """A ``fix:`` hint that never cuts the list: the close matches of ``name``, then every
+    valid name."""
+    choices = sorted(set(choices))
+    close = difflib.get_close_matches(str(name), choices, n=3, cutoff=0.6)
+    hint = ("did you mean " + " or ".join(f"'{c}'" for c in close) + "? ") if close else ""
+    return f"{hint}use one of {', '.join(choices)}"
 
 
 def _fail(message: str) -> PydanticCustomError:
@@ -154,7 +170,14 @@ def _data_name(value: Any, what: str) -> Any:
 
 class TreatmentSpec(BaseModel):
     """IL-6 blockade added to a scenario: a label regimen (or a drug's default regimen), or a
-    custom schedule of one drug, starting at ``start``."""
+    custom schedule of one drug, starting at ``start``.
+
+    ``amount``, ``interval``, ``doses``, ``cap`` and ``until`` shape a custom schedule, and
+    with a label regimen replace that regimen's own (``{regimen: tocilizumab-covid-8mgkg,
+    interval: 12 h, doses: 2}``: the label dose twice, 12 h apart). ``cap`` is the most one
+    dose may be (a weight-based dose above it is cut to it, as the 800 mg of the tocilizumab
+    label); ``until`` the latest time after the first dose at which a dose is still given.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -165,7 +188,10 @@ class TreatmentSpec(BaseModel):
     route: str = Field("iv", description="custom route: 'iv' or 'sc'")
     interval: str | None = Field(None, description="custom interval, e.g. '14 d' (none: once)")
     doses: int | None = Field(None, ge=1, description="number of custom doses (none: until "
-                              "the end)")
+                              "the end, or until 'until')")
+    cap: str | None = Field(None, description="most one dose may be, e.g. '800 mg'")
+    until: Number | str | None = Field(None, description="no dose later than this after the "
+                                       "first one, e.g. '14 d'")
     start: Number | str = Field("0 h", description="time of the first dose, e.g. '8 d'")
 
     @field_validator("start")
@@ -175,34 +201,88 @@ class TreatmentSpec(BaseModel):
             raise _fail(f"treatment start {value!r} is before time 0; fix: give 0 h or later")
         return value
 
+    @field_validator("until")
+    @classmethod
+    def _until(cls, value: Any) -> Any:
+        if value is not None and parse_time(value, what="treatment until") < 0:
+            raise _fail(f"treatment until {value!r} is negative; fix: give 0 h or more")
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: Any) -> Any:
+        if value is not None and parse_time(value, what="treatment interval") <= 0:
+            raise _fail(f"treatment interval {value!r} is not positive; fix: e.g. '12 h'")
+        return value
+
+    @field_validator("cap")
+    @classmethod
+    def _cap(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        magnitude, unit = parse_quantity(value)
+        try:
+            ok = magnitude > 0 and ureg.Quantity(magnitude, unit).check("[mass]")
+        except Exception:  # pint raises many kinds on odd units
+            ok = False
+        if not ok:
+            raise _fail(f"cap {value!r} is not a positive mass; fix: e.g. cap: 800 mg")
+        return value
+
+    @model_validator(mode="after")
+    def _doses_need_interval(self) -> TreatmentSpec:
+        if self.doses is not None and self.doses > 1 and self.interval is None:
+            raise _fail(f"{self.doses} doses need an interval between them; fix: add e.g. "
+                        "interval: 12 h")
+        return self
+
     @property
     def start_h(self) -> float:
         return parse_time(self.start, what="treatment start")
 
     def regimen_or_schedule(self):
-        """The :class:`~il6sim.pharmacology.Regimen` (custom) or label regimen name."""
-        from ..pharmacology import Regimen, drug_names, load_drug
+        """The :class:`~il6sim.pharmacology.Regimen` (custom, or a label regimen with its
+        schedule changed) or label regimen name."""
+        from dataclasses import replace
+
+        from ..pharmacology import Regimen, drug_names, label_regimens, load_drug
 
         if (self.regimen is None) == (self.drug is None):
             raise ScenarioFieldError(
                 "treatment", "give either 'regimen' (a label regimen or drug name) or 'drug' "
                 "with 'amount'; fix: e.g. 'regimen: tocilizumab-covid-8mgkg'",
             )
+        until = None if self.until is None else f"{parse_time(self.until, what='until')} h"
         if self.regimen is not None:
-            if self.regimen in drug_names():
-                default = load_drug(self.regimen).default_regimen
+            name = self.regimen
+            if name in drug_names():
+                default = load_drug(name).default_regimen
                 if default is None:
                     raise ScenarioFieldError(
-                        "treatment.regimen", f"drug '{self.regimen}' has no default regimen; "
+                        "treatment.regimen", f"drug '{name}' has no default regimen; "
                         "fix: name a label regimen (see `il6sim pk`)",
                     )
-                return default
-            return self.regimen
+                name = default
+            changes = {key: getattr(self, key) for key in ("amount", "interval", "doses",
+                                                             "cap", "route")
+                       if key in self.model_fields_set}
+            if until is not None:
+                changes["until"] = until
+            if not changes:
+                return name
+            known = label_regimens()
+            if name not in known:  # expand_regimen names the fix
+                return name
+            label = known[name]
+            if "interval" in changes and "doses" not in changes and label.doses == 1:
+                changes["doses"] = None  # a repeated label dose: until 'until' or the end
+            return replace(label, **changes)
         if self.amount is None:
             raise ScenarioFieldError(
                 "treatment.amount", "a custom schedule needs an amount; fix: e.g. '200 mg'"
             )
-        return Regimen(self.drug, self.amount, self.route, self.interval, self.doses)
+        return Regimen(self.drug, self.amount, self.route, self.interval, self.doses,
+                       cap=self.cap, until=until)
 
 
 class ScenarioSpec(BaseModel):

@@ -25,13 +25,14 @@ from ._design import (
     BackgroundStart,
     Criterion,
     Enrolment,
+    SecondDose,
     StartRule,
     TrialSpec,
 )
 from ._load import list_trials, load_trial, trial_from_dict
 from ._policy import PolicyResult, Rule, search_policies
 from ._report import figures, write_report
-from ._run import TrialCancelledError, allocate, run_trial
+from ._run import TrialCancelledError, allocate, allocation_block, check_trial, run_trial
 from ._task import TrialTask
 
 __all__ = [
@@ -44,12 +45,15 @@ __all__ = [
     "Enrolment",
     "PolicyResult",
     "Rule",
+    "SecondDose",
     "StartRule",
     "TrialCancelledError",
     "TrialResult",
     "TrialSpec",
     "TrialTask",
     "allocate",
+    "allocation_block",
+    "check_trial",
     "figures",
     "list_trials",
     "load_trial",

@@ -245,6 +245,23 @@ class TrialResult:
                              "share": float(on.mean()) if len(group) else np.nan})
         return pd.DataFrame(rows)
 
+    def second_doses(self) -> pd.DataFrame:
+        """Per arm with a second-dose rule: the rule, patients allocated to the arm, those who
+        had a first dose (``treated``), those who got the second (``given``) and its share of
+        the treated (empty when no arm has a rule)."""
+        rows = []
+        for arm in self.design.arms:
+            if arm.second_dose is None or "second_dose" not in self.patients:
+                continue
+            group = self.patients[self.patients["arm"] == arm.name]
+            treated = group["treatment_start_day"].notna() \
+                & (group["treatment_start_day"] <= self.design.horizon_h / 24.0)
+            given = int((group["second_dose"] > 0.5).sum())
+            rows.append({"arm": arm.name, "rule": arm.second_dose.describe(), "n": len(group),
+                         "treated": int(treated.sum()), "given": given,
+                         "share": given / int(treated.sum()) if treated.any() else np.nan})
+        return pd.DataFrame(rows)
+
     @cached_property
     def interactions(self) -> pd.DataFrame:
         """The study drug's effect with (``on``) and without (``off``) each background
@@ -333,6 +350,9 @@ class TrialResult:
         if self.background:
             paths["interactions"] = folder / "interactions.csv"
             self.interactions.to_csv(paths["interactions"], index=False)
+        if len(self.second_doses()):
+            paths["second_doses"] = folder / "second_doses.csv"
+            self.second_doses().to_csv(paths["second_doses"], index=False)
         if len(self.ordinal):
             paths["ordinal"] = folder / "ordinal.csv"
             self.ordinal.to_csv(paths["ordinal"], index=False)

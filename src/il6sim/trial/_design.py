@@ -30,7 +30,14 @@ import math
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from ..limits import MAX_DOSE_EVENTS, MAX_TRIAL_PATIENTS
@@ -54,6 +61,9 @@ DEFAULT_ENDPOINTS = ENDPOINTS[:5]
 #: Endpoints read on a fixed day after randomisation (no follow-up of their own).
 FIXED_DAY = {"ordinal_day14": 14.0, "ordinal_day28": 28.0}
 
+#: Largest randomisation weight of an arm (relative to the others).
+MAX_RATIO = 1000
+
 #: Comparisons a criterion may use, and what each means.
 COMPARATORS = {"below": "<", "at_most": "<=", "above": ">", "at_least": ">="}
 
@@ -61,8 +71,7 @@ COMPARATORS = {"below": "<", "at_most": "<=", "above": ">", "at_least": ">="}
 def _fail_at(message: str, field: str) -> PydanticCustomError:
     """A one-line problem of a field deeper than the validator's own (``background[1].name``);
     :func:`il6sim.trial._load.describe_validation` names that field."""
-    return PydanticCustomError("il6sim", message.replace("{", "{{").replace("}", "}}"),
-                               {"field": field})
+    return PydanticCustomError("il6sim", message, {"field": field})
 
 
 def _time(value: Any, what: str) -> Any:
@@ -190,6 +199,61 @@ class BackgroundStart(StartRule):
         return self.at or self.after
 
 
+class SecondDose(BaseModel):
+    """A further dose of the arm's drug, given only when a condition holds on the patient's own
+    course in this arm: at the first check (the population's sampling grid) within ``window``
+    after the first dose at which the patient is alive and every criterion of ``when`` holds
+    on the course simulated with the first dose; never if none does. The dose is the
+    regimen's (weight-based and capped as it is) unless ``amount`` says otherwise.
+
+    COVACTA, EMPACTA and REMAP-CAP allowed one more tocilizumab infusion 8 to 24 h after the
+    first if the patient had not improved (Rosas IO 2021 N Engl J Med 384:1503; Salama C 2021
+    N Engl J Med 384:20; REMAP-CAP Investigators 2021 N Engl J Med 384:1491)::
+
+        second_dose:
+          window: [8 h, 24 h]
+          when: [{signal: who_improvement, below: 1, label: "no improvement"}]
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    window: tuple[Number | str, Number | str] = Field(
+        ("8 h", "24 h"), description="earliest and latest time after the first dose")
+    when: list[Criterion] = Field(min_length=1, description="every one must hold (a signal "
+                                  "on the arm's course, e.g. who_improvement, oxygen)")
+    amount: str | None = Field(None, description="the dose (default: the regimen's)")
+    label: str = Field("", description="how the protocol words it")
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: tuple) -> tuple:
+        low, high = (parse_time(v, what="second_dose.window") for v in value)
+        if low < 0 or high < low:
+            raise _fail(f"window {list(value)} is not [earliest, latest] from 0 h; fix: e.g. "
+                        "window: [8 h, 24 h]")
+        return value
+
+    @field_validator("amount")
+    @classmethod
+    def _amount(cls, value: str | None) -> str | None:
+        if value is not None:
+            magnitude, _ = parse_quantity(value)
+            if magnitude < 0:
+                raise _fail(f"amount {value!r} is negative; fix: e.g. amount: 8 mg/kg")
+        return value
+
+    @property
+    def window_h(self) -> tuple[float, float]:
+        low, high = self.window
+        return (parse_time(low, what="second_dose.window"),
+                parse_time(high, what="second_dose.window"))
+
+    def describe(self) -> str:
+        low, high = self.window_h
+        return self.label or (f"second dose {low:g}–{high:g} h after the first if "
+                              + " and ".join(c.describe() for c in self.when))
+
+
 #: What a background name may look like: it becomes the per-patient column ``on_<name>``.
 BACKGROUND_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
@@ -240,10 +304,33 @@ class Arm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1)
-    ratio: int = Field(1, ge=1, description="randomisation weight, e.g. 2 for 2:1")
+    ratio: Number = Field(1, description="randomisation weight, e.g. 2 for 2:1 or 1.5 for "
+                          "3:2 (any positive number; :func:`il6sim.trial.allocation_block`)")
     treatment: TreatmentSpec | None = None
     start: StartRule = Field(default_factory=StartRule)
+    second_dose: SecondDose | None = Field(None, description="a further dose in a window after "
+                                           "the first, given when its condition holds")
+    published: dict[str, Published] = Field(
+        default_factory=dict, description="this arm's published results against the control, "
+        "by endpoint (a multi-arm trial: one block per treated arm)")
     description: str = ""
+
+    @field_validator("ratio", mode="before")
+    @classmethod
+    def _ratio(cls, value: Any) -> Any:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or value <= 0 or value > MAX_RATIO:
+            raise _fail(f"ratio {value!r} is not a positive number up to {MAX_RATIO}; fix: "
+                        "give the arm's randomisation weight, e.g. 1, 2 or 1.5")
+        return value
+
+    @model_validator(mode="after")
+    def _second_dose_needs_treatment(self) -> Arm:
+        if self.second_dose is not None and self.treatment is None:
+            raise _fail_at("a second dose needs a treatment; fix: add one (e.g. treatment: "
+                           "{regimen: tocilizumab-covid-8mgkg}) or remove second_dose",
+                           "second_dose")
+        return self
 
 
 class Enrolment(BaseModel):
@@ -428,6 +515,29 @@ def level_label(low: float, high: float) -> str:
     return f"{low:g} to < {high:g}"
 
 
+#: Relative error allowed when whole-number weights stand for non-integer ratios.
+RATIO_TOLERANCE = 0.01
+#: Largest multiplier tried to turn ratios into whole numbers.
+MAX_RATIO_SCALE = 1000
+
+
+def allocation_weights(ratios: list[float]) -> list[int]:
+    """Whole-number allocation weights in the proportions of ``ratios``: the ratios if they are
+    whole numbers, else the smallest multiple ``m × ratios / min(ratios)`` (``m`` = 1, 2, ...)
+    whose every entry is within :data:`RATIO_TOLERANCE` of a whole number, rounded and divided
+    by their greatest common divisor (1.5:1 → 3:2; 1:√2 → 12:17)."""
+    if all(float(r).is_integer() for r in ratios):
+        return [int(r) for r in ratios]
+    base = [r / min(ratios) for r in ratios]
+    for m in range(1, MAX_RATIO_SCALE + 1):
+        scaled = [m * b for b in base]
+        if all(abs(x - round(x)) <= RATIO_TOLERANCE * x for x in scaled):
+            whole = [round(x) for x in scaled]
+            return [w // math.gcd(*whole) for w in whole]
+    raise _fail(f"ratios {ratios} have no whole-number proportions with weights up to "
+                f"{MAX_RATIO_SCALE}; fix: round them, e.g. to one decimal")
+
+
 Subgroup.model_rebuild()
 
 
@@ -463,6 +573,18 @@ class TrialSpec(BaseModel):
     primary: str = "mortality"
     subgroups: list[Subgroup] = Field(default_factory=list)
     published: dict[str, Published] = Field(default_factory=dict)
+    _source: str | None = PrivateAttr(None)
+
+    @property
+    def source(self) -> str:
+        """The file (or shipped name) the design was read from; its name when built in code."""
+        return self._source or self.name
+
+    def __eq__(self, other: object) -> bool:
+        """The same design, wherever it was read from."""
+        return type(other) is type(self) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as every pydantic model
 
     @field_validator("population")
     @classmethod
@@ -499,23 +621,47 @@ class TrialSpec(BaseModel):
     def _arms(self) -> TrialSpec:
         names = [arm.name for arm in self.arms]
         if len(set(names)) != len(names):
-            raise _fail("two arms have the same name; fix: give each arm its own name")
+            twice = next(n for n in names if names.count(n) > 1)
+            raise _fail_at(f"two arms have the same name '{twice}'; fix: give each arm its own "
+                           "name",
+                           f"arms[{len(names) - 1 - names[::-1].index(twice)}].name")
+        allocation_weights([arm.ratio for arm in self.arms])  # refuses unusable ratios
         if self.control not in names:
-            raise _fail(f"control '{self.control}' is not an arm; fix: use one of "
-                        f"{', '.join(names)}")
+            raise _fail_at(f"control '{self.control}' is not an arm; fix: use one of "
+                           f"{', '.join(names)}", "control")
         if self.primary not in ENDPOINTS:
             raise _fail_at(f"unknown endpoint '{self.primary}'; fix: use one of "
                            f"{', '.join(ENDPOINTS)}", "primary")
         if self.primary not in self.endpoints:
-            raise _fail(f"primary endpoint '{self.primary}' is not among the endpoints; fix: "
-                        "add it to endpoints")
+            raise _fail_at(f"primary endpoint '{self.primary}' is not among the endpoints; fix: "
+                           f"write endpoints: [{', '.join([self.primary, *self.endpoints])}]",
+                           "primary")
         for name, result in self.published.items():
             if result.arm is not None and result.arm not in names:
-                raise _fail(f"published result for '{name}' names arm '{result.arm}', which is "
-                            f"not an arm; fix: use one of {', '.join(names)}")
+                raise _fail_at(f"published result for '{name}' names arm '{result.arm}', which "
+                               f"is not an arm; fix: use one of {', '.join(self.treated_arms)}",
+                               f"published.{name}.arm")
             if name not in ENDPOINTS:
-                raise _fail(f"published result for unknown endpoint '{name}'; fix: use one of "
-                            f"{', '.join(ENDPOINTS)}")
+                raise _fail_at(f"published result for unknown endpoint '{name}'; fix: use one "
+                               f"of {', '.join(ENDPOINTS)}", f"published.{name}")
+        for k, arm in enumerate(self.arms):
+            for name, result in arm.published.items():
+                where = f"arms[{k}].published.{name}"
+                if arm.name == self.control:
+                    raise _fail_at("the control arm has no comparison of its own; fix: give "
+                                   "each treated arm's published results under that arm",
+                                   f"arms[{k}].published")
+                if name not in ENDPOINTS:
+                    raise _fail_at(f"published result for unknown endpoint '{name}'; fix: use "
+                                   f"one of {', '.join(ENDPOINTS)}", where)
+                if result.arm not in (None, arm.name):
+                    raise _fail_at(f"names arm '{result.arm}' under arm '{arm.name}'; fix: "
+                                   "remove arm: here (an arm's block describes that arm)",
+                                   f"{where}.arm")
+                top = self.published.get(name)
+                if top is not None and (top.arm or self.treated_arms[0]) == arm.name:
+                    raise _fail_at(f"'{name}' of arm '{arm.name}' is also given in the "
+                                   f"top-level published block; fix: keep one of them", where)
         self._check_published()
         self._check_endpoint_followup()
         return self
@@ -524,6 +670,8 @@ class TrialSpec(BaseModel):
         """Each published measure fits its endpoint's kind (a subgroup level: the primary)."""
         entries = [(f"published.{name}", name, result)
                    for name, result in self.published.items()]
+        entries += [(f"arms[{k}].published.{name}", name, result)
+                    for k, arm in enumerate(self.arms) for name, result in arm.published.items()]
         entries += [(f"subgroups[{k}].published.{level}", self.primary, result)
                     for k, subgroup in enumerate(self.subgroups)
                     for level, result in subgroup.published.items()]
@@ -584,7 +732,18 @@ class TrialSpec(BaseModel):
 
     def published_for(self, endpoint: str, arm: str) -> Published | None:
         """The published result of ``endpoint`` for treated ``arm``, if the file gives one."""
+        if arm in self.arm_names and endpoint in self.arm(arm).published:
+            return self.arm(arm).published[endpoint]
         result = self.published.get(endpoint)
         if result is None or (result.arm or self.treated_arms[0]) != arm:
             return None
         return result
+
+    def published_entries(self) -> list[tuple[str, str, Published]]:
+        """Every published comparison as ``(endpoint, treated arm, result)``: the top-level
+        block, then each arm's, in file order."""
+        out = [(name, result.arm or self.treated_arms[0], result)
+               for name, result in self.published.items()]
+        out += [(name, arm.name, result) for arm in self.arms
+                for name, result in arm.published.items()]
+        return out

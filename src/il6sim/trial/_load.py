@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..errors import InputError
 from ..limits import file_size_problem
 from ..scenario import read_yaml
-from ..scenario._schema import suggest
+from ..scenario._schema import suggest, suggest_all
 from ._design import TrialSpec
 
 __all__ = ["list_trials", "load_trial"]
@@ -38,16 +38,44 @@ def describe_validation(exc: ValidationError) -> str:
     first = min(errors, key=lambda e: e["type"] != "extra_forbidden")
     field = _path(first["loc"])
     kind = first["type"]
-    field = (first.get("ctx") or {}).get("field", field)  # a problem deeper than its validator
+    deeper = (first.get("ctx") or {}).get("field")  # a problem deeper than its validator
+    if deeper is not None:
+        outer = _path(first["loc"]) if first["loc"] else ""
+        field = deeper if not outer or deeper.startswith(outer) else f"{outer}.{deeper}"
     if kind.startswith("il6sim"):
         problem = first["msg"]
     elif kind == "extra_forbidden":
-        problem = "unknown key; fix: remove it or check its spelling (docs/trials.md lists keys)"
+        keys = _allowed_keys(tuple(first["loc"]))
+        problem = (f"unknown key; fix: {suggest_all(str(first['loc'][-1]), keys)} "
+                   "(docs/trials.md)" if keys else
+                   "unknown key; fix: remove it or check its spelling (docs/trials.md)")
     elif kind == "missing":
         problem = f"required key is missing; fix: add '{first['loc'][-1]}:'"
     else:
         problem = f"{first['msg'].lower()} (got {first.get('input')!r}); fix: correct that value"
     return f"field '{field}': {problem}"
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    """The keys the model at ``loc[:-1]`` accepts (``("arms", 1, "colour")`` → an arm's)."""
+    model: Any = TrialSpec
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part)
+        model = None if field is None else _model_in(field.annotation)
+    return sorted(model.model_fields) if model is not None else []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model inside an annotation (``list[Arm]``, ``Arm | None``, ...), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _path(loc: tuple) -> str:
@@ -65,9 +93,11 @@ def trial_from_dict(data: Any, source: str = "<dict>") -> TrialSpec:
         raise InputError(f"trial '{source}' is {kind}, not a mapping of keys; fix: start from "
                          "a shipped trial (il6sim trial --list)")
     try:
-        return TrialSpec.model_validate(dict(data))
+        spec = TrialSpec.model_validate(dict(data))
     except ValidationError as exc:
         raise InputError(f"trial '{source}', {describe_validation(exc)}") from None
+    spec._source = source
+    return spec
 
 
 def load_trial(trial: str | Path | Mapping[str, Any]) -> TrialSpec:

@@ -128,6 +128,40 @@ class Published(BaseModel):
         return self.ratio if MEASURES[self.measure] == "ratio" else self.difference
 
 
+#: How far (a factor) a published risk, odds or hazard ratio may lie from the one its two arm
+#: risks give before it is refused as a mistyped value (adjusted estimates differ from crude
+#: ones, by far less than this in the shipped trials).
+RATIO_FACTOR = 2.0
+#: How far (risk points) a published risk difference may lie from treated − control.
+DIFFERENCE_SLACK = 0.1
+
+
+def _against_arms(published: Published, measure: str) -> tuple[str, str] | None:
+    """A ratio or risk difference that its own arm risks contradict (a risk difference typed
+    as a ratio, a sign turned round), as ``(field, problem)``."""
+    control, treated = published.control, published.treated
+    if control is None or treated is None or not 0 < control < 1 or not 0 < treated < 1:
+        return None
+    if measure == "risk difference" and published.difference is not None:
+        crude = treated - control
+        if abs(published.difference - crude) > DIFFERENCE_SLACK:
+            return ("difference", f"difference {published.difference:g} is far from treated − "
+                    f"control = {crude:+.3f}; fix: give the risk difference as treated minus "
+                    "control (negative when the treated arm does better)")
+        return None
+    if published.ratio is None or measure not in ("risk ratio", "rate ratio", "odds ratio",
+                                                  "hazard ratio"):
+        return None
+    crude = (treated / (1 - treated)) / (control / (1 - control)) if measure == "odds ratio" \
+        else treated / control
+    if not crude / RATIO_FACTOR <= published.ratio <= crude * RATIO_FACTOR:
+        return ("ratio", f"{measure} {published.ratio:g} is far from the {crude:.2f} its arms "
+                f"give ({treated:g} / {control:g}); fix: if {published.ratio:g} is a "
+                "difference write measure: risk difference and difference: "
+                f"{treated - control:+.3f}, else check the ratio and the arm risks")
+    return None
+
+
 def check_published(published: Published, endpoint: str) -> tuple[str, str] | None:
     """``(field, problem)`` when ``published`` does not fit ``endpoint``, else None. ``field``
     is relative to the entry (``measure``, ``ratio`` or ``difference``)."""
@@ -144,6 +178,9 @@ def check_published(published: Published, endpoint: str) -> tuple[str, str] | No
     if kind == "ratio" and published.difference is not None:
         return ("difference", f"a {measure} is a ratio, not a difference; fix: write "
                 f"ratio: {published.difference:g} (or name the difference measure it is)")
+    problem = _against_arms(published, measure)
+    if problem is not None:
+        return problem
     if published.ci is not None:
         low, high = published.ci
         if not low <= high:

@@ -105,6 +105,7 @@ def markdown(result: TrialResult) -> str:
               + (f" + {design.enrolment.delay}" if design.enrolment.delay_h else "")
               + f", within {design.enrolment.window}.", ""]
     lines += _background_lines(result)
+    lines += second_dose_lines(result)
     lines += ["## Outcomes by arm", "", "| endpoint | " + " | ".join(design.arm_names) + " |",
               "|---|" + "---|" * len(design.arm_names)]
     arms = result.arms
@@ -129,17 +130,15 @@ def markdown(result: TrialResult) -> str:
         lines.append(f"| {_title(row['endpoint'], result.endpoint_days(row['endpoint']))} | "
                      f"{row['arm']} vs {row['control']} | "
                      f"{row['measure']} | {_ci(row)} | {p} | {published} |")
-    published_risks = {k: v for k, v in design.published.items()
-                       if v.control is not None and v.treated is not None}
+    published_risks = [(endpoint, arm, pub) for endpoint, arm, pub in design.published_entries()
+                       if pub.control is not None and pub.treated is not None
+                       and endpoint in design.endpoints]
     if published_risks:
         lines += ["", "## Beside the published trial", "",
                   "| endpoint | arm | simulated control | published control | simulated treated | "
                   "published treated |", "|---|---|---|---|---|---|"]
-        for endpoint, pub in published_risks.items():
-            treated = pub.arm or design.treated_arms[0]
-            if endpoint not in design.endpoints:
-                continue
-            get = arms.set_index(["endpoint", "arm"])["value"]
+        get = arms.set_index(["endpoint", "arm"])["value"]
+        for endpoint, treated, pub in published_risks:
             lines.append(f"| {_title(endpoint, result.endpoint_days(endpoint))} | {treated} | "
                          f"{100 * get[(endpoint, design.control)]:.1f}"
                          f" % | {100 * pub.control:.0f} % | {100 * get[(endpoint, treated)]:.1f} %"
@@ -171,11 +170,10 @@ def _days_lines(result: TrialResult) -> list[str]:
     simulated ones."""
     design, arms = result.design, result.arms.set_index(["endpoint", "arm"])
     rows = []
-    for endpoint, pub in design.published.items():
+    for endpoint, treated, pub in design.published_entries():
         if pub.control_days is None or pub.treated_days is None \
                 or endpoint not in design.endpoints:
             continue
-        treated = pub.arm or design.treated_arms[0]
         # a time's value is its median; days: the mean for a mean difference, else the median
         column = ("value" if ENDPOINT_KINDS[endpoint] == "time" or "mean" in pub.measure
                   else "median")
@@ -236,6 +234,18 @@ def _background_lines(result: TrialResult) -> list[str]:
                      f"{100 * entry.fraction:.0f} % of patients, received by "
                      f"{_pct(mine.loc['all arms', 'share'])} of those randomised ({per_arm})"
                      + (f". Source: {entry.source}" if entry.source else "") + ".")
+    return [*lines, ""]
+
+
+def second_dose_lines(result: TrialResult) -> list[str]:
+    """One line per arm with a second-dose rule: the rule and who got the dose."""
+    table = result.second_doses()
+    if not len(table):
+        return []
+    lines = ["Second doses:", ""]
+    for row in table.itertuples():
+        lines.append(f"- **{row.arm}**: {row.rule}; given to {row.given} of {row.treated} "
+                     f"treated patients ({_pct(row.share)}; {row.n} allocated).")
     return [*lines, ""]
 
 
@@ -385,7 +395,8 @@ def forest_figure(result: TrialResult):
             ax.text(1.02, yi, format_ci(row.estimate, row.ci_low, row.ci_high),
                     transform=ax.get_yaxis_transform(), va="center", fontsize=8)
     ax.axvline(1.0, color="0.6", ls="--", lw=1)
-    pub = result.design.published.get(result.design.primary)
+    design = result.design
+    pub = design.published_for(design.primary, design.treated_arms[0])
     if pub is not None and pub.ratio is not None:
         ax.axvline(pub.ratio, color="C3", ls=":", label=f"published {pub.ratio:.2f}")
         ax.legend(frameon=False, fontsize=8, loc="lower right")

@@ -8,8 +8,11 @@ block is sized from the enrolment fraction so far. The block plan depends only o
 on the chunk size or the scheduler, so a resumed or re-chunked run does the same blocks.
 
 **Enrolment and allocation.** The first ``size`` eligible candidates (in candidate order) are
-randomised by permuted blocks in enrolment order, each block holding every arm ``2 × ratio``
-times (Altman DG, Bland JM 1999 BMJ 318:1209), shuffled with its own seeded stream.
+randomised by permuted blocks in enrolment order (Altman DG, Bland JM 1999 BMJ 318:1209), each
+shuffled with its own seeded stream. A block holds every arm ``2 × w`` times, ``w`` its
+whole-number weight (:func:`allocation_weights`): the ratios themselves when they are whole
+numbers (2:1 → blocks of 6), else the smallest whole numbers in the same proportions to within
+1 % (1.5:1 → 3:2, blocks of 10; 2.5:2.5:1 → 5:5:2), so each block is exactly balanced.
 
 **Analysis** uses the allocated arm only (:mod:`._analysis`); each patient's outcomes under the
 other arms are kept for :mod:`._policy` (potential outcomes).
@@ -31,11 +34,11 @@ from ..errors import Il6simError, InputError
 from ..runner import run_chunked
 from ._analysis import TrialResult
 from ._background import strata, stratified_acceptance
-from ._design import TrialSpec
+from ._design import TrialSpec, allocation_weights
 from ._load import load_trial
 from ._task import TrialTask
 
-__all__ = ["TrialCancelledError", "allocate", "run_trial"]
+__all__ = ["TrialCancelledError", "allocate", "allocation_block", "check_trial", "run_trial"]
 
 #: Random stream of the allocation blocks.
 ALLOCATION_STREAM = 4000
@@ -69,15 +72,32 @@ class _Block:
         return {**self.task.config(), "first_candidate": self.first}
 
 
+def allocation_block(design: TrialSpec) -> list[str]:
+    """One permuted block before shuffling: every arm ``2 × weight`` times."""
+    weights = allocation_weights([arm.ratio for arm in design.arms])
+    return [arm.name for arm, w in zip(design.arms, weights, strict=True)
+            for _ in range(2 * w)]
+
+
 def allocate(design: TrialSpec, n: int) -> np.ndarray:
     """Arm names of the first ``n`` enrolled patients (permuted blocks, seeded)."""
-    block = [arm.name for arm in design.arms for _ in range(2 * arm.ratio)]
+    block = allocation_block(design)
     out: list[str] = []
     for k in range(math.ceil(n / len(block))):
         rng = np.random.default_rng(np.random.SeedSequence(
             design.seed, spawn_key=(ALLOCATION_STREAM, k)))
         out += list(rng.permutation(block))
     return np.array(out[:n], dtype=object)
+
+
+def check_trial(design: TrialSpec, *, population_file: str | Path | None = None,
+                backend: str = "fast", model_overrides: dict[str, float] | None = None
+                ) -> None:
+    """Check everything of ``design`` that only the model, the population and the drug files
+    know (signals, units, regimens, second doses, subgroups, co-infection), before any patient
+    is simulated: one-line :class:`InputError` naming the file and the field."""
+    TrialTask(design, control_only=True, backend=backend, model_overrides=model_overrides,
+              population_file=None if population_file is None else str(population_file))
 
 
 def _next_block(size: int, enrolled: int, screened: int) -> int:
@@ -186,7 +206,7 @@ def run_trial(
             found += int(chosen.sum())
         return pd.concat(tables, ignore_index=True).drop(columns="patient")
 
-    TrialTask(design, control_only=True, **options)  # a bad design fails before any folder
+    check_trial(design, **options)  # a bad design fails before any folder
     with _folder(out_dir) as root:
         a = None
         if design.control_risk is not None:  # a pilot of the control arm sets the acceptance

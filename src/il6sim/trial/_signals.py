@@ -10,7 +10,12 @@ Every signal is an array ``(patients, times)`` on the screening run's grid, in a
   ``oxygen`` (support ≥ 1), ``imv`` (invasive ventilation), ``organ_support`` (non-invasive or
   invasive respiratory support, or a blood pressure that needs vasopressors),
   ``hours_since_organ_support`` (h), ``sofa`` and ``cumulative_death_hazard`` (the SOFA-based
-  death hazard accumulated since infection, :func:`il6sim.clinical.death_hazard`).
+  death hazard accumulated since the start of the run: infection for screening, randomisation
+  for an arm's course; :func:`il6sim.clinical.death_hazard`);
+- ``who_level``: the WHO Clinical Progression Scale (0–10, :func:`il6sim.clinical.who_scale`;
+  10 once the patient's death threshold is crossed), and ``who_improvement``: points it has
+  fallen since the course's reference time (an arm's first dose for a second-dose condition,
+  admission when screening): ``{signal: who_improvement, below: 1}`` is "no improvement".
 
 **Respiratory support from P/F.** The model has no oxygen prescription, so support is read from
 the oxygenation it would need: P/F < 300 (SpO2 < 92 % on air, Severinghaus JW 1979 J Appl
@@ -29,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..clinical import VENTILATION_PF, death_hazard, sofa
-from ..clinical._ordinal import HIGH_FLOW_PF, OXYGEN_PF, VASOPRESSOR_MAP
+from ..clinical._ordinal import HIGH_FLOW_PF, OXYGEN_PF, VASOPRESSOR_MAP, who_scale
 from ..engine.results import SimulationResult
 from ..errors import InputError
 from ..model import Model
@@ -46,11 +51,22 @@ COVARIATES = {"age": "year", "weight": "kg", "male": "", "comorbidity": ""}
 
 
 class Course:
-    """One chunk's screening run and the times the population rule gave each patient."""
+    """One chunk's screening run (or an arm's course) and the times the population rule gave
+    each patient (``course``: ``onset_h``, ``admission_h`` on the run's clock).
 
-    def __init__(self, result: SimulationResult, table: pd.DataFrame, course: pd.DataFrame):
+    ``death_threshold`` (default: the table's ``death_threshold``) is what the run's
+    cumulative death hazard must reach for death; ``reference_h`` (default: admission) is the
+    time per patient from which ``who_improvement`` counts."""
+
+    def __init__(self, result: SimulationResult, table: pd.DataFrame, course: pd.DataFrame, *,
+                 death_threshold: np.ndarray | None = None,
+                 reference_h: np.ndarray | None = None):
         self.result, self.table, self.course = result, table, course
         self.time = result.time
+        self.death_threshold = (table["death_threshold"].to_numpy(float)
+                                if death_threshold is None else np.asarray(death_threshold))
+        self.reference_h = (course["admission_h"].to_numpy(float) if reference_h is None
+                            else np.asarray(reference_h, float))
         self._cache: dict[str, np.ndarray] = {}
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -79,6 +95,21 @@ def _since_organ_support(c: Course) -> np.ndarray:
     return np.where(since >= 0, since, np.nan)
 
 
+def _who_level(c: Course) -> np.ndarray:
+    death_h = first_time(c.time, c["cumulative_death_hazard"] >= c.death_threshold[:, None])
+    return who_scale(c.result, death_h=death_h)
+
+
+def _who_improvement(c: Course) -> np.ndarray:
+    """WHO level at the reference time (the last grid time at or before it) minus now; NaN
+    before the reference time."""
+    level = c["who_level"]
+    at = np.clip(np.searchsorted(c.time, c.reference_h + 1e-9) - 1, 0, len(c.time) - 1)
+    before = level[np.arange(len(at)), at]
+    out = before[:, None] - level
+    return np.where(c.time[None, :] >= c.reference_h[:, None] - 1e-9, out, np.nan)
+
+
 #: Clinical signals: name → (unit, how to compute it from a :class:`Course`).
 CLINICAL: dict[str, tuple[str, Callable[[Course], np.ndarray]]] = {
     "days_since_onset": ("d", lambda c: (c.time[None, :] - c.hours("onset_h")) / 24.0),
@@ -91,6 +122,8 @@ CLINICAL: dict[str, tuple[str, Callable[[Course], np.ndarray]]] = {
     "sofa": ("", lambda c: sofa(c.result).astype(float)),
     "cumulative_death_hazard": ("", lambda c: np.cumsum(
         death_hazard(c.result) * np.diff(c.time, prepend=c.time[0]), axis=1)),
+    "who_level": ("", _who_level),
+    "who_improvement": ("", _who_improvement),
 }
 
 
@@ -120,16 +153,21 @@ def signal_unit(name: str, model: Model) -> str:
         return COVARIATES[name]
     if name in model.output_index:
         return model.outputs[model.output_index[name]].unit
-    from ..scenario._schema import suggest
+    from ..scenario._schema import suggest_all
 
     raise InputError(f"unknown signal '{name}'; fix: "
-                     + suggest(name, [*CLINICAL, *COVARIATES, *model.output_names]))
+                     + suggest_all(name, [*CLINICAL, *COVARIATES, *model.output_names]))
+
 
 
 def threshold(criterion: Criterion, model: Model, where: str) -> float | bool:
     """The criterion's threshold in its signal's unit (a number without unit is taken as in
-    that unit)."""
-    unit = signal_unit(criterion.signal, model)
+    that unit). ``where`` is the criterion's field (``enrolment.eligibility[0]``); errors name
+    it."""
+    try:
+        unit = signal_unit(criterion.signal, model)
+    except InputError as exc:
+        raise InputError(f"{where}.signal: {exc}") from None
     value: Any = criterion.threshold
     if criterion.comparator == "is_":
         return bool(value)

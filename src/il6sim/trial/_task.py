@@ -94,7 +94,7 @@ class TrialTask:
                 message = f"field '{field}': {rest}"
             else:
                 message = f"field '{self._field}': {message}"
-            raise InputError(f"trial '{self.design.name}', {message}") from None
+            raise InputError(f"trial '{self.design.source}', {message}") from None
 
     def _check_fields(self) -> None:
         model = default_model()
@@ -118,8 +118,15 @@ class TrialTask:
             self.start_rules[arm.name] = when
             if arm.treatment is not None:  # unknown regimens and bad amounts fail here
                 self._field = f"arms[{k}].treatment"
-                expand_regimen(arm.treatment.regimen_or_schedule(), weight_kg=70.0,
-                               until_h=self.design.horizon_h)
+                regimen = _regimen(arm.treatment)
+                expand_regimen(regimen, weight_kg=70.0, until_h=self.design.horizon_h)
+            if arm.second_dose is not None:
+                self._field = f"arms[{k}].second_dose"
+                self.start_rules[(arm.name, "second_dose")] = [
+                    (c, threshold(c, model, f"arms[{k}].second_dose.when[{j}]"))
+                    for j, c in enumerate(arm.second_dose.when)]
+                self._field = f"arms[{k}].second_dose.amount"
+                one_dose(regimen, arm.second_dose.amount)
         self._field = "background"
         self.background_rules = check_background(self.design, model)
         recorded = (*RECORDED, *(entry.column for entry in self.design.background))
@@ -199,6 +206,14 @@ class TrialTask:
             del design["endpoint_followup"]
         if design.get("hospital_infection", 0) is None:  # as before the key existed
             del design["hospital_infection"]
+        for arm in design["arms"]:  # as before second doses and per-arm results existed
+            arm.pop("published", None)
+            if arm.get("second_dose") is None:
+                arm.pop("second_dose", None)
+        for entry in [*design["arms"], *design.get("background", [])]:
+            for key in ("cap", "until"):
+                if (entry.get("treatment") or {}).get(key, 0) is None:
+                    del entry["treatment"][key]
         return {
             "model": model_fingerprint(default_model()),
             "design": design,
@@ -371,6 +386,9 @@ class TrialTask:
             "hai_threshold": HaiPlan.thresholds(design.seed, patients),
             "coinfected": coinfected, "weight": weight,
             "background_doses": background_doses, "background": background,
+            "table": table.iloc[chosen].reset_index(drop=True),
+            "onset_h": c.course["onset_h"].to_numpy(float)[chosen] - c.time[enrol],
+            "admission_h": c.course["admission_h"].to_numpy(float)[chosen] - c.time[enrol],
         }
 
     def _simulate_arms(self, arms, inputs, c: Course, chosen, enrol, rows) -> dict:
@@ -382,7 +400,7 @@ class TrialTask:
         which = np.flatnonzero(rows)
         n = len(which)
         params = inputs["params"].iloc[which].reset_index(drop=True)
-        doses, starts = [], {}
+        doses, starts, second = [], {}, {}
         for k, arm in enumerate(arms):
             if self.coinfection_doses is not None:
                 for i in np.flatnonzero(inputs["coinfected"][which]):
@@ -394,12 +412,21 @@ class TrialTask:
                 continue
             offsets = self._start_offsets(arm, c, chosen, enrol)[which]
             starts[arm.name] = offsets
-            regimen = arm.treatment.regimen_or_schedule()
+            regimen = _regimen(arm.treatment)
+            mine = []
             for i in np.flatnonzero(np.isfinite(offsets) & (offsets <= followup)):
                 events = expand_regimen(regimen, weight_kg=float(inputs["weight"][which][i]),
                                         start_h=float(offsets[i]), until_h=followup)
                 events["patient"] = k * n + i
-                doses.append(events)
+                mine.append(events)
+            if arm.second_dose is not None:
+                before = [d for d in doses if len(d) and (d["patient"] // n == k).all()]
+                second[arm.name] = self._second_dose(arm, regimen, inputs, which, params,
+                                                     offsets, [*before, *mine], k * n)
+                mine += [one_dose(regimen, arm.second_dose.amount, float(inputs["weight"][
+                    which][i]), float(h)).assign(patient=k * n + i)
+                    for i, h in enumerate(second[arm.name]) if np.isfinite(h)]
+            doses += mine
         all_params = pd.concat([params] * len(arms), ignore_index=True)
         all_doses = pd.concat(doses, ignore_index=True) if doses else None
         states = np.vstack([inputs["states"][which]] * len(arms))
@@ -431,6 +458,10 @@ class TrialTask:
                                 horizons.get("secondary_infection", design.followup_h))
             ends["treatment_start_day"] = (starts[arm.name] / 24.0 if arm.name in starts
                                            else np.nan)
+            if any(a.second_dose is not None for a in design.arms):
+                given = second.get(arm.name, np.full(n, np.nan))
+                ends["second_dose"] = np.isfinite(given).astype(float)
+                ends["second_dose_day"] = given / 24.0
             for column in ends.columns:
                 text = column == "status"
                 values = np.full(len(chosen), None if text else np.nan,
@@ -438,6 +469,41 @@ class TrialTask:
                 values[which] = ends[column].to_numpy(object if text else float)
                 columns[f"{column}@{arm.name}"] = values
         return columns
+
+    def _second_dose(self, arm, regimen, inputs, which, params, offsets, doses, first
+                     ) -> np.ndarray:
+        """Hours from randomisation of each patient's second dose in ``arm`` (NaN: none).
+
+        The arm's course is simulated with its other doses (``doses``, patients numbered from
+        ``first``) up to the end of the latest window; the second dose goes at the first grid
+        time in the window after the patient's first dose at which the patient is alive and
+        every criterion of ``arm.second_dose.when`` holds on that course."""
+        rule, followup = arm.second_dose, self.design.horizon_h
+        low, high = rule.window_h
+        n = len(which)
+        out = np.full(n, np.nan)
+        treated = np.isfinite(offsets) & (offsets + low <= followup)
+        if not treated.any():
+            return out
+        end = float(min(followup, np.nanmax(np.where(treated, offsets, np.nan)) + high))
+        table = pd.concat(doses, ignore_index=True).assign(
+            patient=lambda d: d["patient"] - first) if doses else None
+        run = simulate(params, table, t_end=max(end, self.spec.sampling_h),
+                       dt=self.spec.sampling_h, initial_states=inputs["states"][which],
+                       backend=self.backend, settings={"trial": self.design.name})
+        course = pd.DataFrame({"onset_h": inputs["onset_h"][which],
+                               "admission_h": inputs["admission_h"][which]})
+        ref = np.where(treated, offsets, np.inf)
+        c = Course(run, inputs["table"].iloc[which].reset_index(drop=True), course,
+                   death_threshold=inputs["threshold_left"][which],
+                   reference_h=np.where(treated, offsets, 0.0))
+        t = c.time[None, :]
+        mask = (t >= ref[:, None] + low - 1e-9) & (t <= ref[:, None] + high + 1e-9)
+        mask &= c["cumulative_death_hazard"] < c.death_threshold[:, None]
+        mask &= np.array([s == "ok" for s in run.status])[:, None]
+        for criterion, value in self.start_rules[(arm.name, "second_dose")]:
+            mask &= holds(criterion, c, value)
+        return np.where(treated, first_time(c.time, mask), np.nan)
 
     def coinfected(self, patients: np.ndarray) -> np.ndarray:
         """Which of these patients acquire the trial's co-infection (seeded per patient)."""
@@ -469,6 +535,31 @@ def accepts(design: TrialSpec, acceptance: float | dict, patients: np.ndarray,
         rates = np.broadcast_to(np.array(single), (len(died), 2))
     keep = np.where(died, rates[:, 0], rates[:, 1])
     return (u < keep) | (keep >= 1.0)
+
+
+def _regimen(treatment):
+    """The treatment's regimen; a problem of the treatment itself is an :class:`InputError`."""
+    from ..scenario._schema import ScenarioFieldError
+
+    try:
+        return treatment.regimen_or_schedule()
+    except ScenarioFieldError as exc:
+        raise InputError(exc.message) from None
+
+
+def one_dose(regimen, amount: str | None = None, weight_kg: float = 70.0,
+             at_h: float = 0.0) -> pd.DataFrame:
+    """One dose of ``regimen`` (a label name or :class:`~il6sim.pharmacology.Regimen`) at
+    ``at_h``: its amount (weight-based and capped as the regimen is) or ``amount``."""
+    from dataclasses import replace as change
+
+    from ..pharmacology import Regimen, label_regimens
+
+    if not isinstance(regimen, Regimen):
+        regimen = label_regimens()[regimen]
+    single = change(regimen, interval=None, doses=1, loading=None, until=None,
+                    amount=amount or regimen.amount)
+    return expand_regimen(single, weight_kg=weight_kg, start_h=at_h)
 
 
 def _rows(result, rows: slice):

@@ -170,7 +170,7 @@ def trial(
     """Run an in-silico randomised trial and compare it with the published one."""
     from ._load import load_trial
     from ._report import write_report
-    from ._run import run_trial
+    from ._run import check_trial, run_trial
 
     console = _console()
     check_output_folder(out, "--out")
@@ -185,6 +185,7 @@ def trial(
     design = load_trial(trial_file)
     out = out or Path("out") / "trial" / design.name
     check_output_folder(out, "--out")
+    check_trial(design, population_file=population_file)  # the whole file, before any work
     size = design.size if n is None else n
     console.print(f"[bold]{design.title or design.name}[/bold]: randomising {size} virtual "
                   f"patients ({', '.join(design.arm_names)}); results in {out}")
@@ -194,6 +195,9 @@ def trial(
         console.print(headline_table(result, arm))
     for endpoint in dict.fromkeys(result.ordinal.get("endpoint", [])):
         console.print(ordinal_table(result, endpoint))
+    for row in result.second_doses().itertuples():
+        console.print(f"second dose in {row.arm}: {row.given} of {row.treated} treated "
+                      f"patients ({100 * row.share:.0f} %) — {row.rule}")
     by_subgroup = published_subgroup_table(result)
     if by_subgroup is not None:
         console.print(by_subgroup)

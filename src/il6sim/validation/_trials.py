@@ -67,11 +67,12 @@ def published_entries(design: TrialSpec, calibrated: set[str] = frozenset()
     """Every published result of ``design`` that can be scored, in file order: the endpoints,
     then the subgroup levels of a yes/no or time-to-event primary endpoint. ``calibrated``
     holds every ``calibrated_to`` name of the model's parameters."""
-    for endpoint, published in design.published.items():
+    for endpoint, arm, published in design.published_entries():
         if endpoint not in design.endpoints:
             continue
-        arm = published.arm or design.treated_arms[0]
-        role, role_from = _role(published, f"trial:{design.name}:{endpoint}", calibrated)
+        key = f"trial:{design.name}:{endpoint}" + (
+            "" if arm == design.treated_arms[0] else f":{arm}")
+        role, role_from = _role(published, key, calibrated)
         yield PublishedEntry(endpoint, arm, published,
                              f"{_title(endpoint, design)}, {arm} vs {design.control}",
                              role, role_from)

@@ -61,7 +61,7 @@ def _numbers(ctx, result) -> None:
     treated, control = design.treated_arms[0], design.control
     primary = _row(result.comparisons, design.primary)
     infection = _row(result.comparisons, "secondary_infection")
-    published = design.published.get(design.primary)
+    published = design.published_for(design.primary, design.treated_arms[0])
     ctx.number(counts=result.counts, control_arm=control, treated_arm=treated,
                primary_endpoint=design.primary,
                primary_risk={arm: float(risk[(design.primary, arm)])
@@ -95,7 +95,7 @@ def _figures(ctx, result) -> None:
     counts = result.counts
     eligibility = "; ".join(c.describe() for c in design.enrolment.eligibility)
     control, treated = n["control_arm"], n["treated_arm"]
-    published = design.published.get(design.primary)
+    published = design.published_for(design.primary, design.treated_arms[0])
     pub = ""
     if published is not None and published.ratio is not None and published.ci is not None:
         risks = (f"{published.control:.0%} vs {published.treated:.0%}, "
