@@ -198,6 +198,26 @@ def test_a_second_dose_changes_the_course_after_it():
                            rtol=1e-4)
 
 
+def test_the_cli_reports_who_got_the_second_dose(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from il6sim.cli import app
+
+    arms = [{"name": "control"},
+            {"name": "tocilizumab", "ratio": 2, "treatment": TOCILIZUMAB,
+             "second_dose": RULES["no improvement"]}]
+    path = tmp_path / "second.yaml"
+    path.write_text(yaml.safe_dump(_design(arms, endpoints=["mortality"])))
+    result = CliRunner().invoke(app, ["trial", str(path), "--n", "6", "--out",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "second dose in tocilizumab:" in result.stdout
+    table = (tmp_path / "out" / "second_doses.csv").read_text()
+    assert table.startswith("arm,rule,n,treated,given,share")
+    assert "Second doses:" in (tmp_path / "out" / "report.md").read_text()
+
+
 # ----------------------------------------------------------------------------- multi-arm
 REMAP_NEJM = "REMAP-CAP Investigators 2021 N Engl J Med 384:1491 (PMC7953461)"
 

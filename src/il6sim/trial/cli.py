@@ -196,8 +196,9 @@ def trial(
     for endpoint in dict.fromkeys(result.ordinal.get("endpoint", [])):
         console.print(ordinal_table(result, endpoint))
     for row in result.second_doses().itertuples():
+        share = "—" if not np.isfinite(row.share) else f"{100 * row.share:.0f} %"
         console.print(f"second dose in {row.arm}: {row.given} of {row.treated} treated "
-                      f"patients ({100 * row.share:.0f} %) — {row.rule}")
+                      f"patients ({share}) — {row.rule}")
     by_subgroup = published_subgroup_table(result)
     if by_subgroup is not None:
         console.print(by_subgroup)
