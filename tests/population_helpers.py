@@ -27,6 +27,15 @@ def truth_spec() -> dict:
     return raw
 
 
+def cohort_outcome_spec() -> dict:
+    """The shipped declaration without its declared death fraction: a fit to a cohort then
+    matches the cohort's own death fraction (a cohort that is a random sample of its
+    population, as the synthetic ones are)."""
+    raw = copy.deepcopy(dict(load_population_spec("covid19-hospitalised").raw))
+    raw.pop("death_fraction", None)
+    return raw
+
+
 def synthetic_truth(n: int, seed: int, *, deaths: int, survivors: int) -> pd.DataFrame:
     """Admitted virtual patients of :func:`truth_spec`: ``deaths`` who died and ``survivors``
     who survived (the first of each, by patient index), with admission values and outcome."""

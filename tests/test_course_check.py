@@ -42,7 +42,6 @@ KNOWN_GAPS = {
     "course.il10_admission_nonsurvivors": "335 pg/mL: IL-10 scale as TNF-alpha",
     "course.il10_admission_survivors": "85 pg/mL: same cause",
     "course.il1b_admission_nonsurvivors": "85 pg/mL: same cause",
-    "course.il1b_admission_survivors": "8.9 pg/mL: same cause",
 }
 
 
@@ -76,10 +75,8 @@ def test_course_row_within_its_clinical_range(table, row_id):
                         f"{row.unit} (n {row.n}; {row.source[:80]})")
 
 
-#: At full size (600 patients, seed 0, about 2 min) IL-1beta of survivors is inside its range;
-#: every other gap is the same (measured 2026-12-02: 20 of 29 rows in range).
-KNOWN_GAPS_FULL_SIZE = {k: v for k, v in KNOWN_GAPS.items()
-                        if k != "course.il1b_admission_survivors"}
+#: At full size (600 patients, seed 0, about 2 min) the gaps are the same.
+KNOWN_GAPS_FULL_SIZE = dict(KNOWN_GAPS)
 
 
 @pytest.fixture(scope="module")

@@ -90,7 +90,7 @@ def test_a_trial_runs_per_member_and_reports_both_intervals(tmp_path):
 
     ensemble = load_ensemble(_tiny_ensemble(tmp_path))
     data = load_trial("recovery-tocilizumab").model_dump(mode="json", exclude_none=True)
-    data.pop("control_risk")  # no pilot: keeps the test small
+    data.pop("anchor_control_risk", None)  # no pilot: keeps the test small
     design = load_trial(data)
     trial_file = tmp_path / "recovery.yaml"
     trial_file.write_text(yaml.safe_dump(data))

@@ -415,7 +415,7 @@ def test_generated_scenario_fields_are_refused_or_within_limits(field, value):
 
 _TRIAL_FIELDS = [("size",), ("followup",), ("population",), ("seed",),
                  ("enrolment", "delay"), ("enrolment", "window"),
-                 ("coinfection",), ("subgroups",), ("control_risk",), ("background",)]
+                 ("coinfection",), ("subgroups",), ("anchor_control_risk",), ("background",)]
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -33,7 +33,7 @@ SHIPPED = load_trial("recovery-tocilizumab")
 def design(**changes) -> dict:
     """The RECOVERY design as a mapping, without its control-risk calibration, with changes."""
     data = SHIPPED.model_dump(mode="json", by_alias=True, exclude_none=True)
-    data.pop("control_risk", None)
+    data.pop("anchor_control_risk", None)
     data.update(changes)
     return data
 
@@ -157,8 +157,9 @@ def test_a_zero_dose_arm_equals_usual_care_and_blockade_lowers_crp(screened):
 
 
 def test_calibrated_draws_keep_the_cohort_calibration():
-    """New patients drawn around the calibrated population still match the cohort (pooled
-    admission values, KS p > 0.05; death fraction within 0.1)."""
+    """New patients drawn around the calibrated population still match the cohort within each
+    outcome group (admission values, KS p > 0.05) and the population's declared death fraction
+    (within 0.1)."""
     spec = load_population_spec("covid19-hospitalised")
     targets = cohort_targets(load_cohort(), list(spec.markers))
     table = draw(spec, load_calibrated(spec).draw(7, np.arange(250)), patients=np.arange(250))
@@ -166,10 +167,13 @@ def test_calibrated_draws_keep_the_cohort_calibration():
                              limits=targets.limits)
     admitted = course[course["admitted"]]
     assert len(admitted) > 200
-    assert abs(admitted["died"].mean() - targets.death_fraction) < 0.1
+    assert abs(admitted["died"].mean() - spec.death_fraction) < 0.1
     for marker in spec.markers:
-        test = stats.ks_2samp(admitted[marker].dropna(), targets.values[marker].dropna())
-        assert test.pvalue > 0.05, (marker, test)
+        for died in (0, 1):
+            test = stats.ks_2samp(admitted.loc[admitted["died"] == died, marker].dropna(),
+                                  targets.values.loc[targets.values["died"] == died,
+                                                     marker].dropna())
+            assert test.pvalue > 0.05, (marker, died, test)
 
 
 # ----------------------------------------------------------------------------- runs
@@ -221,18 +225,28 @@ def test_the_cli_prints_arms_beside_the_published_trial(tmp_path):
     assert (tmp_path / "comparisons.csv").exists()
 
 
-def test_a_control_risk_calibration_sets_the_untreated_risk():
+def test_an_anchored_control_risk_is_forced_and_labelled_as_such():
+    """anchor_control_risk (an explicit option, no shipped trial uses it) forces the untreated
+    risk to the given one — here 0.15, below what the design predicts — and the report says
+    the control risk is an input; the shipped file predicts it and says that."""
     from il6sim.trial._run import acceptance
 
-    calibrated = load_trial(design(control_risk={"risk": 0.35}))
-    result = run_trial(calibrated, n_patients=300, chunk_size=256)
+    anchored = load_trial(design(anchor_control_risk={"risk": 0.15}))
+    result = run_trial(anchored, n_patients=300, chunk_size=256)
     a = result.counts["acceptance"]
-    assert 0 < a < 1  # the calibrated population dies more often than RECOVERY's usual care
+    assert 0 < a < 1  # the design predicts more deaths than 15 %
     untreated = (result.patients["died@usual care"] > 0.5).mean()
-    assert untreated == pytest.approx(0.35, abs=0.08)  # binomial error of 300 patients
-    plain = run_trial(RECOVERY, n_patients=256, chunk_size=256).patients
-    assert (plain["died@usual care"] > 0.5).mean() > 0.35 + 0.1
-    assert acceptance(RECOVERY, plain) is None
+    assert untreated == pytest.approx(0.15, abs=0.07)  # binomial error of 300 patients
+    assert "ANCHORED to 15.0 %" in result.control_risk_note()
+    plain = run_trial(RECOVERY, n_patients=256, chunk_size=256)
+    assert (plain.patients["died@usual care"] > 0.5).mean() > 0.15 + 0.07
+    assert acceptance(RECOVERY, plain.patients) is None
+    assert "predicted from the design" in plain.control_risk_note()
+
+
+def test_the_old_control_risk_key_names_its_new_name():
+    with pytest.raises(InputError, match="control_risk is now anchor_control_risk"):
+        load_trial(design(control_risk={"risk": 0.35}))
 
 
 # ----------------------------------------------------------------------------- statistics

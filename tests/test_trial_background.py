@@ -40,7 +40,7 @@ def entry(**changes) -> dict:
 def design(**changes) -> dict:
     """The RECOVERY design without its control-risk calibration or background, changed."""
     data = SHIPPED.model_dump(mode="json", by_alias=True, exclude_none=True)
-    data.pop("control_risk", None)
+    data.pop("anchor_control_risk", None)
     data["background"] = []
     data.update(changes)
     return data
@@ -180,7 +180,7 @@ def test_a_background_from_admission_is_in_the_state_at_randomisation():
                    "eligibility": [{"signal": "oxygen", "is": True}]},
         background=[entry(fraction=1.0, start={"at": "admission", "delay": "6 h"})]))
     task = TrialTask(spec)
-    rows = task(np.arange(24))
+    rows = task(np.arange(48))
     enrolled = rows[rows["enrolled"]]
     assert len(enrolled) >= 3
     assert (enrolled["on_steroid"] == 1).all()

@@ -1,10 +1,8 @@
 """The RECOVERY dexamethasone comparison (RECOVERY Collaborative Group 2021 N Engl J Med 384:693).
 
-Fitted: the overall 28-day mortality ratio (gc_imax_t_expansion) and the control risk (anchor).
-Checked: discharge within 28 days and the onset gradient (benefit after 7 days of symptoms).
-The support-level gradient (ratio 0.64 on invasive ventilation, 0.82 on oxygen, 1.19 without
-support) is reported, and the part the model does not yet reproduce is a strict expected
-failure with the measured values.
+Fitted: the overall 28-day mortality ratio (gc_imax_t_expansion). Checked: the control risk
+(predicted from the design, not anchored), discharge within 28 days, the onset gradient
+(benefit after 7 days of symptoms) and no benefit without respiratory support (published 1.19).
 """
 
 from __future__ import annotations
@@ -51,12 +49,10 @@ def test_every_patient_in_the_dexamethasone_arm_gets_ten_daily_doses(fast):
     assert set(fast.patients.arm) == {"usual care", "dexamethasone"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "without respiratory support the model gives no harm, not RECOVERY's 1.19 (0.92-1.55): "
-    "most virtual patients are admitted before hypoxaemia and 10 days of dexamethasone from "
-    "admission still cover their storm; measured at 1500 patients after the slower course "
-    "(2026-12-02): 0.95 without support, 0.90 on oxygen, counterfactual 0.83 overall"))
 def test_no_benefit_without_respiratory_support(fast):
+    """Checked (RECOVERY: 1.19, 0.92-1.55, without respiratory support): the randomised ratio
+    in that subgroup is 1 or more. It was 0.85 at full size while the population died as often
+    as the Wuhan cohort (2026-12-02, before its death fraction was declared)."""
     sub = fast.subgroups
     none = sub[sub.level == "no respiratory support"]
     assert float(none.estimate.iloc[0]) >= 1.0
@@ -78,10 +74,10 @@ def test_benefit_is_larger_after_seven_days_of_symptoms(fast):
 @pytest.mark.slow
 def test_recovery_dexamethasone_at_full_size():
     """6425 patients (about 4 min): the observed mortality ratio's CI contains the published
-    0.83 and the control arm hits its anchor (0.257 ± 0.03)."""
+    0.83 and the control arm, predicted from the design, lies within 5 points of 0.257."""
     result = run_trial(TRIAL)
     arms = result.arms.set_index(["endpoint", "arm"])["value"]
-    assert arms[("mortality", "usual care")] == pytest.approx(0.257, abs=0.03)
+    assert arms[("mortality", "usual care")] == pytest.approx(0.257, abs=0.05)
     ratio = result.primary()
     assert ratio["ci_low"] < 0.83 < ratio["ci_high"]
 

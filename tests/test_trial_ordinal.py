@@ -180,7 +180,7 @@ SHIPPED = load_trial("recovery-tocilizumab")
 
 def design(**changes) -> dict:
     data = SHIPPED.model_dump(mode="json", by_alias=True, exclude_none=True)
-    for key in ("control_risk", "background", "subgroups"):
+    for key in ("anchor_control_risk", "background", "subgroups"):
         data.pop(key, None)
     data.update(changes)
     return data

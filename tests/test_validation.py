@@ -237,7 +237,7 @@ def _own_trial(tmp_path: Path) -> Path:
     control-risk calibration, whose pilot would screen 256 eligible patients)."""
     data = yaml.safe_load((TRIALS / "recovery-tocilizumab.yaml").read_text(encoding="utf-8"))
     data["name"] = "my-trial"
-    data.pop("control_risk")
+    data.pop("anchor_control_risk", None)
     data["subgroups"] = [{"name": "age", "signal": "age", "cuts": [70],
                           "published": {"< 70": {"ratio": 0.9, "ci": [0.7, 1.1]}}}]
     data["published"]["discharge"]["role"] = "fitted"

@@ -98,17 +98,24 @@ def mean_ks(real: pd.DataFrame, selected: pd.DataFrame, columns: Iterable[str]) 
 
 
 def death_summary(real: pd.DataFrame, selected: pd.DataFrame, plausible: pd.DataFrame,
-                  weights: np.ndarray, *, prior: pd.DataFrame | None = None) -> pd.DataFrame:
+                  weights: np.ndarray, *, prior: pd.DataFrame | None = None,
+                  declared: float | None = None) -> pd.DataFrame:
     """Death fraction in the cohort, the selected and the weighted plausible population, with the
-    cohort's Wilson 95 % interval and an exact binomial test of the selected fraction."""
+    cohort's Wilson 95 % interval and an exact binomial test of the selected fraction against
+    the calibration target: the ``declared`` population fraction (a row of its own) if given,
+    else the cohort's."""
     deaths, n = int(real["died"].sum()), len(real)
     interval = stats.binomtest(deaths, n).proportion_ci(method="wilson")
     selected_deaths, m = int(selected["died"].sum()), len(selected)
     real_fraction = deaths / n
-    test = stats.binomtest(selected_deaths, m, real_fraction) if m else None
+    target = real_fraction if declared is None else declared
+    test = stats.binomtest(selected_deaths, m, target) if m else None
     rows = [
         {"population": "cohort", "n": n, "deaths": deaths, "fraction": real_fraction,
          "ci_low": interval.low, "ci_high": interval.high, "p_value": np.nan},
+        *([{"population": "target (declared)", "n": np.nan, "deaths": np.nan,
+            "fraction": declared, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan}]
+          if declared is not None else []),
         {"population": "virtual (selected)", "n": m, "deaths": selected_deaths,
          "fraction": selected_deaths / m if m else np.nan, "ci_low": np.nan, "ci_high": np.nan,
          "p_value": test.pvalue if test else np.nan},

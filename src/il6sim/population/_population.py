@@ -159,6 +159,7 @@ class VirtualPopulation:
         targets = cohort_targets(cohort, list(spec.markers),
                                  optional=list(spec.validation_markers),
                                  window_hours=self.window_hours)
+        targets.declared_death_fraction = spec.death_fraction
         columns = [c for c in COHORT_COVARIATES if c in spec.covariates] + list(spec.markers)
         bins = margins(targets.values, columns)
         per_round = int(np.ceil(n / rounds))
@@ -234,7 +235,8 @@ class VirtualPopulation:
                                          plausible=admitted, weights=weights,
                                          prior=admitted[admitted["round"] == 0])
         self.deaths_ = death_summary(real, admitted[selected], admitted, weights,
-                                     prior=admitted[admitted["round"] == 0])
+                                     prior=admitted[admitted["round"] == 0],
+                                     declared=targets.declared_death_fraction)
         self.course_ = course_summary(admitted[selected], real)
         self.associations_ = association_table(real, admitted[selected], list(spec.markers))
         self.targets_ = targets

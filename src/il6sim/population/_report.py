@@ -235,6 +235,10 @@ def write_report(population, out: str | Path) -> dict[str, Path]:
         f"{', '.join(calibrated)} and the death fraction. Run time "
         f"{summary.get('seconds', float('nan')):.0f} s.",
         "",
+        *([f"The death fraction is the population's, declared in the population file "
+           f"({spec.death_fraction:.3f}: {spec.death_fraction_source}), not the cohort's: the "
+           "markers are fitted within each outcome group, and the outcome mix follows the "
+           "declaration.", ""] if spec.death_fraction is not None else []),
         "## Death fraction", "", _markdown_table(population.deaths_), "",
         "## Goodness of fit (two-sample Kolmogorov–Smirnov)", "",
         "`ks`, `p_value`: selected virtual patients vs cohort; `ks_weighted`: the weighted "

@@ -34,7 +34,8 @@ COURSE_TIMES = ("onset_to_admission", "hypoxaemia_to_admission")
 #: the rule and (optional) a published incubation period the simulated onset is compared with.
 ONSET_KEYS = ("output", "above", "source", "incubation")
 _TOP_KEYS = {"name", "description", "scenario", "infection", "duration", "sampling", "covariates",
-             "course", "admission", "parameters", "markers", "validation_markers"}
+             "course", "admission", "parameters", "markers", "validation_markers",
+             "death_fraction"}
 _REQUIRED = ("name", "scenario", "infection", "duration", "sampling", "covariates", "course",
              "admission", "parameters", "markers")
 
@@ -86,6 +87,11 @@ class PopulationSpec:
     markers: Mapping[str, str]
     validation_markers: Mapping[str, str]
     base_overrides: Mapping[str, float]
+    #: The population's in-hospital death fraction, when it is declared rather than taken from
+    #: the calibration cohort (a cohort sampled with more deaths than the population it comes
+    #: from: its marker distributions by outcome still fit, its death fraction does not).
+    death_fraction: float | None = None
+    death_fraction_source: str = ""
     source: str = "<dict>"
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -283,7 +289,28 @@ def _parse(data: Any, source: str, model: Model) -> PopulationSpec:
         course=course, course_scale_h=scale, **onset, hypoxaemia_output=output,
         hypoxaemia_below=float(below), hypoxaemia_source=str(hypoxaemia.get("source", "")),
         latest_admission_h=latest, followup_h=followup, parameters=parameters, markers=markers,
-        validation_markers=validation, base_overrides=base, source=source, raw=dict(data))
+        validation_markers=validation, base_overrides=base,
+        **_death_fraction(field_("death_fraction"), data.get("death_fraction")),
+        source=source, raw=dict(data))
+
+
+def _death_fraction(where: Field, data: Any) -> dict[str, Any]:
+    """``death_fraction: {value: 0.22, source: ...}``: the population's in-hospital death
+    fraction, used by the calibration instead of the cohort's own (absent: the cohort's)."""
+    if data is None:
+        return {}
+    example = "e.g. death_fraction: {value: 0.22, source: \"a representative cohort\"}"
+    if not isinstance(data, Mapping) or set(data) - {"value", "source"}:
+        raise InputError(f"{where}: expected a mapping with value and source; fix: {example}")
+    value = data.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        raise InputError(f"{where('value')}: {value!r} is not a fraction between 0 and 1; fix: "
+                         f"{example}")
+    source = str(data.get("source") or "").strip()
+    if not source:
+        raise InputError(f"{where('source')}: missing; fix: name the cohort the fraction comes "
+                         f"from, {example}")
+    return {"death_fraction": float(value), "death_fraction_source": source}
 
 
 def _onset(field_, data: Any, model: Model) -> dict[str, Any]:

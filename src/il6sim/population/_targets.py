@@ -33,6 +33,8 @@ class CohortTargets:
     limits : ``{marker: (lower, upper)}`` censoring limits seen in the file.
     source : the cohort file.
     window_hours : the window used for first values.
+    declared_death_fraction : the population's death fraction when it is declared
+        (:attr:`il6sim.population.PopulationSpec.death_fraction`) instead of the cohort's.
     """
 
     values: pd.DataFrame
@@ -40,11 +42,20 @@ class CohortTargets:
     limits: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     source: str = ""
     window_hours: float = 48.0
+    declared_death_fraction: float | None = None
+
+    @property
+    def cohort_death_fraction(self) -> float:
+        """Fraction of the cohort's patients who died in hospital."""
+        return float(self.values["died"].mean())
 
     @property
     def death_fraction(self) -> float:
-        """Fraction of patients who died in hospital."""
-        return float(self.values["died"].mean())
+        """The death fraction the population is calibrated to: the declared one, else the
+        cohort's."""
+        if self.declared_death_fraction is not None:
+            return self.declared_death_fraction
+        return self.cohort_death_fraction
 
 
 def cohort_targets(cohort, markers: Iterable[str], *, optional: Iterable[str] = (),

@@ -113,12 +113,18 @@ def fit(
         f"{summary['effective_sample_size']:.0f}) in {summary['seconds']:.0f} s")
     console.print(ks_rich_table(population.goodness_of_fit_))
     deaths = population.deaths_
+    against = "the declared target" if population.spec_.death_fraction else "the cohort"
     for row in deaths.itertuples():
+        if row.population == "target (declared)":
+            source = population.spec_.death_fraction_source.split(";")[0]
+            console.print(f"death fraction, calibration target (declared in the population "
+                          f"file, not the cohort's): {row.fraction:.3f} ({source})")
+            continue
         extra = (f" (95 % CI {row.ci_low:.3f}–{row.ci_high:.3f})" if row.population == "cohort"
-                 else f" (binomial test against the cohort: p {row.p_value:.2g})"
+                 else f" (binomial test against {against}: p {row.p_value:.2g})"
                  if row.population == "virtual (selected)" else "")
         console.print(f"death fraction, {row.population}: {row.fraction:.3f} "
-                      f"({row.deaths}/{row.n}){extra}")
+                      f"({int(row.deaths)}/{int(row.n)}){extra}")
     paths = write_report(population, out)
     population.save(out / "population.parquet")
     population.save(out / "plausible.parquet", plausible=True)

@@ -84,6 +84,27 @@ class TrialResult:
         return {arm: int((failed & (self.patients["arm"] == arm)).sum())
                 for arm in self.design.arm_names}
 
+    def control_risk_note(self) -> str | None:
+        """How the control arm's mortality came about: predicted from the design (the default),
+        or anchored to the published control arm (``anchor_control_risk``), said beside the
+        published control risk; None without a mortality endpoint."""
+        design = self.design
+        if "mortality" not in design.endpoints:
+            return None
+        control = self.patients.loc[self.patients["arm"] == design.control, "died"].dropna()
+        simulated = f"{100 * control.mean():.1f} %" if len(control) else "—"
+        published = design.published.get("mortality")
+        versus = (f" against {100 * published.control:.1f} % published"
+                  if published is not None and published.control is not None else "")
+        anchor = design.anchor_control_risk
+        if anchor is None:
+            return (f"control-arm mortality {simulated}{versus}: predicted from the design "
+                    "(eligibility, case mix, the calibrated population and the model), not "
+                    "anchored")
+        return (f"control-arm mortality {simulated}{versus}: ANCHORED to {100 * anchor.risk:.1f} "
+                "% by anchor_control_risk (eligible patients accepted by whether they die "
+                "untreated), so it is an input here, not a prediction")
+
     def failure_message(self) -> str | None:
         """One line on the solver failures of this trial, or None when there were none."""
         per_arm = self.failures()

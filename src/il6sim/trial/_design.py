@@ -444,10 +444,12 @@ class HospitalInfection(BaseModel):
 
 
 class ControlRisk(BaseModel):
-    """Calibrate the untreated risk of death of the randomised patients to a published control
-    arm: eligible patients are accepted with a probability that depends only on whether they
-    die without treatment (:mod:`il6sim.trial._run`), so the treatment effect still comes from
-    the mechanism. Meant for a calibration trial; a validation trial should leave it out."""
+    """``anchor_control_risk``: force the untreated risk of death of the randomised patients to
+    a published control arm. Eligible patients are accepted with a probability that depends on
+    whether they die without treatment (:mod:`il6sim.trial._run`) — a selection on the
+    simulated outcome, so the control risk becomes an input, not a prediction, and the report
+    says so. Without it (the default, and every shipped trial) the control risk follows from
+    the eligibility, the case mix, the calibrated population and the model."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -557,8 +559,9 @@ class TrialSpec(BaseModel):
     enrolment: Enrolment = Field(default_factory=Enrolment)
     arms: list[Arm] = Field(min_length=2)
     control: str = Field(description="name of the control arm")
-    control_risk: ControlRisk | None = Field(None, description="calibrate the untreated risk "
-                                             "(calibration trials only)")
+    anchor_control_risk: ControlRisk | None = Field(
+        None, description="force the untreated risk to a published one by accepting patients "
+        "on their untreated outcome (the report says so); default: predicted")
     followup: Number | str = "28 d"
     endpoint_followup: dict[str, Number | str] = Field(
         default_factory=dict, description="follow-up of single endpoints, e.g. {mortality: "
@@ -585,6 +588,16 @@ class TrialSpec(BaseModel):
         return type(other) is type(self) and self.__dict__ == other.__dict__
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as every pydantic model
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "control_risk" in data:
+            raise _fail_at("control_risk is now anchor_control_risk: it selects patients by "
+                           "whether they die untreated, so the control risk is no longer "
+                           "predicted; fix: remove it to predict the control risk from the "
+                           "design, or rename it anchor_control_risk", "control_risk")
+        return data
 
     @field_validator("population")
     @classmethod

@@ -97,6 +97,9 @@ def markdown(result: TrialResult) -> str:
               f"seed {design.seed}; follow-up {days:g} days"
               + "".join(f" ({name}: {result.endpoint_days(name):g} days)"
                         for name in design.endpoint_followup) + ".", ""]
+    note = result.control_risk_note()
+    if note:
+        lines += [f"**Control risk:** {note}.", ""]
     failure = result.failure_message()
     if failure:
         lines += [f"**Solver failures:** {failure}.", ""]

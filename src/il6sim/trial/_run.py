@@ -209,7 +209,7 @@ def run_trial(
     check_trial(design, **options)  # a bad design fails before any folder
     with _folder(out_dir) as root:
         a = None
-        if design.control_risk is not None:  # a pilot of the control arm sets the acceptance
+        if design.anchor_control_risk is not None:  # a pilot of the control arm sets the acceptance
             pilot = screen(TrialTask(design, control_only=True, **options), root / "pilot",
                            RISK_SAMPLE, "enrolled")
             a = acceptance(design, pilot)
@@ -223,21 +223,21 @@ def run_trial(
 
 def acceptance(design: TrialSpec, candidates: pd.DataFrame) -> float | dict | None:
     """Probability of accepting an eligible patient whose untreated outcome is over-represented,
-    so that the accepted patients' untreated risk equals ``design.control_risk`` (None: no
+    so that the accepted patients' untreated risk equals ``design.anchor_control_risk`` (None: no
     calibration). Set from the first :data:`RISK_SAMPLE` eligible candidates, so it does not
     depend on the trial size. Positive: accept deaths with it; negative: accept survivors with
     its absolute value. With a background, ``{"*": that value, stratum: [keep a death, keep a
     survivor], ...}``, which keeps the strata's shares
     (:func:`il6sim.trial._background.stratified_acceptance`)."""
-    if design.control_risk is None:
+    if design.anchor_control_risk is None:
         return None
     eligible = candidates[candidates["enrolled"].astype(bool)].iloc[:RISK_SAMPLE]
     died = eligible[f"died@{design.control}"].to_numpy(float) > 0.5
-    p0, target = float(died.mean()), design.control_risk.risk
+    p0, target = float(died.mean()), design.anchor_control_risk.risk
     if p0 in (0.0, 1.0):
         raise InputError(f"no eligible virtual patient of trial '{design.name}' "
                          f"{'survives' if p0 == 1 else 'dies'} without treatment, so the control "
-                         "risk cannot be calibrated; fix: remove control_risk")
+                         "risk cannot be anchored; fix: remove anchor_control_risk")
     pooled = (target * (1 - p0) / (p0 * (1 - target)) if p0 > target
               else -((1 - target) * p0 / ((1 - p0) * target)))
     by_stratum = (stratified_acceptance(died, strata(design, eligible), target)

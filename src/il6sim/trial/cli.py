@@ -193,6 +193,9 @@ def trial(
                        scheduler=scheduler, progress=True, population_file=population_file)
     for arm in result.design.treated_arms:
         console.print(headline_table(result, arm))
+    note = result.control_risk_note()
+    if note:
+        console.print(note)
     for endpoint in dict.fromkeys(result.ordinal.get("endpoint", [])):
         console.print(ordinal_table(result, endpoint))
     for row in result.second_doses().itertuples():
