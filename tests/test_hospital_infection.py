@@ -30,7 +30,7 @@ SHIPPED = load_trial("recovery-tocilizumab")
 def design(**changes) -> dict:
     """The RECOVERY-tocilizumab design without its control-risk calibration, changed."""
     data = SHIPPED.model_dump(mode="json", by_alias=True, exclude_none=True)
-    data.pop("control_risk", None)
+    data.pop("anchor_control_risk", None)
     data.update(changes)
     return data
 

@@ -1,6 +1,6 @@
 """The validation trials (ACTT-1, COVACTA): trial files of published designs that nothing in
 il6sim was calibrated to. Each file loads and validates, every published result is held out
-(``role: checked``, no ``control_risk`` anchor), and a small seeded run produces every declared
+(``role: checked``, no ``anchor_control_risk`` anchor), and a small seeded run produces every declared
 endpoint and prints each published result beside the simulated one on the same measure. The
 slow test runs them at 600 patients and checks the comparison is complete; it asserts no
 agreement with the published numbers (that is what the table in docs/trials.md reports).
@@ -22,7 +22,7 @@ VALIDATION = ("actt-1", "covacta", "empacta")
 @pytest.mark.parametrize("name", VALIDATION)
 def test_validation_trial_files_load_and_hold_every_result_out(name):
     design = load_trial(name)
-    assert design.control_risk is None, "a validation trial must not be anchored"
+    assert design.anchor_control_risk is None, "a validation trial must not be anchored"
     results = [*design.published.values(),
                *(p for s in design.subgroups for p in s.published.values())]
     assert results and all(r.role == "checked" for r in results)
