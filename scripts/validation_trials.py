@@ -29,6 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "trials.md"
 START, END = "<!-- validation-trials:start -->", "<!-- validation-trials:end -->"
 TRIALS = ("actt-1", "covacta", "empacta")
+#: Published share of treated patients given the conditional second dose (no trial-file key).
+SECOND_DOSE_SHARE = {"covacta": ("about 25 %", "Rosas 2021 NEJM abstract: approximately one "
+                                 "quarter received a second dose")}
 
 
 def _ci(estimate: float, low, high) -> str:
@@ -98,6 +101,11 @@ def table(n: int) -> str:
                 f"| {name} | {endpoint} | {published.measure} | {shown} | {simulated} | "
                 f"{_inside(row.estimate, pub_ci) if published.value is not None else '—'} | "
                 f"{_control(result, endpoint, published)} |")
+        for dose in result.second_doses().itertuples():
+            published = SECOND_DOSE_SHARE.get(name, ("—", ""))[0]
+            lines.append(f"| {name} | second dose given ({dose.arm}) | share of treated | "
+                         f"{published} | {100 * dose.share:.3g} % ({dose.given} of "
+                         f"{dose.treated}) | — | — |")
         sub = result.subgroups
         if "published" in sub:
             for row in sub[sub.published.notna()].itertuples():

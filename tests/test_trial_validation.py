@@ -109,3 +109,15 @@ def test_validation_trials_at_600_patients(tmp_path, name):
     result = run_trial(name, n_patients=600, out_dir=tmp_path)
     _check_like_for_like(result)
     assert isinstance(result.comparisons, pd.DataFrame)
+
+
+@pytest.mark.parametrize("name", ["covacta", "empacta"])
+def test_tocilizumab_trials_give_the_conditional_second_dose(small, name):
+    """COVACTA and EMPACTA allowed a second infusion 8-24 h after the first if the patient
+    did not improve: it is declared, recorded per patient and counted per arm."""
+    doses = small[name].second_doses()
+    assert list(doses.arm) == ["tocilizumab"]
+    row = doses.iloc[0]
+    assert 0 <= row.given <= row.treated
+    assert row.given == int((small[name].patients.query("arm == 'tocilizumab'")
+                             .second_dose > 0.5).sum())
