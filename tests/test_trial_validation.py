@@ -1,9 +1,9 @@
-"""The validation trials (ACTT-1, COVACTA): trial files of published designs that nothing in
-il6sim was calibrated to. Each file loads and validates, every published result is held out
-(``role: checked``, no ``anchor_control_risk`` anchor), and a small seeded run produces every declared
-endpoint and prints each published result beside the simulated one on the same measure. The
-slow test runs them at 600 patients and checks the comparison is complete; it asserts no
-agreement with the published numbers (that is what the table in docs/trials.md reports).
+"""The validation trials (ACTT-1, COVACTA, EMPACTA): trial files of published designs that
+nothing in il6sim was calibrated to. Each file loads and validates, every published result is
+held out (``role: checked``, no ``anchor_control_risk``), and a small seeded run produces every
+declared endpoint and prints each published result beside the simulated one on the same
+measure. The slow test runs them at 600 patients and checks the comparison is complete; it
+asserts no agreement with the published numbers (the table in docs/trials.md reports that).
 """
 
 from __future__ import annotations
