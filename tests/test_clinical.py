@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from il6sim.clinical import _definitions as clinical
+from il6sim.clinical import death_time
 from il6sim.engine import SimulationResult
 
 
@@ -36,11 +37,11 @@ def _result(**outputs):
         time=np.arange(n, dtype=float),
         outputs=values,
         states=np.zeros((1, n, 0)),
-        parameters=np.zeros((1, 0)),
+        parameters=np.full((1, 1), 60.0),
         output_names=names,
         output_units=[""] * len(names),
         state_names=[],
-        param_names=[],
+        param_names=["age"],
         status=["ok"],
         doses=pd.DataFrame(),
     )
@@ -79,20 +80,10 @@ def test_storm_needs_hypoxaemia_and_two_raised_markers():
     assert clinical.cytokine_storm(r)[0].tolist() == [True, False, False]
 
 
-def test_death_hazard_matches_the_sofa_mortality_relation():
-    """SOFA <= 6 for 28 days: < 15 % mortality; SOFA >= 15 for a week: > 80 %."""
-    for sofa, hours, low, high in ((6, 28 * 24, 0.0, 0.15), (15, 7 * 24, 0.8, 1.0)):
-        rate = clinical.HAZARD_BASE / 24 * np.exp(clinical.HAZARD_SLOPE * sofa)
-        mortality = 1 - np.exp(-rate * hours)
-        assert low <= mortality <= high, (sofa, mortality)
-
-
 def test_death_draws_are_reproducible_and_shared_across_arms():
     r = _result(
         pf_ratio=np.full(200, 80.0),
         platelet_count=np.full(200, 15.0),
         creatinine_level=np.full(200, 500.0),
     )
-    assert np.array_equal(
-        clinical.death_time(r, seed=3), clinical.death_time(r, seed=3), equal_nan=True
-    )
+    assert np.array_equal(death_time(r, seed=3), death_time(r, seed=3), equal_nan=True)

@@ -144,8 +144,10 @@ def test_seeded_counts_per_arm(rows):
     enrolled = rows[rows["enrolled"]]
     counts = {arm: int(enrolled[f"hospital_infection@{arm}"].sum())
               for arm in ("usual care", "tocilizumab")}
-    assert len(enrolled) == 25
-    assert counts == {"usual care": 3, "tocilizumab": 3}
+    # 25 enrolled and 3 + 3 infections before the fitted death hazard (clinical._death): the
+    # population refitted under it is milder, and fewer meet RECOVERY's CRP >= 75 mg/L
+    assert len(enrolled) == 9
+    assert counts == {"usual care": 1, "tocilizumab": 1}
     again = TrialTask(load_trial(design(hospital_infection={})))(np.arange(40, 80))
     pd.testing.assert_series_equal(
         again["hospital_infection@tocilizumab"].reset_index(drop=True),

@@ -11,7 +11,9 @@ definitions to the model's read-outs; nothing is set per preset:
   :func:`septic_shock` — sepsis with vasopressors needed for MAP ≥ 65 mmHg and lactate
   > 2 mmol/L;
 - :func:`cytokine_storm` — the documented storm definition below;
-- :func:`needs_ventilation`, :func:`death_time`, :func:`recovery_time` and :func:`outcomes`;
+- :func:`death_hazard` / :func:`death_time` — death as a hazard of SOFA, age and refractory
+  shock, its constants fitted to published mortality (:mod:`._death`, data/targets/death.yaml);
+- :func:`needs_ventilation`, :func:`recovery_time` and :func:`outcomes`;
 - :func:`who_scale` — the WHO Clinical Progression Scale, 0–10 (WHO Working Group 2020 Lancet
   Infect Dis 20:e192), and :func:`niaid_scale` — the NIAID 8-point scale (Beigel JH 2020 N Engl
   J Med 383:1813), read from the physiology with the rules of :mod:`._ordinal`;
@@ -22,14 +24,25 @@ definitions to the model's read-outs; nothing is set per preset:
   lymphopenia (:mod:`._hai`); trials turn the event into a bacterial inoculum.
 """
 
+from ._death import (
+    HAZARD_AGE,
+    HAZARD_BASE,
+    HAZARD_HIGH_SLOPE,
+    HAZARD_KNOT,
+    HAZARD_REFERENCE_AGE,
+    HAZARD_SLOPE,
+    REFRACTORY_SHOCK_HAZARD,
+    death_hazard,
+    death_time,
+    hazard_from_terms,
+    hazard_terms,
+)
 from ._definitions import (
     SOFA_COMPONENTS,
     STORM_DEFINITION,
     VENTILATION_PF,
     ards_category,
     cytokine_storm,
-    death_hazard,
-    death_time,
     infected,
     needs_ventilation,
     outcomes,
@@ -60,8 +73,15 @@ from ._secondary import (
 )
 
 __all__ = [
+    "HAZARD_AGE",
+    "HAZARD_BASE",
+    "HAZARD_HIGH_SLOPE",
+    "HAZARD_KNOT",
+    "HAZARD_REFERENCE_AGE",
+    "HAZARD_SLOPE",
     "IL6_DEFENCE_WEIGHT",
     "NIAID_LEVELS",
+    "REFRACTORY_SHOCK_HAZARD",
     "SECONDARY_BASE_PER_DAY",
     "SOFA_COMPONENTS",
     "STORM_DEFINITION",
@@ -76,6 +96,8 @@ __all__ = [
     "discharge_time",
     "hai_hazard",
     "hai_onset",
+    "hazard_from_terms",
+    "hazard_terms",
     "infected",
     "needs_ventilation",
     "niaid_from_who",

@@ -1,4 +1,5 @@
-"""SOFA, Berlin ARDS, Sepsis-3, cytokine storm, ventilation, death and recovery from trajectories.
+"""SOFA, Berlin ARDS, Sepsis-3, cytokine storm, ventilation and recovery from trajectories (the
+death hazard is in :mod:`._death`).
 
 All functions take a :class:`~il6sim.engine.SimulationResult` and return arrays of shape
 ``(patients, times)`` or one value per patient. Thresholds are named constants with sources.
@@ -145,37 +146,6 @@ def needs_ventilation(result: SimulationResult) -> np.ndarray:
     return result.output("pf_ratio") < VENTILATION_PF
 
 
-#: Death hazard per day at SOFA s: ``HAZARD_BASE * exp(HAZARD_SLOPE * s)``. Chosen so that
-#: SOFA <= 6 held for 28 days gives < 15 % mortality and SOFA >= 15 held for a week > 80 %
-#: (Vincent JL 1998 Crit Care Med 26:1793; Ferreira FL 2001 JAMA 286:1754); tested in
-#: tests/test_clinical.py.
-HAZARD_BASE = 1.0e-4  # per day
-HAZARD_SLOPE = 0.55  # per SOFA point
-#: Added death hazard per hour per µg/kg/min of norepinephrine above the dose at which the
-#: cardiovascular SOFA score reaches its maximum (0.1): SOFA cannot tell 0.15 from 1.5 µg/kg/min,
-#: but the dose carries the risk of refractory shock, where most septic-shock deaths occur.
-#: Set so that 1 µg/kg/min held for a day gives a death probability of 0.9 (Martin C 2015 Shock
-#: 44:305: ICU mortality 90 % above 1 µg/kg/min, OR 9.7; Auchet T 2017 Ann Intensive Care 7:43:
-#: 60 % at day 28 on high doses); it is zero in patients who need no more than 0.1. Both cohorts
-#: are septic (distributive) shock, so it applies only while the vessels are vasoplegic
-#: (:data:`VASOPLEGIC_PERCENT`): hypotension from capillary leak alone (the viral storm) keeps
-#: the SOFA hazard only.
-REFRACTORY_SHOCK_HAZARD = 0.107  # per hour per µg/kg/min above NOREPINEPHRINE_HIGH
-#: loss of vascular tone (``vasoplegia_fraction``, %) above which shock counts as distributive.
-VASOPLEGIC_PERCENT = 1.0
-
-
-def death_hazard(result: SimulationResult) -> np.ndarray:
-    """Death hazard per hour over time (N, T), from the SOFA score and, in refractory septic
-    shock, the norepinephrine dose above 0.1 µg/kg/min (:data:`REFRACTORY_SHOCK_HAZARD`)."""
-    hazard = HAZARD_BASE / 24.0 * np.exp(HAZARD_SLOPE * sofa(result))
-    if {"norepinephrine", "vasoplegia_fraction"} <= set(result.output_names):
-        excess = np.clip(result.output("norepinephrine") - NOREPINEPHRINE_HIGH, 0.0, None)
-        distributive = result.output("vasoplegia_fraction") > VASOPLEGIC_PERCENT
-        hazard = hazard + REFRACTORY_SHOCK_HAZARD * excess * distributive
-    return hazard
-
-
 def _cumulative(result: SimulationResult, rate: np.ndarray) -> np.ndarray:
     dt = np.diff(result.time, prepend=result.time[0])
     return np.cumsum(rate * dt, axis=1)
@@ -191,25 +161,6 @@ def _patient_ids(result: SimulationResult, patients: np.ndarray | None) -> np.nd
             f"{result.n_patients} patients; fix: give one integer index per patient"
         )
     return ids
-
-
-def death_time(
-    result: SimulationResult, seed: int = 0, *, patients: np.ndarray | None = None
-) -> np.ndarray:
-    """Time of death (h) per patient, or NaN for survivors.
-
-    Each patient draws one unit-exponential threshold from ``default_rng([seed, index])``; death
-    occurs when the cumulative hazard crosses it. ``index`` is the patient's position in
-    ``result`` or, when given, its entry in ``patients`` (the patient's index in a whole
-    population simulated in pieces, so the draw does not depend on the piece). The same index
-    and seed give the same draw in every arm of a trial (common random numbers).
-    """
-    cumulative = _cumulative(result, death_hazard(result))
-    ids = _patient_ids(result, patients)
-    thresholds = np.array([np.random.default_rng([seed, int(i)]).exponential() for i in ids])
-    crossed = cumulative >= thresholds[:, None]
-    first = np.argmax(crossed, axis=1)
-    return np.where(crossed.any(axis=1), result.time[first], np.nan)
 
 
 def recovery_time(result: SimulationResult, *, window_h: float = 24.0) -> np.ndarray:
@@ -239,7 +190,8 @@ def outcomes(
     ``patient`` column and seeds the death draw (:func:`death_time`), so a patient's outcomes do
     not depend on which batch it was simulated in.
     """
-    from ._secondary import secondary_infection_probability  # it builds on this module
+    from ._death import death_hazard, death_time  # they build on this module
+    from ._secondary import secondary_infection_probability
 
     ids = _patient_ids(result, patients)
     dt = np.diff(result.time, prepend=result.time[0])

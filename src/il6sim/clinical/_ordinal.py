@@ -73,7 +73,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine.results import SimulationResult
-from ._definitions import VENTILATION_PF, death_time, infected, sofa
+from ._death import death_time
+from ._definitions import VENTILATION_PF, infected, sofa
 
 __all__ = [
     "NIAID_LEVELS",
