@@ -172,7 +172,9 @@ def test_claim_C10_il6_at_shock_onset_marks_the_patients_who_die(cohort):
     p, il6 = arm.death_probability.to_numpy(), arm.il6_at_onset.to_numpy()
     died_mean = np.average(il6, weights=p)
     survived_mean = np.average(il6, weights=1 - p)
-    assert died_mean > 1.2 * survived_mean
+    # 1.2 under the hand-set SOFA hazard; 1.18 under the fitted one (clinical._death), whose
+    # flatter slope lets moderate organ dysfunction kill too
+    assert died_mean > 1.15 * survived_mean
     assert 0.6 <= weighted_auc(il6, p) <= 0.8
 
 
@@ -183,8 +185,6 @@ SEPSIS_COHORT_GAPS = {
     "(calibrated on COVID-19) gives a few days at SOFA 2-8 well under 1 % risk; Sepsis-3's 10 % "
     "includes deaths of old and chronically ill patients that the model does not attribute to "
     "organ dysfunction",
-    "sepsis.cohort_auc_highest_sofa": "0.97 (n 150): death is a function of the SOFA course "
-    "alone, so the highest SOFA separates the outcomes better than in real ICUs (0.90)",
 }
 
 
@@ -258,7 +258,9 @@ def test_claim_C15_without_il6_a_contained_pneumonia_becomes_septic_shock():
         at_24h]
     assert knocked.output("bacteraemia")[0].max() > 3 * control.output("bacteraemia")[0].max()
     assert not septic_shock(control).any() and septic_shock(knocked).any()
-    assert outcomes(knocked).death_probability.iloc[0] > 10 * outcomes(
+    # x10 under the hand-set SOFA hazard; x7.9 under the fitted one (clinical._death: 0.23 vs
+    # 0.029, the contained pneumonia's organ dysfunction now carries some risk)
+    assert outcomes(knocked).death_probability.iloc[0] > 5 * outcomes(
         control).death_probability.iloc[0]
 
 
@@ -347,12 +349,15 @@ def test_sofa_scores_the_norepinephrine_dose_and_shock_needs_lactate_and_infecti
     # Sepsis-3 septic shock: sepsis (SOFA rise >= 2) with MAP < 65 and lactate > 2 mmol/L
     assert septic_shock(r)[0].tolist() == [False, False, True, False, True]
     # refractory septic shock adds hazard only above 0.1 ug/kg/min, and only when vasoplegic
-    base = 1e-4 / 24 * np.exp(0.55 * sofa(r)[0])
+    from il6sim.clinical import HAZARD_BASE, HAZARD_SLOPE
+
+    assert sofa(r).max() <= 10  # below HAZARD_KNOT; no age parameter: the reference age
+    base = HAZARD_BASE / 24 * np.exp(HAZARD_SLOPE * sofa(r)[0])
     extra = death_hazard(r)[0] - base
     assert np.allclose(extra, [0, 0, 0, 0.107 * 0.2, 0])
     leak_only = _clinical(map=[60, 50], norepinephrine=[0.3, 0.3], vasoplegia_fraction=[0, 0])
     assert np.allclose(death_hazard(leak_only)[0],
-                       1e-4 / 24 * np.exp(0.55 * sofa(leak_only)[0]))
+                       HAZARD_BASE / 24 * np.exp(HAZARD_SLOPE * sofa(leak_only)[0]))
 
 
 def test_the_norepinephrine_read_out_holds_map_at_the_target_and_is_blunted_by_vasoplegia():
@@ -424,5 +429,7 @@ def test_klebsiella_pneumonia_progresses_without_antibiotics_because_of_its_caps
     day1 = result.time == DAY
     assert site[0][day1] > 1e7 and result.output("bacteraemia")[0].max() > 1e4
     assert septic_shock(result)[0].any() and death[0] > 0.9
-    assert site[1][result.time >= 2 * DAY].max() < 1.0 and death[1] < 0.01
-    assert site[2][day1] < 1.0 and death[2] < 0.01
+    # cured: < 0.01 under the hand-set hazard; the fitted one (clinical._death) gives a week of
+    # mild organ dysfunction about 1.3 %
+    assert site[1][result.time >= 2 * DAY].max() < 1.0 and death[1] < 0.02
+    assert site[2][day1] < 1.0 and death[2] < 0.02
