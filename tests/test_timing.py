@@ -75,7 +75,9 @@ def test_C16_early_blockade_slows_pathogen_clearance(grid):
     # in pneumonia, blockade at infection buys nothing on survival; in bacterial infection the
     # best cell is far from the benefit of treating the storm
     pneumonia = bacterial[(bacterial.phenotype == "bacterial-pneumonia") & (bacterial.day == 0)]
-    assert (pneumonia.delta_death_probability >= 0).all()
+    # (>= 0 under the hand-set SOFA hazard; -0.0008 under the fitted one, clinical._death, whose
+    # flatter slope counts the slightly lower SOFA of the treated: still nothing)
+    assert (pneumonia.delta_death_probability > -0.002).all()
     storm = t[(t.phenotype == HYPERINFLAMED) & t.storm_at_treatment]
     assert bacterial.delta_death_probability.min() > 0.1 * storm.delta_death_probability.max()
 
