@@ -23,12 +23,11 @@ from ._design import (
     Arm,
     Background,
     BackgroundStart,
-    Criterion,
-    Enrolment,
     SecondDose,
     StartRule,
     TrialSpec,
 )
+from ._entry import ENTRY_EVENTS, BaselineMix, Criterion, Enrolment, Stratum
 from ._load import list_trials, load_trial, trial_from_dict
 from ._policy import PolicyResult, Rule, search_policies
 from ._report import figures, write_report
@@ -38,15 +37,18 @@ from ._task import TrialTask
 __all__ = [
     "DEFAULT_ENDPOINTS",
     "ENDPOINTS",
+    "ENTRY_EVENTS",
     "Arm",
     "Background",
     "BackgroundStart",
+    "BaselineMix",
     "Criterion",
     "Enrolment",
     "PolicyResult",
     "Rule",
     "SecondDose",
     "StartRule",
+    "Stratum",
     "TrialCancelledError",
     "TrialResult",
     "TrialSpec",

@@ -221,8 +221,10 @@ class TrialResult:
             name = f"baseline_{subgroup.signal}" if f"baseline_{subgroup.signal}" in data \
                 else subgroup.signal
             values = data[name].to_numpy(float)
-            levels = _levels(values, subgroup.cuts, LEVEL_NAMES.get(subgroup.signal, {}),
-                             subgroup.groups)
+            mix = self.design.enrolment.baseline_mix
+            names = mix.names if subgroup.signal == "stratum" and mix is not None \
+                else LEVEL_NAMES.get(subgroup.signal, {})
+            levels = _levels(values, subgroup.cuts, names, subgroup.groups)
             found = []
             for label, mask in levels:
                 part = data[mask]
@@ -246,6 +248,18 @@ class TrialResult:
                               [r["ci_high"] for r in found])
             rows += [{**r, "heterogeneity_p": q} for r in found]
         return pd.DataFrame(rows)
+
+    def baseline_mix(self) -> pd.DataFrame:
+        """Per stratum of the declared baseline mix: declared share, patients randomised in it
+        and their share (empty without a mix)."""
+        mix = self.design.enrolment.baseline_mix
+        if mix is None or "baseline_stratum" not in self.patients:
+            return pd.DataFrame()
+        drawn = self.patients["baseline_stratum"].to_numpy(float)
+        return pd.DataFrame([{"stratum": stratum.name, "levels": stratum.levels,
+                              "declared": float(mix.shares[k]), "n": int(np.sum(drawn == k)),
+                              "share": float(np.mean(drawn == k))}
+                             for k, stratum in enumerate(mix.strata)])
 
     @property
     def background(self) -> list:

@@ -31,7 +31,9 @@ the randomised patients (82 % declared gave 88 % in a 400-patient RECOVERY run).
 :func:`stratified_acceptance` keeps three things: the target risk, the strata's shares
 (``corticosteroids=1``, ``corticosteroids=0``, ...) and the odds ratio of death between strata.
 A death is accepted with probability ``c·a / (1 − p_s + a·p_s)`` and a survivor with
-``c / (1 − p_s + a·p_s)`` in stratum *s* (untreated risk *p_s*). The common factor *a* multiplies
+``c / (1 − p_s + a·p_s)`` in stratum *s* (untreated risk *p_s*). A baseline mix
+(:mod:`._entry`) adds its stratum to the key (``corticosteroids=1,stratum=2``), so the mix and
+the risk gradient between its strata are kept too. The common factor *a* multiplies
 every stratum's odds of death, so the odds ratios stay; it is solved so that the pooled risk of
 the accepted patients is the target. Each stratum's acceptance is then ``c / (1 − p_s + a·p_s)``
 of its patients times the same ``1 − p_s + a·p_s``, equal across strata, so the shares stay;
@@ -69,10 +71,14 @@ def drawn(design: TrialSpec, patients: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def strata(design: TrialSpec, columns: Any) -> np.ndarray:
-    """Each patient's background stratum from its ``on_<name>`` values (a table or a mapping of
-    columns): ``"corticosteroids=1"``, or ``"a=1,b=0"`` with two entries."""
+    """Each patient's stratum from its ``on_<name>`` values and, with a baseline mix, its
+    ``baseline_stratum`` (a table or a mapping of columns): ``"corticosteroids=1"``, or
+    ``"a=1,b=0,stratum=2"`` with two entries and a mix."""
     parts = [np.where(np.asarray(columns[e.column], float) > 0.5, f"{e.name}=1", f"{e.name}=0")
              for e in design.background]
+    if design.enrolment.baseline_mix is not None:
+        drawn = np.asarray(columns["baseline_stratum"], float)
+        parts.append(np.array([f"stratum={k:g}" for k in drawn], dtype=object))
     return np.array([",".join(keys) for keys in zip(*parts, strict=True)], dtype=object)
 
 

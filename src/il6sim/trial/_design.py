@@ -11,6 +11,8 @@ A trial is declared in YAML (shipped ones live in ``il6sim/data/trials``)::
       eligibility:
         - {signal: pf_ratio, below: 300, label: "hypoxia: SpO2 < 92 % on air"}
         - {signal: crp, at_least: 75 mg/L}
+      exclusion:
+        - {signal: imv, is: true, label: "ventilated at entry"}
     arms:
       - {name: usual care, ratio: 1}
       - {name: tocilizumab, ratio: 1, treatment: {regimen: tocilizumab-covid-8mgkg}}
@@ -18,9 +20,9 @@ A trial is declared in YAML (shipped ones live in ``il6sim/data/trials``)::
     followup: 28 d
 
 Validation has two passes, like scenarios: :class:`TrialSpec` checks the shape (known keys
-only, times with units, ratios of 1 or more) and :func:`check_design` checks what only the model
-and the drug files know (signals, units, regimens). Both end in one line naming the field and
-the fix.
+only, times with units, ratios of 1 or more; the enrolment section and its baseline mix live in
+:mod:`._entry`) and :class:`il6sim.trial.TrialTask` checks what only the model and the drug
+files know (signals, units, regimens). Both end in one line naming the field and the fix.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from ..scenario._schema import (
     parse_quantity,
     parse_time,
 )
+from ._entry import Criterion, Enrolment
 from ._published import ENDPOINT_KINDS, Published, check_published
 
 Number = float | int
@@ -64,9 +67,6 @@ FIXED_DAY = {"ordinal_day14": 14.0, "ordinal_day28": 28.0}
 #: Largest randomisation weight of an arm (relative to the others).
 MAX_RATIO = 1000
 
-#: Comparisons a criterion may use, and what each means.
-COMPARATORS = {"below": "<", "at_most": "<=", "above": ">", "at_least": ">="}
-
 
 def _fail_at(message: str, field: str) -> PydanticCustomError:
     """A one-line problem of a field deeper than the validator's own (``background[1].name``);
@@ -78,55 +78,6 @@ def _time(value: Any, what: str) -> Any:
     if parse_time(value, what=what) < 0:
         raise _fail(f"{what} {value!r} is negative; fix: give 0 h or more")
     return value
-
-
-class Criterion(BaseModel):
-    """One condition on a patient's state: ``signal`` compared with a threshold, or a yes/no
-    signal that must be ``is: true`` (or ``false``)."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    signal: str = Field(description="a model read-out (il6, crp, pf_ratio, ...), a covariate "
-                        "(age, male, comorbidity, weight) or a clinical signal (see docs)")
-    below: Number | str | None = None
-    at_most: Number | str | None = None
-    above: Number | str | None = None
-    at_least: Number | str | None = None
-    is_: bool | None = Field(None, alias="is")
-    label: str | None = Field(None, description="how the protocol words it")
-
-    @field_validator(*COMPARATORS)
-    @classmethod
-    def _finite(cls, value: Any, info) -> Any:
-        if value is None:
-            return value
-        magnitude, _ = parse_quantity(value)  # refuses NaN and infinity
-        if isinstance(value, int | float) and not math.isfinite(magnitude):
-            raise _fail(f"{info.field_name} {value!r} is not finite; fix: give a number")
-        return value
-
-    @model_validator(mode="after")
-    def _one_test(self) -> Criterion:
-        given = [k for k in (*COMPARATORS, "is_") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise _fail(f"criterion on '{self.signal}' needs exactly one of below, at_most, "
-                        "above, at_least or is; fix: e.g. {signal: crp, at_least: 75 mg/L}")
-        return self
-
-    @property
-    def comparator(self) -> str:
-        return next(k for k in (*COMPARATORS, "is_") if getattr(self, k) is not None)
-
-    @property
-    def threshold(self) -> Any:
-        return getattr(self, self.comparator)
-
-    def describe(self) -> str:
-        if self.label:
-            return self.label
-        if self.comparator == "is_":
-            return f"{self.signal}" if self.is_ else f"not {self.signal}"
-        return f"{self.signal} {COMPARATORS[self.comparator]} {self.threshold}"
 
 
 class StartRule(BaseModel):
@@ -331,33 +282,6 @@ class Arm(BaseModel):
                            "{regimen: tocilizumab-covid-8mgkg}) or remove second_dose",
                            "second_dose")
         return self
-
-
-class Enrolment(BaseModel):
-    """Who is randomised and when: the first check (on the population's sampling grid) at or
-    after ``after`` + ``delay`` and within ``window`` of it at which every criterion holds."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    after: Literal["admission", "onset"] = "admission"
-    delay: Number | str = "0 h"
-    window: Number | str = "21 d"
-    eligibility: list[Criterion] = Field(default_factory=list)
-    exclusion: list[Criterion] = Field(default_factory=list,
-                                       description="any of these holding excludes the patient")
-
-    @field_validator("delay", "window")
-    @classmethod
-    def _times(cls, value: Any, info) -> Any:
-        return _time(value, f"enrolment.{info.field_name}")
-
-    @property
-    def delay_h(self) -> float:
-        return parse_time(self.delay, what="enrolment.delay")
-
-    @property
-    def window_h(self) -> float:
-        return parse_time(self.window, what="enrolment.window")
 
 
 class Antibiotic(BaseModel):
@@ -677,7 +601,25 @@ class TrialSpec(BaseModel):
                                    f"top-level published block; fix: keep one of them", where)
         self._check_published()
         self._check_endpoint_followup()
+        self._check_stratum_subgroups()
         return self
+
+    def _check_stratum_subgroups(self) -> None:
+        """A ``stratum`` subgroup needs a baseline mix, and its published levels are strata."""
+        mix = self.enrolment.baseline_mix
+        for k, subgroup in enumerate(self.subgroups):
+            if subgroup.signal != "stratum":
+                continue
+            if mix is None:
+                raise _fail_at("signal 'stratum' is the stratum of enrolment.baseline_mix, which "
+                               "this file does not declare; fix: declare enrolment.baseline_mix "
+                               "or use another signal", f"subgroups[{k}].signal")
+            unknown = sorted(set(subgroup.published) - {s.name for s in mix.strata})
+            if unknown:
+                raise _fail_at(f"published levels {unknown} are not strata of "
+                               "enrolment.baseline_mix; fix: use "
+                               f"{', '.join(s.name for s in mix.strata)}",
+                               f"subgroups[{k}].published")
 
     def _check_published(self) -> None:
         """Each published measure fits its endpoint's kind (a subgroup level: the primary)."""

@@ -107,7 +107,7 @@ def markdown(result: TrialResult) -> str:
               + f" — at the first check from {design.enrolment.after}"
               + (f" + {design.enrolment.delay}" if design.enrolment.delay_h else "")
               + f", within {design.enrolment.window}.", ""]
-    lines += _background_lines(result)
+    lines += [*_mix_lines(result), *_background_lines(result)]
     lines += second_dose_lines(result)
     lines += ["## Outcomes by arm", "", "| endpoint | " + " | ".join(design.arm_names) + " |",
               "|---|" + "---|" * len(design.arm_names)]
@@ -219,6 +219,18 @@ def describe_start(entry) -> str:
     else:
         text = f"at {rule.anchor}"
     return text + (f" + {rule.delay}" if rule.delay_h else "")
+
+
+def _mix_lines(result: TrialResult) -> list[str]:
+    """The declared baseline mix beside the randomised one."""
+    table = result.baseline_mix()
+    if not len(table):
+        return []
+    mix = result.design.enrolment.baseline_mix
+    parts = [f"{row['stratum']} {_pct(row['share'])} (declared {_pct(row['declared'])})"
+             for _, row in table.iterrows()]
+    return [f"Baseline mix ({mix.signal} at randomisation): " + "; ".join(parts)
+            + (f". Source: {mix.source}" if mix.source else "") + ".", ""]
 
 
 def _background_lines(result: TrialResult) -> list[str]:

@@ -14,6 +14,18 @@ whole-number weight (:func:`allocation_weights`): the ratios themselves when the
 numbers (2:1 → blocks of 6), else the smallest whole numbers in the same proportions to within
 1 % (1.5:1 → 3:2, blocks of 10; 2.5:2.5:1 → 5:5:2), so each block is exactly balanced.
 
+**Baseline mix.** With ``enrolment.baseline_mix`` (:mod:`._entry`), each stratum has a quota
+(:func:`il6sim.trial._entry.quotas` of ``size``) and its first eligible candidates fill it, so
+the randomised mix is the declared one; screening goes on until every quota is full. The first
+block draws candidates into strata with the declared shares; each next block with shares
+proportional to ``declared share / reach``, where *reach* is the fraction of all candidates
+screened so far that have an eligible check in the stratum (:func:`draw_shares`): a rare
+stratum (invasive ventilation) gets more candidates, so fewer are screened in all. The draw is
+independent of each candidate's course, so this changes how many are screened, not who is
+randomised within a stratum. The control-risk pilot fills the same quotas of
+:data:`RISK_SAMPLE`, and its acceptance keeps the strata's shares and risk gradient
+(:mod:`._background`).
+
 **Analysis** uses the allocated arm only (:mod:`._analysis`); each patient's outcomes under the
 other arms are kept for :mod:`._policy` (potential outcomes).
 """
@@ -35,6 +47,7 @@ from ..runner import run_chunked
 from ._analysis import TrialResult
 from ._background import strata, stratified_acceptance
 from ._design import TrialSpec, allocation_weights
+from ._entry import quotas
 from ._load import load_trial
 from ._task import TrialTask
 
@@ -100,13 +113,65 @@ def check_trial(design: TrialSpec, *, population_file: str | Path | None = None,
               population_file=None if population_file is None else str(population_file))
 
 
-def _next_block(size: int, enrolled: int, screened: int) -> int:
+def _next_block(need: np.ndarray, found: np.ndarray, screened: int) -> int:
+    """Candidates in the next block: enough, at the rates so far, to fill every quota."""
     if screened == 0:
-        want = min(max(2 * size, BLOCK_QUANTUM), 1024)
+        want = min(max(2 * int(need.sum()), BLOCK_QUANTUM), 1024)
     else:
-        rate = max(enrolled / screened, 1.0 / MAX_SCREENED_PER_PATIENT)
-        want = 1.2 * (size - enrolled) / rate
+        rate = np.maximum(found / screened, 1.0 / MAX_SCREENED_PER_PATIENT)
+        want = float(np.max(1.2 * np.maximum(need - found, 0) / rate))
     return int(math.ceil(want / BLOCK_QUANTUM) * BLOCK_QUANTUM)
+
+
+def _chosen(candidates: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The enrolled candidates with ``column`` set."""
+    chosen = candidates["enrolled"].astype(bool)
+    if column in candidates:
+        chosen &= candidates[column] > 0.5
+    return candidates[chosen]
+
+
+def _found(design: TrialSpec, candidates: pd.DataFrame, column: str) -> np.ndarray:
+    """Enrolled candidates with ``column`` set, per baseline-mix stratum (one number without)."""
+    rows = _chosen(candidates, column)
+    mix = design.enrolment.baseline_mix
+    if mix is None:
+        return np.array([len(rows)])
+    drawn = rows["baseline_stratum"].to_numpy(float)
+    return np.array([int(np.sum(drawn == k)) for k in range(len(mix.strata))])
+
+
+def _need(design: TrialSpec, size: int) -> np.ndarray:
+    mix = design.enrolment.baseline_mix
+    return np.array([size]) if mix is None else quotas(mix.shares, size)
+
+
+def select(design: TrialSpec, candidates: pd.DataFrame, size: int,
+           column: str = "accepted") -> pd.DataFrame:
+    """The ``size`` randomised patients among screened ``candidates`` (in candidate order): the
+    first enrolled ones with ``column`` set, or with a baseline mix the first of each stratum up
+    to its quota."""
+    rows = _chosen(candidates, column)
+    mix = design.enrolment.baseline_mix
+    if mix is None:
+        return rows.iloc[:size]
+    drawn = rows["baseline_stratum"].to_numpy(float)
+    parts = [rows[drawn == k].iloc[:n] for k, n in enumerate(quotas(mix.shares, size))]
+    return pd.concat(parts).sort_values("candidate", kind="stable")
+
+
+def draw_shares(design: TrialSpec, candidates: pd.DataFrame) -> list[float] | None:
+    """Shares with which the next block draws candidates into the baseline-mix strata:
+    ``declared share / reach`` normalised, *reach* being the fraction of screened candidates
+    with an eligible check in the stratum (at least 1/:data:`MAX_SCREENED_PER_PATIENT`); the
+    declared shares when nothing is screened yet. None without a mix."""
+    mix = design.enrolment.baseline_mix
+    if mix is None or not len(candidates):
+        return None
+    reach = np.array([candidates[f"reaches_stratum_{k}"].to_numpy(float).mean()
+                      for k in range(len(mix.strata))])
+    q = mix.shares / np.maximum(reach, 1.0 / MAX_SCREENED_PER_PATIENT)
+    return [round(float(v), 6) for v in q / q.sum()]
 
 
 @contextmanager
@@ -173,18 +238,19 @@ def run_trial(
                "backend": backend, "model_overrides": model_overrides}
     callback = progress if callable(progress) else None
 
-    def screen(task: TrialTask, folder: Path, wanted: int, column: str) -> pd.DataFrame:
+    def screen(make: Callable[..., TrialTask], folder: Path, wanted: int, column: str
+               ) -> pd.DataFrame:
         """Screen candidate blocks into ``folder`` until ``wanted`` enrolled candidates have
-        ``column`` set; every candidate screened."""
-        screened = found = 0
+        ``column`` set (with a baseline mix: every stratum's quota); every candidate screened.
+        ``make(draw)`` is the task of a block (``draw``: :func:`draw_shares`)."""
+        screened = 0
+        need, found = _need(design, wanted), np.zeros(1 if mix is None else len(mix.strata))
         tables: list[pd.DataFrame] = []
-        while found < wanted:
+        while np.any(found < need):
             if screened >= MAX_SCREENED_PER_PATIENT * wanted:
-                raise InputError(
-                    f"only {found} of {screened} screened virtual patients met the "
-                    f"eligibility of trial '{design.name}'; fix: loosen enrolment.eligibility, "
-                    "widen enrolment.window or ask for fewer patients")
-            count, first = _next_block(wanted, found, screened), screened
+                raise InputError(_shortfall(design, need, found, screened))
+            count, first = _next_block(need, found, screened), screened
+            task = make(draw_shares(design, pd.concat(tables)) if tables else None)
 
             def on_chunk(done: int, total: int, first: int = first, count: int = count) -> None:
                 if callback is not None:
@@ -200,21 +266,20 @@ def run_trial(
                                 progress=progress is True, on_progress=on_chunk)
             tables.append(table)
             screened += count
-            chosen = table["enrolled"].astype(bool)
-            if column in table:
-                chosen &= table[column] > 0.5
-            found += int(chosen.sum())
+            found = found + _found(design, table, column)
         return pd.concat(tables, ignore_index=True).drop(columns="patient")
 
+    mix = design.enrolment.baseline_mix
     check_trial(design, **options)  # a bad design fails before any folder
     with _folder(out_dir) as root:
         a = None
         if design.anchor_control_risk is not None:  # a pilot of the control arm sets the acceptance
-            pilot = screen(TrialTask(design, control_only=True, **options), root / "pilot",
-                           RISK_SAMPLE, "enrolled")
+            pilot = screen(lambda draw: TrialTask(design, control_only=True, draw=draw,
+                                                  **options),
+                           root / "pilot", RISK_SAMPLE, "enrolled")
             a = acceptance(design, pilot)
-        task = TrialTask(design, acceptance=a, **options)
-        candidates = screen(task, root / "screening", size, "accepted")
+        candidates = screen(lambda draw: TrialTask(design, acceptance=a, draw=draw, **options),
+                            root / "screening", size, "accepted")
         result = _randomise(design, candidates, size, a)
         if out_dir is not None:
             result.save(root)
@@ -231,7 +296,7 @@ def acceptance(design: TrialSpec, candidates: pd.DataFrame) -> float | dict | No
     (:func:`il6sim.trial._background.stratified_acceptance`)."""
     if design.anchor_control_risk is None:
         return None
-    eligible = candidates[candidates["enrolled"].astype(bool)].iloc[:RISK_SAMPLE]
+    eligible = select(design, candidates, RISK_SAMPLE, "enrolled")
     died = eligible[f"died@{design.control}"].to_numpy(float) > 0.5
     p0, target = float(died.mean()), design.anchor_control_risk.risk
     if p0 in (0.0, 1.0):
@@ -241,14 +306,13 @@ def acceptance(design: TrialSpec, candidates: pd.DataFrame) -> float | dict | No
     pooled = (target * (1 - p0) / (p0 * (1 - target)) if p0 > target
               else -((1 - target) * p0 / ((1 - p0) * target)))
     by_stratum = (stratified_acceptance(died, strata(design, eligible), target)
-                  if design.background else None)
+                  if design.background or design.enrolment.baseline_mix else None)
     return pooled if by_stratum is None else {"*": pooled, **by_stratum}
 
 
 def _randomise(design: TrialSpec, candidates: pd.DataFrame, size: int,
                a: float | dict | None) -> TrialResult:
-    accepted = candidates["enrolled"].astype(bool) & (candidates["accepted"] > 0.5)
-    patients = candidates[accepted].iloc[:size].copy()
+    patients = select(design, candidates, size).copy()
     last = int(patients["candidate"].iloc[-1])
     screened = candidates[candidates["candidate"] <= last]
     patients.insert(1, "arm", allocate(design, size))
@@ -272,6 +336,22 @@ def _randomise(design: TrialSpec, candidates: pd.DataFrame, size: int,
     elif a is not None:
         counts["acceptance"] = a
     return TrialResult(design, patients.reset_index(drop=True), counts)
+
+
+def _shortfall(design: TrialSpec, need: np.ndarray, found: np.ndarray, screened: int) -> str:
+    """The one-line error of a screening that cannot fill its quota(s)."""
+    mix = design.enrolment.baseline_mix
+    if mix is None:
+        return (f"only {int(found[0])} of {screened} screened virtual patients met the "
+                f"eligibility of trial '{design.name}'; fix: loosen enrolment.eligibility, "
+                "widen enrolment.window or ask for fewer patients")
+    k = int(np.argmax((need - found) / np.maximum(need, 1)))
+    stratum = mix.strata[k]
+    return (f"trial '{design.name}', field 'enrolment.baseline_mix.strata[{k}]': only "
+            f"{int(found[k])} of the {int(need[k])} patients of stratum '{stratum.name}' "
+            f"({mix.signal} in {stratum.levels}) were found among {screened} screened virtual "
+            "patients; fix: check that the eligibility criteria allow that stratum, lower its "
+            "share or ask for fewer patients")
 
 
 def _outcome_names(patients: pd.DataFrame) -> list[str]:

@@ -7,8 +7,9 @@ Every signal is an array ``(patients, times)`` on the screening run's grid, in a
 - a covariate of the population: ``age`` (year), ``weight`` (kg), ``male``, ``comorbidity``;
 - clinical signals defined here: ``days_since_onset`` and ``days_since_admission`` (d),
   ``respiratory_support`` (0 none, 1 oxygen, 2 non-invasive support, 3 invasive ventilation),
-  ``oxygen`` (support ≥ 1), ``imv`` (invasive ventilation), ``organ_support`` (non-invasive or
-  invasive respiratory support, or a blood pressure that needs vasopressors),
+  ``oxygen`` (support ≥ 1), ``non_invasive`` (support ≥ 2: high-flow oxygen, CPAP or
+  non-invasive ventilation, or more), ``imv`` (invasive ventilation), ``organ_support``
+  (non-invasive or invasive respiratory support, or a blood pressure that needs vasopressors),
   ``hours_since_organ_support`` (h), ``sofa`` and ``cumulative_death_hazard`` (the SOFA-based
   death hazard accumulated since the start of the run: infection for screening, randomisation
   for an arm's course; :func:`il6sim.clinical.death_hazard`);
@@ -40,7 +41,7 @@ from ..errors import InputError
 from ..model import Model
 from ..model.units import ureg
 from ..population._course import first_time
-from ._design import Criterion
+from ._entry import Criterion
 
 #: P/F (mmHg) below which a patient needs oxygen, non-invasive support, invasive ventilation
 #: (the thresholds of the WHO scale, :mod:`il6sim.clinical._ordinal`; ``VASOPRESSOR_MAP``, the
@@ -116,6 +117,7 @@ CLINICAL: dict[str, tuple[str, Callable[[Course], np.ndarray]]] = {
     "days_since_admission": ("d", lambda c: (c.time[None, :] - c.hours("admission_h")) / 24.0),
     "respiratory_support": ("", _support),
     "oxygen": ("", lambda c: (c["respiratory_support"] >= 1).astype(float)),
+    "non_invasive": ("", lambda c: (c["respiratory_support"] >= 2).astype(float)),
     "imv": ("", lambda c: (c["respiratory_support"] >= 3).astype(float)),
     "organ_support": ("", _organ_support),
     "hours_since_organ_support": ("h", _since_organ_support),
@@ -132,7 +134,8 @@ LEVEL_NAMES: dict[str, dict[float, str]] = {
     "respiratory_support": {0: "no oxygen", 1: "oxygen only", 2: "non-invasive support",
                             3: "invasive ventilation"},
     "male": {0: "female", 1: "male"},
-    **{name: {0: "no", 1: "yes"} for name in ("oxygen", "imv", "organ_support", "comorbidity")},
+    **{name: {0: "no", 1: "yes"} for name in ("oxygen", "non_invasive", "imv", "organ_support",
+                                               "comorbidity")},
 }
 
 

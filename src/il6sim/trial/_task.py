@@ -5,9 +5,11 @@ and the trial's seed, :mod:`il6sim.population._calibrated`), the task
 
 1. simulates the untreated course from infection with the fast engine, and applies the
    population's admission rule (:func:`il6sim.population.read_course`);
-2. finds the first check on the sampling grid, from admission (or onset) plus the enrolment
-   delay and within the enrolment window, at which the patient is alive and meets every
-   eligibility criterion and no exclusion criterion: that is randomisation, time 0;
+2. finds the first check on the sampling grid, from the entry event (admission, onset, start of
+   oxygen, non-invasive support, invasive ventilation or organ support) plus the enrolment delay
+   and within the enrolment window, at which the patient is alive, meets every eligibility
+   criterion and no exclusion criterion, and (with a baseline mix) is in its drawn stratum
+   (:mod:`._entry`): that is randomisation, time 0;
 3. restarts each enrolled patient from its state at randomisation once per arm, with the arm's
    drug doses from the arm's start time, and reads the endpoints (:mod:`._endpoints`).
 
@@ -42,11 +44,14 @@ from ..scenario._schema import parse_time
 from ._background import Plan, check_background, strata
 from ._design import TrialSpec
 from ._endpoints import arm_endpoints
+from ._entry import ENTRY_EVENTS
 from ._hai import HaiPlan, with_hai
 from ._signals import COVARIATES, Course, holds, signal_unit, threshold
 
 #: Random streams of the secondary-infection and co-infection draws (shared by all arms).
 INFECTION_STREAM, COINFECTION_STREAM = 3000, 3001
+#: Random stream of the baseline-mix stratum drawn for each candidate (:mod:`._entry`).
+MIX_STREAM = 7000
 #: Baseline values recorded for every enrolled patient (signals at randomisation).
 BASELINE_SIGNALS = ("il6", "crp", "ldh_level", "lymphocytes", "ferritin_level", "pf_ratio",
                     "respiratory_support", "imv", "organ_support", "sofa", "days_since_onset",
@@ -69,12 +74,18 @@ class TrialTask:
     control_only : simulate only the control arm (the pilot that sets the acceptance).
     model_overrides : model parameter values for every patient (an ensemble member,
         :mod:`il6sim.ensemble`); parameters the population varies between patients are refused.
+    draw : with a baseline mix, the probabilities with which candidates are drawn into its
+        strata (default: the declared shares). Any choice gives the same patients within a
+        stratum, because the draw is independent of the course; :func:`il6sim.trial.run_trial`
+        sets them so that rare strata fill their quotas with fewer candidates.
     """
 
     def __init__(self, design: TrialSpec, *, population_file: str | None = None,
                  backend: str = "fast", acceptance: float | dict | None = None,
-                 control_only: bool = False, model_overrides: dict[str, float] | None = None):
+                 control_only: bool = False, model_overrides: dict[str, float] | None = None,
+                 draw: list[float] | None = None):
         self.design, self.population_file, self.backend = design, population_file, backend
+        self.draw = None if draw is None else [float(q) for q in draw]
         self.acceptance, self.control_only = acceptance, control_only
         self.model_overrides = dict(model_overrides or {})
         self._check()
@@ -127,9 +138,14 @@ class TrialTask:
                     for j, c in enumerate(arm.second_dose.when)]
                 self._field = f"arms[{k}].second_dose.amount"
                 one_dose(regimen, arm.second_dose.amount)
+        mix = enrolment.baseline_mix
+        if mix is not None:
+            self._field = "enrolment.baseline_mix.signal"
+            signal_unit(mix.signal, model)  # an unknown name fails with its choices
         self._field = "background"
         self.background_rules = check_background(self.design, model)
-        recorded = (*RECORDED, *(entry.column for entry in self.design.background))
+        recorded = (*RECORDED, *(entry.column for entry in self.design.background),
+                    *(("stratum",) if mix is not None else ()))
         for k, subgroup in enumerate(self.design.subgroups):
             self._field = f"subgroups[{k}].signal"
             if subgroup.signal not in recorded:
@@ -192,7 +208,8 @@ class TrialTask:
     def __getstate__(self) -> dict[str, Any]:
         return {"design": self.design, "population_file": self.population_file,
                 "backend": self.backend, "acceptance": self.acceptance,
-                "control_only": self.control_only, "model_overrides": self.model_overrides}
+                "control_only": self.control_only, "model_overrides": self.model_overrides,
+                "draw": self.draw}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -228,6 +245,7 @@ class TrialTask:
             "control_only": self.control_only,
             **({"model_overrides": dict(sorted(self.model_overrides.items()))}
                if self.model_overrides else {}),
+            **({"draw": self.draw} if self.draw is not None else {}),
         }
 
     # ----------------------------------------------------------------- running
@@ -256,7 +274,8 @@ class TrialTask:
         if early is not None:  # co-treatments started before randomisation change the course
             screening = self._rescreen(table, screening, early)
             signals = Course(screening, table, course)
-        enrol_index = self._enrolment(signals)
+        drawn = self.strata_drawn(indices)
+        enrol_index, reaches = self._enrolment(signals, drawn)
         rows = pd.DataFrame({"patient": indices,
                              "admitted": course["admitted"].to_numpy(bool),
                              "enrolled": enrol_index >= 0,
@@ -272,8 +291,13 @@ class TrialTask:
             values = np.full(len(indices), np.nan)
             values[chosen] = signals[name][chosen, enrol_index[chosen]]
             rows[f"baseline_{name}"] = values
+        if drawn is not None:  # the stratum of the baseline mix, NaN if not randomised
+            rows["baseline_stratum"] = np.where(enrol_index >= 0, drawn, np.nan)
+            for k, reached in enumerate(reaches):  # eligible in stratum k, whatever the draw
+                rows[f"reaches_stratum_{k}"] = reached.astype(float)
         if len(chosen):
-            arms = self._arms(table, signals, chosen, enrol_index[chosen], plan)
+            stratum = np.full(len(chosen), np.nan) if drawn is None else drawn[chosen]
+            arms = self._arms(table, signals, chosen, enrol_index[chosen], plan, stratum)
             rows = rows.join(arms)
         return rows
 
@@ -296,11 +320,36 @@ class TrialTask:
             status[i] = again.status[k]
         return replace(screening, outputs=outputs, states=states, status=status)
 
-    def _enrolment(self, c: Course) -> np.ndarray:
-        """Index of the randomisation time on the grid per patient, −1 if never enrolled."""
+    def strata_drawn(self, patients: np.ndarray) -> np.ndarray | None:
+        """The baseline-mix stratum drawn for each candidate from the declared shares (one
+        seeded uniform number per candidate, independent of its course); None without a mix."""
+        mix = self.design.enrolment.baseline_mix
+        if mix is None:
+            return None
+        q = mix.shares if self.draw is None else np.asarray(self.draw) / np.sum(self.draw)
+        u = patient_uniforms(self.design.seed, patients, stream=MIX_STREAM)
+        drawn = np.searchsorted(np.cumsum(q), u, side="right")
+        return np.minimum(drawn, len(mix.strata) - 1)
+
+    def entry_hours(self, c: Course) -> np.ndarray:
+        """Hours (since infection) of each patient's entry event, ``(patients, 1)``; NaN for a
+        patient who never reaches it. A support event is the first check at or after admission
+        at which its signal holds (support is given in hospital)."""
+        after = self.design.enrolment.after
+        if ENTRY_EVENTS[after] is None:
+            return c.hours(f"{after}_h")
+        started = (c[ENTRY_EVENTS[after]] > 0.5) \
+            & (c.time[None, :] >= c.hours("admission_h") - 1e-9)
+        return first_time(c.time, started)[:, None]
+
+    def _enrolment(self, c: Course, drawn: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Index of the randomisation time on the grid per patient, −1 if never enrolled;
+        ``drawn``: each patient's baseline-mix stratum (:meth:`strata_drawn`). Also, per
+        stratum, whether the patient has an eligible check in it (sets the draw, :mod:`._run`).
+        """
         enrolment = self.design.enrolment
-        anchor = c.hours("admission_h" if enrolment.after == "admission" else "onset_h")
-        start = anchor + enrolment.delay_h
+        start = self.entry_hours(c) + enrolment.delay_h
         t = c.time[None, :]
         alive = c["cumulative_death_hazard"] \
             < c.table["death_threshold"].to_numpy(float)[:, None]
@@ -312,7 +361,14 @@ class TrialTask:
             mask &= holds(criterion, c, value)
         for criterion, value in self.exclusion:
             mask &= ~holds(criterion, c, value)
-        return np.where(mask.any(axis=1), np.argmax(mask, axis=1), -1)
+        reaches = []
+        if drawn is not None:
+            values = c[enrolment.baseline_mix.signal]
+            within = [mask & np.isin(values, stratum.levels)
+                      for stratum in enrolment.baseline_mix.strata]
+            reaches = [m.any(axis=1) for m in within]
+            mask = np.select([(drawn == k)[:, None] for k in range(len(within))], within, False)
+        return np.where(mask.any(axis=1), np.argmax(mask, axis=1), -1), reaches
 
     def _start_offsets(self, arm, c: Course, chosen: np.ndarray, enrol: np.ndarray
                        ) -> np.ndarray:
@@ -334,7 +390,8 @@ class TrialTask:
             offset = np.zeros(len(chosen))
         return offset + rule.delay_h + arm.treatment.start_h
 
-    def _arms(self, table, c: Course, chosen, enrol, plan: Plan) -> pd.DataFrame:
+    def _arms(self, table, c: Course, chosen, enrol, plan: Plan,
+              stratum: np.ndarray) -> pd.DataFrame:
         """Endpoint columns ``<endpoint>@<arm>`` of the enrolled patients ``chosen``.
 
         Without a control-risk calibration every arm is simulated for every patient. With one,
@@ -346,6 +403,7 @@ class TrialTask:
         others = [arm for arm in design.arms if arm.name != design.control]
         patients = table["patient"].to_numpy()[chosen]
         inputs = self._arm_inputs(table, c, chosen, enrol, plan)
+        inputs["stratum"] = stratum  # of the baseline mix (NaN without one)
         if self.acceptance is None and not self.control_only:
             columns = self._simulate_arms(design.arms, inputs, c, chosen, enrol, np.ones(
                 len(chosen), bool))
@@ -356,7 +414,8 @@ class TrialTask:
             keep = (np.zeros(len(chosen), bool) if self.control_only else
                     accepts(design, self.acceptance, patients,
                             columns[f"died@{design.control}"] > 0.5,
-                            strata(design, inputs["background"])))
+                            strata(design, {**inputs["background"],
+                                            "baseline_stratum": inputs["stratum"]})))
             if keep.any():
                 treated = self._simulate_arms(others, inputs, c, chosen, enrol, keep)
                 columns.update(treated)
