@@ -17,6 +17,8 @@ definitions to the model's read-outs; nothing is set per preset:
 - :func:`who_scale` — the WHO Clinical Progression Scale, 0–10 (WHO Working Group 2020 Lancet
   Infect Dis 20:e192), and :func:`niaid_scale` — the NIAID 8-point scale (Beigel JH 2020 N Engl
   J Med 383:1813), read from the physiology with the rules of :mod:`._ordinal`;
+- :func:`spo2_from_pf` / :func:`pf_from_spo2` — the one oxygen-dissociation conversion
+  (Severinghaus JW 1979 J Appl Physiol 46:599, on room air; :mod:`il6sim.model._oxygen`);
 - :func:`secondary_infection_hazard` / :func:`secondary_infection_probability` — the cost of
   blocking IL-6, from the leukocyte IL-6 defence deficit (claim C15);
 - :func:`hai_hazard` / :func:`hai_onset` — a hospital-acquired bacterial infection as an event:
@@ -24,6 +26,7 @@ definitions to the model's read-outs; nothing is set per preset:
   lymphopenia (:mod:`._hai`); trials turn the event into a bacterial inoculum.
 """
 
+from ..model._oxygen import pf_from_spo2, spo2_from_pf
 from ._death import (
     HAZARD_AGE,
     HAZARD_BASE,
@@ -104,6 +107,7 @@ __all__ = [
     "niaid_scale",
     "on_ventilator",
     "outcomes",
+    "pf_from_spo2",
     "ready_for_discharge",
     "recovery_time",
     "secondary_infection_hazard",
@@ -112,5 +116,6 @@ __all__ = [
     "septic_shock",
     "sofa",
     "sofa_components",
+    "spo2_from_pf",
     "who_scale",
 ]

@@ -34,7 +34,8 @@ WHO   meaning                                                 rule in il6sim
 ====  ======================================================  =================================
 
 - *Oxygen, high flow and intubation* follow the trial signals (:mod:`il6sim.trial._signals`):
-  P/F < 300 needs oxygen (SpO2 < 92 % on air; Severinghaus JW 1979 J Appl Physiol 46:599),
+  P/F < 300 needs oxygen (SpO2 < 91.7 % on air, the "SpO2 < 92 %" of RECOVERY, by the one
+  conversion of :mod:`il6sim.model._oxygen`: Severinghaus JW 1979 J Appl Physiol 46:599),
   P/F < 200 high-flow oxygen or non-invasive ventilation (Berlin moderate ARDS, ARDS Definition
   Task Force 2012 JAMA 307:2526), P/F < 150 invasive ventilation
   (:data:`il6sim.clinical.VENTILATION_PF`).
@@ -88,7 +89,8 @@ __all__ = [
     "who_scale",
 ]
 
-#: P/F (mmHg) below which a patient needs oxygen (SpO2 < 92 % on air).
+#: P/F (mmHg) below which a patient needs oxygen: SpO2 91.7 % on air by
+#: :func:`il6sim.model._oxygen.spo2_from_pf` (RECOVERY: "SpO2 < 92 % on air").
 OXYGEN_PF = 300.0
 #: P/F (mmHg) below which a patient needs high-flow oxygen or non-invasive ventilation.
 HIGH_FLOW_PF = 200.0

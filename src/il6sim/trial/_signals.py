@@ -3,7 +3,8 @@
 Every signal is an array ``(patients, times)`` on the screening run's grid, in a fixed unit:
 
 - any model read-out (``il6sim model`` lists them) in its declared unit: ``il6`` (pg/mL),
-  ``crp`` (mg/L), ``pf_ratio`` (mmHg), ``ldh_level``, ``lymphocytes``, ``ferritin_level``, ...;
+  ``crp`` (mg/L), ``pf_ratio`` (mmHg), ``spo2`` (%, on room air), ``sf_ratio``, ``ldh_level``,
+  ``lymphocytes``, ``ferritin_level``, ...;
 - a covariate of the population: ``age`` (year), ``weight`` (kg), ``male``, ``comorbidity``;
 - clinical signals defined here: ``days_since_onset`` and ``days_since_admission`` (d),
   ``respiratory_support`` (0 none, 1 oxygen, 2 non-invasive support, 3 invasive ventilation),
@@ -19,8 +20,9 @@ Every signal is an array ``(patients, times)`` on the screening run's grid, in a
   admission when screening): ``{signal: who_improvement, below: 1}`` is "no improvement".
 
 **Respiratory support from P/F.** The model has no oxygen prescription, so support is read from
-the oxygenation it would need: P/F < 300 (SpO2 < 92 % on air, Severinghaus JW 1979 J Appl
-Physiol 46:599; the RECOVERY hypoxia criterion) needs oxygen; P/F < 200 (Berlin moderate ARDS,
+the oxygenation it would need: P/F < 300 (SpO2 < 91.7 % on air by the one conversion of
+:mod:`il6sim.model._oxygen`, Severinghaus JW 1979 J Appl Physiol 46:599; the RECOVERY hypoxia
+criterion "SpO2 < 92 %") needs oxygen; P/F < 200 (Berlin moderate ARDS,
 ARDS Definition Task Force 2012 JAMA 307:2526) high-flow or non-invasive ventilation; P/F < 150
 invasive ventilation (:data:`il6sim.clinical.VENTILATION_PF`). A mean arterial pressure below 65
 mmHg needs vasopressors (Singer M 2016 JAMA 315:801).

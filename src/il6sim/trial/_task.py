@@ -53,7 +53,7 @@ INFECTION_STREAM, COINFECTION_STREAM = 3000, 3001
 #: Random stream of the baseline-mix stratum drawn for each candidate (:mod:`._entry`).
 MIX_STREAM = 7000
 #: Baseline values recorded for every enrolled patient (signals at randomisation).
-BASELINE_SIGNALS = ("il6", "crp", "ldh_level", "lymphocytes", "ferritin_level", "pf_ratio",
+BASELINE_SIGNALS = ("il6", "crp", "ldh_level", "lymphocytes", "ferritin_level", "pf_ratio", "spo2",
                     "respiratory_support", "imv", "organ_support", "sofa", "days_since_onset",
                     "days_since_admission", "viral_load", "drug_conc")
 #: What subgroups can split on: the baseline signals, the covariates and co-infection.

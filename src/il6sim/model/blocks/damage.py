@@ -7,7 +7,8 @@ States: ``lung_injury`` (0–1), ``vascular_leak`` (0–1), ``microthrombi`` (0�
 - Lung injury comes from the pathogen (death of infected epithelium for respiratory viruses,
   bacterial toxins) and from inflammation (neutrophil proteases and oxidants, TNF-α), and is
   repaired over days (Matthay MA 2019 Nat Rev Dis Primers 5:18). Oxygenation (PaO2/FiO2) falls
-  with lung injury and with leak (pulmonary oedema).
+  with lung injury and with leak (pulmonary oedema). SpO2 and S/F are read on room air with the
+  one oxygen-dissociation conversion of :mod:`il6sim.model._oxygen` (Severinghaus 1979).
 - Vascular leak follows endothelial activation (TNF-α, IL-1β, IL-6 trans-signalling); it lowers
   mean arterial pressure (:mod:`.haemodynamics`) and, with the vasoplegia of sepsis, leaves
   kidney and liver under-perfused (Lelubre C, Vincent JL 2018 Nat Rev Nephrol 14:417).
@@ -37,6 +38,7 @@ The thresholds that turn these values into SOFA points, ARDS, sepsis and death l
 
 from __future__ import annotations
 
+from .._oxygen import ROOM_AIR_FIO2, spo2_from_pf
 from ..motifs import hill, ratio
 from ..spec import Block, Flux, Output, State
 from ._signals import classic_signal_hepatocytes, trans_signal
@@ -245,10 +247,17 @@ BLOCK = Block(
     outputs=(
         Output("pf_ratio", "mmHg", _pf_ratio, "PaO2/FiO2 ratio", label="P/F ratio"),
         Output(
+            "spo2",
+            "percent",
+            lambda s, p: spo2_from_pf(_pf_ratio(s, p) / p.mmHg_unit) / 100,  # % → fraction
+            "SpO2 on room air (Severinghaus JW 1979 J Appl Physiol 46:599 at PaO2 = 0.21 P/F)",
+            label="SpO2 on air",
+        ),
+        Output(
             "sf_ratio",
             "dimensionless",
-            lambda s, p: 64 + 0.84 * _pf_ratio(s, p) / p.mmHg_unit,
-            "SpO2/FiO2 ratio (Rice TW 2007 Chest 132:410: S/F = 64 + 0.84 P/F)",
+            lambda s, p: spo2_from_pf(_pf_ratio(s, p) / p.mmHg_unit) / ROOM_AIR_FIO2,
+            "SpO2/FiO2 ratio on room air (SpO2 in %, FiO2 0.21; SpO2 as spo2)",
             label="S/F ratio",
         ),
         Output("creatinine_level", "umol/L", lambda s, p: s.creatinine, "serum creatinine",
