@@ -57,6 +57,8 @@ __all__ = ["TrialCancelledError", "allocate", "allocation_block", "check_trial",
 ALLOCATION_STREAM = 4000
 #: Most candidates screened per randomised patient before giving up.
 MAX_SCREENED_PER_PATIENT = 200
+#: A baseline-mix stratum that no candidate reaches among this many screened is an error.
+NO_REACH_AFTER = 2048
 #: Block sizes are multiples of this many candidates.
 BLOCK_QUANTUM = 64
 #: Eligible patients whose untreated deaths set the acceptance of a control-risk calibration
@@ -160,16 +162,20 @@ def select(design: TrialSpec, candidates: pd.DataFrame, size: int,
     return pd.concat(parts).sort_values("candidate", kind="stable")
 
 
-def draw_shares(design: TrialSpec, candidates: pd.DataFrame) -> list[float] | None:
+def draw_shares(design: TrialSpec, candidates: pd.DataFrame, *, reach_only: bool = False
+                ) -> list[float] | None:
     """Shares with which the next block draws candidates into the baseline-mix strata:
     ``declared share / reach`` normalised, *reach* being the fraction of screened candidates
     with an eligible check in the stratum (at least 1/:data:`MAX_SCREENED_PER_PATIENT`); the
-    declared shares when nothing is screened yet. None without a mix."""
+    declared shares when nothing is screened yet. None without a mix. ``reach_only``: the
+    reach of each stratum instead."""
     mix = design.enrolment.baseline_mix
     if mix is None or not len(candidates):
         return None
     reach = np.array([candidates[f"reaches_stratum_{k}"].to_numpy(float).mean()
                       for k in range(len(mix.strata))])
+    if reach_only:
+        return reach.tolist()
     q = mix.shares / np.maximum(reach, 1.0 / MAX_SCREENED_PER_PATIENT)
     return [round(float(v), 6) for v in q / q.sum()]
 
@@ -267,6 +273,11 @@ def run_trial(
             tables.append(table)
             screened += count
             found = found + _found(design, table, column)
+            if mix is not None and screened >= NO_REACH_AFTER:  # a stratum nobody reaches
+                reach = np.array(draw_shares(design, pd.concat(tables), reach_only=True))
+                if np.any((reach == 0) & (found < need)):
+                    raise InputError(_shortfall(design, np.where(reach == 0, need, 0), found,
+                                                screened))
         return pd.concat(tables, ignore_index=True).drop(columns="patient")
 
     mix = design.enrolment.baseline_mix
