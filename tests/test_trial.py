@@ -31,9 +31,12 @@ SHIPPED = load_trial("recovery-tocilizumab")
 
 
 def design(**changes) -> dict:
-    """The RECOVERY design as a mapping, without its control-risk calibration, with changes."""
+    """The RECOVERY design as a mapping, without its control-risk calibration and its baseline
+    mix (randomised at the first eligible check; the mix: tests/test_trial_entry.py), with
+    changes."""
     data = SHIPPED.model_dump(mode="json", by_alias=True, exclude_none=True)
     data.pop("anchor_control_risk", None)
+    data["enrolment"].pop("baseline_mix", None)
     data.update(changes)
     return data
 

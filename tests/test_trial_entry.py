@@ -166,6 +166,14 @@ def test_the_randomised_mix_is_the_declared_one(mixed):
     assert set(mixed.subgroups["level"]) == {"oxygen", "non-invasive", "invasive ventilation"}
 
 
+def test_a_mixed_trial_does_not_depend_on_the_chunk_size(mixed):
+    """The strata drawn, the quotas and the blocks depend on results only, not on chunks."""
+    trial = load_trial(design({**BASE["enrolment"], "baseline_mix": MIX},
+                              subgroups=[{"name": "support", "signal": "stratum"}]))
+    again = run_trial(trial, n_patients=30, chunk_size=96).patients
+    pd.testing.assert_frame_equal(again, mixed.patients)
+
+
 # ----------------------------------------------------------------------------- bad files
 @pytest.mark.parametrize(("mix", "field", "message"), [
     ({**MIX, "strata": [{**MIX["strata"][0], "share": 0.6}, *MIX["strata"][1:]]},

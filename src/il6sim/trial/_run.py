@@ -213,7 +213,8 @@ def run_trial(
     trial : a shipped trial name (``"recovery-tocilizumab"``), a YAML path, a mapping or a
         :class:`TrialSpec`.
     n_patients : patients to randomise (default: the file's ``size``). The first ``n`` patients
-        of a larger run are the same patients with the same arms.
+        of a larger run are the same patients with the same arms (not with a baseline mix: its
+        quotas and the strata drawn after the first block depend on ``n``).
     out_dir : folder for the chunks (``screening/``), the patient table and the analysis; a
         rerun with the same folder resumes. ``None`` works in a temporary folder.
     chunk_size : candidates per stored chunk (results do not depend on it).
