@@ -115,7 +115,19 @@ def table(n: int) -> str:
                     f"as above | {_ci(row.published, *(ci or (None, None)))} | "
                     f"{_ci(row.estimate, row.ci_low, row.ci_high)} | "
                     f"{_inside(row.estimate, ci)} | — |")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n\n" + _summary(lines[2:])
+
+
+def _summary(rows: list[str]) -> str:
+    """One line counted from the table: estimates inside / outside the published CI, and the
+    control arms' mortality, published vs simulated."""
+    inside = sum("| inside |" in row for row in rows)
+    outside = sum("| **outside** |" in row for row in rows)
+    deaths = [f"{row.split('|')[1].strip()} {row.rsplit('|', 2)[1].strip()}"
+              for row in rows if row.split("|")[2].strip() == "mortality"]
+    return (f"**Summary.** {inside} simulated estimates lie inside the published 95 % CI and "
+            f"{outside} outside ({len(rows) - inside - outside} rows have no published CI or "
+            f"no estimate); control-arm mortality, published / simulated: {'; '.join(deaths)}.")
 
 
 def main() -> None:
