@@ -90,8 +90,15 @@ def test_each_suppression_raises_the_hazard_by_its_target(state, target, expecte
         assert ratio == pytest.approx(row["center"], rel=1e-6)
 
 
+def test_the_device_counts_from_48_hours_of_ventilation():
+    hazard = hai_hazard(course(pf=120.0, hours=96.0))[0] * 24.0
+    assert hai.VAP_AFTER_H == 48.0
+    np.testing.assert_allclose(hazard[:48], hai.WARD_PER_DAY)
+    np.testing.assert_allclose(hazard[48:], hai.WARD_PER_DAY + hai.VENTILATOR_PER_DAY)
+
+
 def test_no_hazard_after_death_or_discharge_and_the_onset():
-    result = course(pf=120.0, hours=96.0)
+    result = course(hours=96.0)
     hazard = hai_hazard(result, death_h=np.array([24.0]))
     assert hazard[0, 24:].max() == 0.0 and hazard[0, :24].min() > 0.0
     hazard = hai_hazard(result)
@@ -166,3 +173,58 @@ def test_design_key_errors():
         load_trial(design(hospital_infection={"antibiotic": {"start": "-2 h"}}))
     with pytest.raises(InputError, match=r"hospital_infection.*fix"):
         TrialTask(load_trial(design(hospital_infection={"pathogen": "no-such-bug"})))
+
+
+def test_summary_counts_infections_deaths_caused_and_harm():
+    """Four made-up patients' potential outcomes, counted by hand."""
+    from il6sim.trial import TrialResult
+    from il6sim.trial._hai import hai_lines, hai_summary
+
+    spec = load_trial(design(hospital_infection={}))
+    patients = pd.DataFrame({
+        "arm": ["usual care", "tocilizumab"] * 2,
+        "died@usual care": [0.0, 1.0, 0.0, 0.0], "died@tocilizumab": [1.0, 0.0, 0.0, 1.0],
+        "hospital_infection@usual care": [0.0, 1.0, 1.0, 0.0],
+        "hospital_infection@tocilizumab": [1.0, 0.0, 1.0, 0.0],
+        "died_without_hai@usual care": [0.0, 1.0, 0.0, 0.0],
+        "died_without_hai@tocilizumab": [0.0, 0.0, 0.0, 1.0]})
+    table = hai_summary(TrialResult(spec, patients, {})).set_index("arm")
+    assert table.loc["usual care", ["infected", "deaths_infected", "caused"]].tolist() == [2, 1, 0]
+    treated = table.loc["tocilizumab"]
+    assert [treated[k] for k in ("infected", "deaths_infected", "caused", "harmed", "helped",
+                                 "harmed_infected")] == [2, 1, 1, 2, 1, 1]
+    lines = hai_lines(TrialResult(spec, patients, {}))
+    assert any("| tocilizumab | 4 | 2 (50.0 %) | 1 | 1 | 2 (1) | 1 |" in line for line in lines)
+    plain = load_trial(design(hospital_infection=None))
+    assert not len(hai_summary(TrialResult(plain, patients, {})))
+
+
+# ----------------------------------------------------------------------------- checked targets
+@pytest.fixture(scope="module")
+def recovery():
+    """RECOVERY-tocilizumab as shipped (control risk anchored), 600 patients, with infections."""
+    from il6sim.trial import run_trial
+
+    data = SHIPPED.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["hospital_infection"] = {}
+    return run_trial(load_trial(data), n_patients=600, chunk_size=256).patients
+
+
+def within(name: str, value: float) -> None:
+    row = TARGETS[name]
+    assert row["role"] == "checked"
+    assert row["low"] <= value <= row["high"], f"{name}: {value:.3f} not in {row['low']}-" \
+        f"{row['high']}"
+
+
+@pytest.mark.slow
+def test_checked_targets_on_recovery_tocilizumab(recovery):
+    """Measured 2 Dec 2026: usual care 14.3 %, ratio 1.00, ventilated 27 %, attributable 1 %."""
+    p = recovery
+    usual = p["hospital_infection@usual care"] > 0.5
+    treated = p["hospital_infection@tocilizumab"] > 0.5
+    within("hai.covid_usual_care_share", usual.mean())
+    within("hai.covid_tocilizumab_ratio", treated.mean() / usual.mean())
+    within("hai.vap_share_ventilated", usual[p["baseline_imv"] > 0.5].mean())
+    caused = (p["died@usual care"] > 0.5) & (p["died_without_hai@usual care"] < 0.5)
+    within("hai.vap_attributable_mortality", caused[usual].mean())

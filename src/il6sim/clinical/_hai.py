@@ -9,7 +9,9 @@ suppression, each read from the model along the patient's own course (per day):
            * (1 + GLUCOCORTICOID_WEIGHT * g(t))
            * (1 + LYMPHOPENIA_WEIGHT * [lymphocytes(t) < LYMPHOPENIA_THRESHOLD])
 
-- ``imv(t)``: on invasive ventilation (:func:`il6sim.clinical.on_ventilator`), the device;
+- ``imv(t)``: on invasive ventilation (:func:`il6sim.clinical.on_ventilator`) for more than
+  :data:`VAP_AFTER_H` hours in a row (ventilator-associated pneumonia is defined from 48 h after
+  intubation; Kalil AC 2016 Clin Infect Dis 63:e61), the device;
 - ``D(t)``: the leukocyte IL-6 defence deficit (:func:`il6sim.clinical.defence_deficit`), 0
   at rest or whenever inflammation raises the signal, near 1 under full receptor blockade;
 - ``g(t)``: the genomic glucocorticoid-receptor response (state ``gc_response``, 0–1; about
@@ -40,6 +42,7 @@ __all__ = [
     "GLUCOCORTICOID_WEIGHT",
     "LYMPHOPENIA_THRESHOLD",
     "LYMPHOPENIA_WEIGHT",
+    "VAP_AFTER_H",
     "VENTILATOR_PER_DAY",
     "WARD_PER_DAY",
     "hai_hazard",
@@ -64,6 +67,20 @@ GLUCOCORTICOID_WEIGHT = 0.30 / 0.86
 #: acquired infection sub-distribution hazard ratio 1.37 (1.12–1.67) with persistent
 #: lymphopenia (Adrie C 2017 Ann Intensive Care 7:30; median count 0.8 × 10⁹/L).
 LYMPHOPENIA_THRESHOLD, LYMPHOPENIA_WEIGHT = 1.0, 0.37
+#: Hours of continuous ventilation before the device adds to the hazard (h): the IDSA/ATS
+#: definition of ventilator-associated pneumonia, more than 48 h after intubation (Kalil 2016).
+#: A patient ventilated at the start of the run counts from the start.
+VAP_AFTER_H = 48.0
+
+
+def _device(result: SimulationResult) -> np.ndarray:
+    """On invasive ventilation for more than :data:`VAP_AFTER_H` hours in a row (N, T)."""
+    on = on_ventilator(result.output("pf_ratio"))
+    since = np.zeros(on.shape)
+    dt = np.diff(result.time, prepend=result.time[0])
+    for j in range(1, on.shape[1]):
+        since[:, j] = np.where(on[:, j] & on[:, j - 1], since[:, j - 1] + dt[j], 0.0)
+    return on & (since >= VAP_AFTER_H - 1e-9)
 
 
 def hai_hazard(result: SimulationResult, *, rest: np.ndarray | None = None,
@@ -76,7 +93,7 @@ def hai_hazard(result: SimulationResult, *, rest: np.ndarray | None = None,
     hazard is zero.
     """
     time = result.time
-    device = on_ventilator(result.output("pf_ratio"))
+    device = _device(result)
     base = WARD_PER_DAY + VENTILATOR_PER_DAY * device
     suppression = (1.0 + IL6_DEFENCE_WEIGHT * np.nan_to_num(defence_deficit(result, rest))) \
         * (1.0 + GLUCOCORTICOID_WEIGHT * np.clip(result.state("gc_response"), 0.0, 1.0)) \

@@ -371,8 +371,9 @@ class TrialResult:
     # ----------------------------------------------------------------- output
     def save(self, folder: str | Path) -> dict[str, Path]:
         """Write ``patients.parquet``, ``arms.csv``, ``comparisons.csv``, ``subgroups.csv``,
-        ``summary.json``, with a background section ``interactions.csv`` and with an ordinal
-        endpoint ``ordinal.csv`` to ``folder``."""
+        ``summary.json``, with a background section ``interactions.csv``, with an ordinal
+        endpoint ``ordinal.csv`` and with hospital-acquired infections ``hospital_infection.csv``
+        (:func:`il6sim.trial._hai.hai_summary`) to ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         paths = {"patients": folder / "patients.parquet", "arms": folder / "arms.csv",
@@ -391,6 +392,11 @@ class TrialResult:
         if len(self.ordinal):
             paths["ordinal"] = folder / "ordinal.csv"
             self.ordinal.to_csv(paths["ordinal"], index=False)
+        if self.design.hospital_infection is not None:
+            from ._hai import hai_summary
+
+            paths["hospital_infection"] = folder / "hospital_infection.csv"
+            hai_summary(self).to_csv(paths["hospital_infection"], index=False)
         summary = {"trial": self.design.name, "counts": self.counts,
                    "design": self.design.model_dump(mode="json")}
         paths["summary"].write_text(json.dumps(summary, indent=2, default=str) + "\n")

@@ -333,8 +333,12 @@ class Coinfection(BaseModel):
 class HospitalAntibiotic(Antibiotic):
     """Usual-care antibiotic for a hospital-acquired infection: ``doses`` of ``amount`` every
     ``interval`` from ``start`` after its onset (a 7-day course: Kalil AC 2016 Clin Infect Dis
-    63:e61, the IDSA/ATS guideline for hospital-acquired and ventilator-associated pneumonia;
-    the 24 h to the first dose is a model assumption, range 6–48 h)."""
+    63:e61, the IDSA/ATS guideline for hospital-acquired and ventilator-associated pneumonia).
+    The first active dose 18 h after the diagnosis: 12.5 h in 69 % and 28.6 h in the 31 % whose
+    appropriate treatment was delayed, among 107 ventilator-associated pneumonias (Iregui M 2002
+    Chest 122:262)."""
+
+    start: Number | str = "18 h"
 
     @field_validator("start", "interval")
     @classmethod

@@ -37,7 +37,7 @@ from ..population._sample import patient_uniforms
 from ..scenario._schema import parse_time
 from ._design import TrialSpec
 
-__all__ = ["HAI_STREAM", "SITE_CAPACITY", "HaiPlan", "with_hai"]
+__all__ = ["HAI_STREAM", "SITE_CAPACITY", "HaiPlan", "hai_lines", "hai_summary", "with_hai"]
 
 #: Random stream of the hospital-acquired infection thresholds (shared by all arms).
 HAI_STREAM = 3002
@@ -165,3 +165,63 @@ def with_hai(ends: pd.DataFrame, hai: pd.DataFrame, horizon_h: float) -> pd.Data
     out["secondary_infection"] = np.where(ok, within.astype(float), np.nan)
     out["secondary_infection_probability"] = np.where(ok, hai["hai_probability"], np.nan)
     return out
+
+
+def hai_summary(result) -> pd.DataFrame:
+    """Hospital-acquired infections per arm of a :class:`~il6sim.trial.TrialResult`, over all
+    patients simulated in both arms (potential outcomes), empty without ``hospital_infection``.
+
+    Columns: ``arm``, ``n``, ``infected`` (patients with an onset), ``infected_share``,
+    ``deaths_infected`` (of them, deaths), ``caused`` (deaths that the same patient in the same
+    arm escapes without the infection), ``harmed`` / ``helped`` (dies in this arm and survives
+    in the control arm, or the reverse; NaN for the control arm) and ``harmed_infected`` (of
+    the harmed, those with an infection in this arm).
+    """
+    design, patients = result.design, result.patients
+    if design.hospital_infection is None or "hospital_infection@" + design.control \
+            not in patients:
+        return pd.DataFrame()
+    control = patients[f"died@{design.control}"].to_numpy(float) > 0.5
+    rows = []
+    for arm in design.arm_names:
+        ok = patients[f"died@{arm}"].notna().to_numpy()
+        died = patients[f"died@{arm}"].to_numpy(float) > 0.5
+        infected = patients[f"hospital_infection@{arm}"].to_numpy(float) > 0.5
+        without = patients[f"died_without_hai@{arm}"].to_numpy(float) > 0.5
+        row = {"arm": arm, "n": int(ok.sum()), "infected": int((infected & ok).sum()),
+               "deaths_infected": int((infected & died).sum()),
+               "caused": int((infected & died & ~without).sum())}
+        row["infected_share"] = row["infected"] / row["n"] if row["n"] else np.nan
+        if arm == design.control:
+            row.update(harmed=np.nan, helped=np.nan, harmed_infected=np.nan)
+        else:
+            harmed = died & ~control & ok
+            row.update(harmed=int(harmed.sum()), helped=int((~died & control & ok).sum()),
+                       harmed_infected=int((harmed & infected).sum()))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def hai_lines(result) -> list[str]:
+    """The report's section on hospital-acquired infections (none without them)."""
+    table = hai_summary(result)
+    if not len(table):
+        return []
+    spec = result.design.hospital_infection
+    lines = ["", "## Hospital-acquired infections (every patient in every arm)", "",
+             f"Onsets drawn from each arm's own course (`il6sim.clinical.hai_hazard`); at the "
+             f"onset {spec.amount} of {spec.pathogen} at a pneumonia site, "
+             + ("no antibiotic" if spec.antibiotic is None else
+                f"{spec.antibiotic.amount} every {spec.antibiotic.interval} from "
+                f"{spec.antibiotic.start} ({spec.antibiotic.doses} doses)")
+             + "; death from the model.", "",
+             "| arm | n | infected | deaths among infected | deaths caused by the infection | "
+             "harmed vs control (infected) | helped vs control |", "|---|---|---|---|---|---|---|"]
+    for _, row in table.iterrows():
+        harm = "—" if not np.isfinite(row["harmed"]) else \
+            f"{int(row['harmed'])} ({int(row['harmed_infected'])})"
+        helped = "—" if not np.isfinite(row["helped"]) else str(int(row["helped"]))
+        lines.append(f"| {row['arm']} | {row['n']} | {row['infected']} "
+                     f"({100 * row['infected_share']:.1f} %) | {row['deaths_infected']} | "
+                     f"{row['caused']} | {harm} | {helped} |")
+    return lines

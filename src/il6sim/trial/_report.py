@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ._analysis import TrialResult
+from ._hai import hai_lines
 from ._published import ENDPOINT_KINDS
 from ._signals import LEVEL_NAMES
 
@@ -159,6 +160,7 @@ def markdown(result: TrialResult) -> str:
                          f"{_ci(row)} | {_fmt(row['heterogeneity_p'], 2)} | "
                          f"{_published_subgroup(row)} |")
     lines += _interaction_lines(result)
+    lines += hai_lines(result)
     lines += ["", "Risk ratios: Katz log CI; hazard ratios: Cox model (lifelines) with log-rank "
               "p; proportional odds ratio: cumulative logit (statsmodels OrderedModel), odds of "
               "a better WHO level (or more days), > 1 favours the treated arm; improvement and "

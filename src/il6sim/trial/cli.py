@@ -207,6 +207,7 @@ def trial(
         console.print(by_subgroup)
     if len(result.interactions):
         console.print(interaction_table(result))
+    _hai_console(result, console)
     paths = write_report(result, out)
     if members is not None:
         _ensemble_report(result, members, ensemble or len(members), n, out, console,
@@ -321,3 +322,16 @@ def register(app: typer.Typer) -> None:
     app.command("trials", epilog="Example: il6sim trials")(reporting_errors(trials))
     app.command("policy", epilog="Example: il6sim policy recovery-tocilizumab --n 200 "
                                  "--out out/policy")(reporting_errors(policy))
+
+
+def _hai_console(result, console) -> None:
+    """One line per arm on hospital-acquired infections (every patient in every arm)."""
+    from ._hai import hai_summary
+
+    for _, row in hai_summary(result).iterrows():
+        harm = "" if not np.isfinite(row["harmed"]) else (
+            f"; vs control {int(row['harmed'])} harmed ({int(row['harmed_infected'])} with an "
+            f"infection), {int(row['helped'])} helped")
+        console.print(f"hospital-acquired infections, {row['arm']}: {row['infected']}/{row['n']} "
+                      f"({100 * row['infected_share']:.1f} %), {row['deaths_infected']} died, "
+                      f"{row['caused']} because of it{harm}")
