@@ -178,7 +178,8 @@ def test_a_background_from_admission_is_in_the_state_at_randomisation():
         arms=[{"name": "usual care"}, SHAM],
         enrolment={"after": "admission", "delay": "2 d", "window": "21 d",
                    "eligibility": [{"signal": "oxygen", "is": True}]},
-        background=[entry(fraction=1.0, start={"at": "admission", "delay": "6 h"})]))
+        background=[entry(fraction=1.0, start={"at": "admission", "delay": "6 h"})],
+        hospital_infection=None))  # the arm course is compared with one simulation
     task = TrialTask(spec)
     rows = task(np.arange(48))
     enrolled = rows[rows["enrolled"]]
