@@ -37,7 +37,8 @@ from ..population._sample import patient_uniforms
 from ..scenario._schema import parse_time
 from ._design import TrialSpec
 
-__all__ = ["HAI_STREAM", "SITE_CAPACITY", "HaiPlan", "hai_lines", "hai_summary", "with_hai"]
+__all__ = ["CHECK_TRIAL", "HAI_STREAM", "SITE_CAPACITY", "HaiPlan", "hai_lines", "hai_measurements",
+           "hai_summary", "with_hai"]
 
 #: Random stream of the hospital-acquired infection thresholds (shared by all arms).
 HAI_STREAM = 3002
@@ -225,3 +226,29 @@ def hai_lines(result) -> list[str]:
                      f"({100 * row['infected_share']:.1f} %) | {row['deaths_infected']} | "
                      f"{row['caused']} | {harm} | {helped} |")
     return lines
+
+
+#: The trial the checked rows of ``data/targets/hospital_infection.yaml`` are measured on.
+CHECK_TRIAL = "recovery-tocilizumab"
+
+
+def hai_measurements(patients: pd.DataFrame, control: str = "usual care",
+                     treated: str = "tocilizumab") -> dict[str, float]:
+    """The checked rows of ``data/targets/hospital_infection.yaml`` on a trial's patients
+    (every patient in both arms): the share infected under ``control``, the ratio of the shares
+    under ``treated`` and ``control``, the share infected among patients ventilated at
+    randomisation under ``control``, and the share of the infected under ``control`` who die
+    because of the infection (alive without it in the same arm)."""
+    infected = patients[f"hospital_infection@{control}"].to_numpy(float) > 0.5
+    treated_infected = patients[f"hospital_infection@{treated}"].to_numpy(float) > 0.5
+    ventilated = patients["baseline_imv"].to_numpy(float) > 0.5
+    caused = (patients[f"died@{control}"].to_numpy(float) > 0.5) \
+        & (patients[f"died_without_hai@{control}"].to_numpy(float) < 0.5)
+    share = infected.mean()
+    return {"hai.covid_usual_care_share": float(share),
+            "hai.covid_tocilizumab_ratio": float(treated_infected.mean() / share)
+            if share else np.nan,
+            "hai.vap_share_ventilated": float(infected[ventilated].mean())
+            if ventilated.any() else np.nan,
+            "hai.vap_attributable_mortality": float(caused[infected].mean())
+            if infected.any() else np.nan}

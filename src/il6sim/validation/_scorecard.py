@@ -28,9 +28,11 @@ from pathlib import Path
 from ._rows import ScoreRow, summarise
 from ._targets import (
     COURSE_SET,
+    HAI_SET,
     PK_SET,
     calibration_rows,
     course_rows,
+    hai_rows,
     pk_rows,
     planned_target_rows,
     target_set_names,
@@ -166,6 +168,13 @@ def _target_set_rows(name: str, *, course_n: int, seed: int, calibrated: set[str
         rows = pk_rows()
     elif name == COURSE_SET:
         rows = course_rows(course_n, seed=seed)
+    elif name == HAI_SET:  # measured on the shipped trial's run (shared with its trial rows)
+        from ..trial import load_trial, run_trial
+        from ..trial._hai import CHECK_TRIAL
+
+        design = load_trial(CHECK_TRIAL)
+        folder = _trial_folder(design, DEFAULT_TRIAL_N, runs_dir)
+        rows = hai_rows(run_trial(design, n_patients=DEFAULT_TRIAL_N, out_dir=folder).patients)
     else:
         rows = calibration_rows(name, calibrated)
     path.parent.mkdir(parents=True, exist_ok=True)

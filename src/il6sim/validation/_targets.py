@@ -12,7 +12,10 @@ Each set is computed by the function its own command uses, never re-implemented 
   are checked only;
 - ``covid_course``: :func:`il6sim.population._course_check.course_table` over a virtual
   population (``il6sim population course``); each row carries ``role``; the predicted interval
-  is the patients' interquartile range where the value is a median over patients.
+  is the patients' interquartile range where the value is a median over patients;
+- ``hospital_infection``: the fitted rows from the constants of :mod:`il6sim.clinical._hai`,
+  the checked rows by :func:`il6sim.trial._hai.hai_measurements` on the shipped
+  RECOVERY-tocilizumab trial (``il6sim trial recovery-tocilizumab``); each row carries ``role``.
 
 A row passes when the model value lies in the row's accepted range (published mean ± SD for
 PK, or at/above its bound), exactly as the set's own command judges it.
@@ -28,10 +31,10 @@ import yaml
 
 from ._rows import ScoreRow
 
-__all__ = ["COURSE_SET", "PK_SET", "calibration_rows", "course_rows", "pk_rows",
-           "planned_target_rows", "target_set_names"]
+__all__ = ["COURSE_SET", "HAI_SET", "PK_SET", "calibration_rows", "course_rows", "hai_rows",
+           "pk_rows", "planned_target_rows", "target_set_names"]
 
-PK_SET, COURSE_SET = "pharmacology", "covid_course"
+PK_SET, COURSE_SET, HAI_SET = "pharmacology", "covid_course", "hospital_infection"
 #: Statistics that are ratios (their direction below/above 1 is judged).
 FOLD_STATISTICS = ("peak_fold_over_control", "fold_over_rest_at")
 RANGE = "model value in the accepted range"
@@ -148,6 +151,39 @@ def planned_target_rows(name: str, calibrated: set[str]) -> list[tuple[str, str,
     if name == PK_SET:
         return [(source, f"{e['regimen']} {e['metric']}", _pk_role(e["source"])) for e in data]
     entries = data["targets"]
-    if name == COURSE_SET:
+    if name in (COURSE_SET, HAI_SET):
         return [(source, e["id"], e["role"]) for e in entries]
     return [(source, e["id"], _calibrated_role(e["id"], calibrated)) for e in entries]
+
+
+def hai_rows(patients) -> list[ScoreRow]:
+    """Rows of the hospital-acquired infection targets: the fitted ones as the constants of
+    :mod:`il6sim.clinical._hai` give them back, the checked ones measured on ``patients`` (a
+    RECOVERY-tocilizumab run, every patient in both arms)."""
+    from ..clinical import _hai as hai
+    from ..clinical._secondary import IL6_DEFENCE_WEIGHT
+    from ..trial._hai import hai_measurements
+
+    entries = yaml.safe_load((files("il6sim") / "data" / "targets" / f"{HAI_SET}.yaml")
+                             .read_text())["targets"]
+    values = {
+        "hai.ward_rate": 1.0 - math.exp(-hai.WARD_PER_DAY * 10.6),
+        "hai.vap_rate": 1000.0 * hai.VENTILATOR_PER_DAY,
+        "hai.dexamethasone_ratio": 1.0 + hai.GLUCOCORTICOID_WEIGHT * 0.86,
+        "hai.lymphopenia_ratio": 1.0 + hai.LYMPHOPENIA_WEIGHT,
+        # the mean deficit of 24 weeks of 8 mg/kg q4w in the RA preset is 0.44 (clinical._secondary)
+        "hai.il6_blockade_ratio_ra": 1.0 + IL6_DEFENCE_WEIGHT * 0.44,
+        **hai_measurements(patients)}
+    rows = []
+    for e in entries:
+        value = float(values[e["id"]])
+        rows.append(ScoreRow(
+            source=f"targets {HAI_SET}", quantity=e["id"], role=e["role"],
+            role_from="target file (role field)", tolerance=RANGE, predicted=value,
+            published=float(e["center"]), published_low=float(e["low"]),
+            published_high=float(e["high"]), published_interval="accepted range",
+            unit=str(e["unit"]), ratio="ratio" in e["id"],
+            passed=bool(e["low"] <= value <= e["high"]),
+            n=None if e["role"] == "fitted" else len(patients), reference=e["source"],
+            note="" if e.get("verified") else "source not verified in a primary text"))
+    return rows
