@@ -98,7 +98,7 @@ TIMING = design(arms=[
     {"name": "on IL-6", "treatment": {"regimen": "tocilizumab-covid-8mgkg"},
      "start": {"when": [{"signal": "il6", "at_least": "150 pg/mL"}], "within": "7 d"}},
     {"name": "zero dose", "treatment": {"drug": "tocilizumab", "amount": "0 mg", "doses": 1}},
-])
+], hospital_infection=None)  # the secondary-infection formula (C15), not the infection event
 
 
 @pytest.fixture(scope="module")
@@ -323,14 +323,16 @@ def test_policy_ranks_rules_from_potential_outcomes(tmp_path):
 
 
 def test_a_declared_coinfection_reaches_the_drawn_patients_in_every_arm():
-    data = design(coinfection={"fraction": 0.5, "amount": "1e6 CFU", "antibiotic": None})
+    # without hospital-acquired infections, whose onsets follow each course
+    data = design(coinfection={"fraction": 0.5, "amount": "1e6 CFU", "antibiotic": None},
+                  hospital_infection=None)
     task = TrialTask(load_trial(data))
     rows = task(np.arange(100))
     enrolled = rows[rows["enrolled"]]
     co = enrolled["coinfected"] > 0.5
     assert 0 < co.sum() < len(enrolled)
     np.testing.assert_array_equal(co.to_numpy(), task.coinfected(enrolled["patient"].to_numpy()))
-    plain = TrialTask(RECOVERY)(np.arange(100))
+    plain = TrialTask(load_trial(design(hospital_infection=None)))(np.arange(100))
     plain = plain[plain["enrolled"]]
     # the same patients: untouched without co-infection, more inflamed with it
     same, more = ~co.to_numpy(), co.to_numpy()

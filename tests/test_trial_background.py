@@ -140,11 +140,13 @@ def test_fractions_are_drawn_as_declared_and_independently_per_entry():
 
 @pytest.fixture(scope="module")
 def at_randomisation():
-    """40 candidates with half on a background at randomisation, and the same without it."""
+    """40 candidates with half on a background at randomisation, and the same without it
+    (without hospital-acquired infections, whose onsets follow each course)."""
     arms = [{"name": "usual care"}, SHAM]
-    with_it = TrialTask(load_trial(design(arms=arms, background=[entry()])))
+    with_it = TrialTask(load_trial(design(arms=arms, background=[entry()],
+                                          hospital_infection=None)))
     rows = with_it(np.arange(80))
-    plain = TrialTask(load_trial(design(arms=arms)))(np.arange(80))
+    plain = TrialTask(load_trial(design(arms=arms, hospital_infection=None)))(np.arange(80))
     return with_it, rows[rows["enrolled"]], plain[plain["enrolled"]]
 
 
