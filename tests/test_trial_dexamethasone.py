@@ -71,7 +71,7 @@ def large():
 def test_benefit_is_larger_after_seven_days_of_symptoms(large):
     """Checked (RECOVERY: 0.69 after 7 days of symptoms, 1.01 within 7): counterfactual ratio
     (every patient under both arms) lower in patients randomised after 7 days. Before the slower
-    COVID-19 course the model gave the reverse (1.07 vs 0.83). At 1500 patients (2 Dec 2026):
+    COVID-19 course the model gave the reverse (1.07 vs 0.83). At 1500 patients (main 5ffd84e):
     0.61 vs 0.72 with hospital-acquired infections, 0.60 vs 0.71 without. At 600 the margin was
     sampling error (0.737 vs 0.742 without them; 0.789 vs 0.750 once they changed which
     patients the control-risk anchor accepts), so this runs at 1500 and is slow; the code it
