@@ -28,10 +28,12 @@ from pathlib import Path
 from ._rows import ScoreRow, summarise
 from ._targets import (
     COURSE_SET,
+    DEATH_SET,
     HAI_SET,
     PK_SET,
     calibration_rows,
     course_rows,
+    death_rows,
     hai_rows,
     pk_rows,
     planned_target_rows,
@@ -168,6 +170,8 @@ def _target_set_rows(name: str, *, course_n: int, seed: int, calibrated: set[str
         rows = pk_rows()
     elif name == COURSE_SET:
         rows = course_rows(course_n, seed=seed)
+    elif name == DEATH_SET:
+        rows = death_rows()
     elif name == HAI_SET:  # measured on the shipped trial's run (shared with its trial rows)
         from ..trial import load_trial, run_trial
         from ..trial._hai import CHECK_TRIAL

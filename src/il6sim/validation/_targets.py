@@ -13,6 +13,11 @@ Each set is computed by the function its own command uses, never re-implemented 
 - ``covid_course``: :func:`il6sim.population._course_check.course_table` over a virtual
   population (``il6sim population course``); each row carries ``role``; the predicted interval
   is the patients' interquartile range where the value is a median over patients;
+- ``death``: the rows of the death hazard that the hazard and the untreated calibrated
+  population give (:func:`il6sim.population._death_fit.death_statistics` over 600 patients,
+  the held-SOFA and refractory-shock readings, the SOFA slope), as ``tests/test_death.py``
+  reads them; rows that point at a row of another set (``statistic: course``,
+  ``sepsis_cohort``, ``trial_subgroup``) are scored in that set and left out here;
 - ``hospital_infection``: the fitted rows from the constants of :mod:`il6sim.clinical._hai`,
   the checked rows by :func:`il6sim.trial._hai.hai_measurements` on the shipped
   RECOVERY-tocilizumab trial (``il6sim trial recovery-tocilizumab``); each row carries ``role``.
@@ -31,10 +36,15 @@ import yaml
 
 from ._rows import ScoreRow
 
-__all__ = ["COURSE_SET", "HAI_SET", "PK_SET", "calibration_rows", "course_rows", "hai_rows",
-           "pk_rows", "planned_target_rows", "target_set_names"]
+__all__ = ["COURSE_SET", "DEATH_SET", "HAI_SET", "PK_SET", "calibration_rows", "course_rows",
+           "death_rows", "hai_rows", "pk_rows", "planned_target_rows", "target_set_names"]
 
 PK_SET, COURSE_SET, HAI_SET = "pharmacology", "covid_course", "hospital_infection"
+DEATH_SET = "death"
+#: Statistics of the death set that are another set's row (scored there).
+DEATH_POINTERS = ("course", "sepsis_cohort", "trial_subgroup")
+#: Untreated patients of the calibrated population behind the death set's population rows.
+DEATH_N = 600
 #: Statistics that are ratios (their direction below/above 1 is judged).
 FOLD_STATISTICS = ("peak_fold_over_control", "fold_over_rest_at")
 RANGE = "model value in the accepted range"
@@ -151,6 +161,9 @@ def planned_target_rows(name: str, calibrated: set[str]) -> list[tuple[str, str,
     if name == PK_SET:
         return [(source, f"{e['regimen']} {e['metric']}", _pk_role(e["source"])) for e in data]
     entries = data["targets"]
+    if name == DEATH_SET:
+        return [(source, e["id"], e["role"]) for e in entries
+                if e["statistic"] not in DEATH_POINTERS]
     if name in (COURSE_SET, HAI_SET):
         return [(source, e["id"], e["role"]) for e in entries]
     return [(source, e["id"], _calibrated_role(e["id"], calibrated)) for e in entries]
@@ -186,4 +199,44 @@ def hai_rows(patients) -> list[ScoreRow]:
             passed=bool(e["low"] <= value <= e["high"]),
             n=None if e["role"] == "fitted" else len(patients), reference=e["source"],
             note="" if e.get("verified") else "source not verified in a primary text"))
+    return rows
+
+
+def death_rows() -> list[ScoreRow]:
+    """Rows of the death hazard's targets (module docstring), read as ``tests/test_death.py``
+    reads them."""
+    from ..clinical import _death as death
+    from ..population._death_fit import (
+        death_fit_data,
+        death_statistics,
+        held_sofa_mortality,
+        load_death_targets,
+    )
+
+    shipped = {"base": death.HAZARD_BASE, "slope": death.HAZARD_SLOPE,
+               "high_slope": death.HAZARD_HIGH_SLOPE, "age": death.HAZARD_AGE}
+    population = death_statistics(death_fit_data(DEATH_N, seed=0), **shipped)
+    rows = []
+    for e in load_death_targets():
+        statistic = e["statistic"]
+        if statistic in DEATH_POINTERS:
+            continue
+        if statistic == "held_sofa":
+            value = held_sofa_mortality(e["sofa"], e["days"], **shipped)
+        elif statistic == "slope_per_point":
+            value = death.HAZARD_SLOPE
+        elif statistic == "held_norepinephrine":
+            extra = (death.REFRACTORY_SHOCK_HAZARD * (e["norepinephrine"] - 0.1) * 24.0
+                     * e["days"])
+            value = 1.0 - math.exp(-extra)
+        else:
+            value = population[statistic]
+        rows.append(ScoreRow(
+            source=f"targets {DEATH_SET}", quantity=e["id"], role=e["role"],
+            role_from="target file (role field)", tolerance=RANGE, predicted=float(value),
+            published=float(e["center"]), published_low=float(e["low"]),
+            published_high=float(e["high"]), published_interval="accepted range",
+            unit=str(e.get("unit", "fraction")), passed=bool(e["low"] <= value <= e["high"]),
+            n=DEATH_N if statistic.startswith(("death_fraction", "admission")) else None,
+            reference=e["source"]))
     return rows
