@@ -39,6 +39,7 @@ from .sepsis import (
     _parameters,
     draw_patients,
     load_septic_shock_spec,
+    target_table,
     weighted_auc,
 )
 
@@ -92,15 +93,7 @@ class SepsisCohortResult:
 
     def targets(self) -> pd.DataFrame:
         """Every target of the cohort file with the model's value and whether it is within."""
-        rows = []
-        for target in self.settings["targets"]:
-            value = self.statistic(target)
-            rows.append({"id": target["id"], "model": value, "low": target["low"],
-                         "high": target["high"], "center": target["center"],
-                         "within": bool(target["low"] <= value <= target["high"]),
-                         "role": target["role"], "unit": target.get("unit", ""),
-                         "source": target["source"]})
-        return pd.DataFrame(rows)
+        return target_table(self.settings["targets"], self.statistic)
 
 
 def _at(values: np.ndarray, time: np.ndarray, when: np.ndarray) -> np.ndarray:

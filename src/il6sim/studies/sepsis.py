@@ -153,15 +153,7 @@ class SepticShockResult:
 
     def targets(self) -> pd.DataFrame:
         """Every target of the cohort file with the model's value and whether it is within."""
-        rows = []
-        for target in self.settings["targets"]:
-            value = self.statistic(target)
-            rows.append({"id": target["id"], "model": value, "low": target["low"],
-                         "high": target["high"], "center": target["center"],
-                         "within": bool(target["low"] <= value <= target["high"]),
-                         "role": target["role"], "unit": target.get("unit", ""),
-                         "source": target["source"]})
-        return pd.DataFrame(rows)
+        return target_table(self.settings["targets"], self.statistic)
 
 
 def weighted_auc(score: np.ndarray, p_death: np.ndarray) -> float:
@@ -218,3 +210,17 @@ def run_septic_shock(n: int = 120, *, seed: int = 0, delays_h: list[float] | Non
     settings = {"seed": seed, "n_drawn": n, "n_in_shock": int(keep.sum()), "delays_h": delays,
                 "horizon_h": horizon, "backend": backend, "targets": spec["targets"]}
     return SepticShockResult(patients, pd.concat(frames, ignore_index=True), settings)
+
+
+def target_table(targets: list[dict], statistic) -> pd.DataFrame:
+    """Each target row of a cohort file with the model's value (``statistic(target)``) and
+    whether it lies in the row's range."""
+    rows = []
+    for target in targets:
+        value = statistic(target)
+        rows.append({"id": target["id"], "model": value, "low": target["low"],
+                     "high": target["high"], "center": target["center"],
+                     "within": bool(target["low"] <= value <= target["high"]),
+                     "role": target["role"], "unit": target.get("unit", ""),
+                     "source": target["source"]})
+    return pd.DataFrame(rows)
