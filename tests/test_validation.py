@@ -315,7 +315,8 @@ def test_docs_table_was_made_by_the_current_command():
     table = _doc_table(text)
     assert tuple(table[0]) == MARKDOWN_COLUMNS
     roles = {"fitted": "fitted", "checked": "held out"}
-    shown = [(cells[0], re.sub(r" \([^()]*\)$", "", cells[1]) if cells[0].startswith("targets")
+    shown = [(cells[0], re.sub(r" \((?:[^()]|\([^()]*\))*\)$", "", cells[1])
+              if cells[0].startswith("targets")
               else cells[1], cells[7]) for cells in table[2:]]
     plan = [(s, q, roles[r]) for s, q, r in planned_rows()]
     diff = "\n".join(difflib.unified_diff([" | ".join(r) for r in shown],
