@@ -40,7 +40,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from ..limits import MAX_DOSE_EVENTS, MAX_TRIAL_PATIENTS
 from ..scenario._schema import (
@@ -50,7 +49,7 @@ from ..scenario._schema import (
     parse_quantity,
     parse_time,
 )
-from ._entry import Criterion, Enrolment
+from ._entry import Criterion, Enrolment, _fail_at, _time
 from ._published import ENDPOINT_KINDS, Published, check_published
 
 Number = float | int
@@ -66,18 +65,6 @@ FIXED_DAY = {"ordinal_day14": 14.0, "ordinal_day28": 28.0}
 
 #: Largest randomisation weight of an arm (relative to the others).
 MAX_RATIO = 1000
-
-
-def _fail_at(message: str, field: str) -> PydanticCustomError:
-    """A one-line problem of a field deeper than the validator's own (``background[1].name``);
-    :func:`il6sim.trial._load.describe_validation` names that field."""
-    return PydanticCustomError("il6sim", message, {"field": field})
-
-
-def _time(value: Any, what: str) -> Any:
-    if parse_time(value, what=what) < 0:
-        raise _fail(f"{what} {value!r} is negative; fix: give 0 h or more")
-    return value
 
 
 class StartRule(BaseModel):

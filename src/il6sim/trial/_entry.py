@@ -55,13 +55,14 @@ SHARE_TOLERANCE = 0.01
 WHERE = "enrolment.baseline_mix"
 
 
-def _at(message: str, field: str) -> PydanticCustomError:
-    """A one-line problem of a field deeper than the validator's own
-    (:func:`il6sim.trial._load.describe_validation` names that field)."""
+def _fail_at(message: str, field: str) -> PydanticCustomError:
+    """A one-line problem of a field deeper than the validator's own (``background[1].name``);
+    :func:`il6sim.trial._load.describe_validation` names that field."""
     return PydanticCustomError("il6sim", message, {"field": field})
 
 
 def _time(value: Any, what: str) -> Any:
+    """``value`` if it is a time of 0 h or more (shared by the trial file's time fields)."""
     if parse_time(value, what=what) < 0:
         raise _fail(f"{what} {value!r} is negative; fix: give 0 h or more")
     return value
@@ -159,17 +160,17 @@ class BaselineMix(BaseModel):
         names: dict[str, int] = {}
         for k, stratum in enumerate(self.strata):
             if stratum.name in names:
-                raise _at(f"name '{stratum.name}' is already strata[{names[stratum.name]}]; "
+                raise _fail_at(f"name '{stratum.name}' is already strata[{names[stratum.name]}]; "
                           "fix: give each stratum its own name", f"{WHERE}.strata[{k}].name")
             names[stratum.name] = k
             for level in stratum.levels:
                 if float(level) in seen:
-                    raise _at(f"level {level:g} is already in strata[{seen[float(level)]}]; "
+                    raise _fail_at(f"level {level:g} is already in strata[{seen[float(level)]}]; "
                               "fix: put each level in one stratum", f"{WHERE}.strata[{k}].levels")
                 seen[float(level)] = k
         total = sum(stratum.share for stratum in self.strata)
         if abs(total - 1.0) > SHARE_TOLERANCE:
-            raise _at(f"shares add up to {total:g}, not 1; fix: give the published shares "
+            raise _fail_at(f"shares add up to {total:g}, not 1; fix: give the published shares "
                       "of every stratum (they may differ from 1 by rounding, at most "
                       f"{SHARE_TOLERANCE:g})", f"{WHERE}.strata")
         return self

@@ -38,13 +38,48 @@ from ..scenario._schema import parse_time
 from ._design import TrialSpec
 
 __all__ = ["CHECK_TRIAL", "HAI_STREAM", "SITE_CAPACITY", "HaiPlan", "hai_lines", "hai_measurements",
-           "hai_summary", "with_hai"]
+           "hai_summary", "inoculum_doses", "with_hai"]
 
 #: Random stream of the hospital-acquired infection thresholds (shared by all arms).
 HAI_STREAM = 3002
 #: Carrying capacity of the infected site (CFU/mL): one lobe, as the ``bacterial-pneumonia``
 #: preset (quantitative cultures of pneumonic lung 1e7–1e9 CFU/g).
 SITE_CAPACITY = 1.0e8
+
+
+def inoculum_doses(model, field: str, *, at_h: float, agent: str, route: str, amount,
+                   antibiotic, pathogen: str) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Dose rows (hours) of a bacterial inoculum and its usual-care antibiotic, and the
+    pathogen profile's parameters in the model's units.
+
+    ``amount`` of ``agent`` by ``route`` at ``at_h``; then, unless ``antibiotic`` is None, its
+    ``doses`` of ``amount`` every ``interval`` from ``start`` after the inoculum
+    (:class:`~il6sim.trial._design.Antibiotic`). ``field`` is the trial file's section
+    (``coinfection``, ``hospital_infection``), named in errors. Used for a trial's co-infection
+    (:class:`~il6sim.trial.TrialTask`) and hospital-acquired infection (:class:`HaiPlan`).
+    """
+    from ..engine.doses import dose_table as normalise
+    from ..scenario import pathogen_parameters
+    from ..scenario._schema import DoseSpec, ScenarioFieldError, dose_amount
+
+    specs = [(field, DoseSpec(time=at_h, agent=agent, route=route, amount=amount))]
+    if antibiotic is not None:
+        first = at_h + parse_time(antibiotic.start, what=f"{field}.antibiotic.start")
+        step = parse_time(antibiotic.interval, what=f"{field}.antibiotic.interval")
+        specs += [(f"{field}.antibiotic", DoseSpec(time=first + k * step, agent="antibiotic",
+                                                   route="iv", amount=antibiotic.amount))
+                  for k in range(antibiotic.doses)]
+    rows = []
+    for where, dose in specs:
+        try:
+            dose_units, unit = dose_amount(model, dose, where)
+        except ScenarioFieldError as exc:
+            raise InputError(f"{exc.field}: {exc.message}") from None
+        rows.append({"time_h": float(dose.time), "agent": dose.agent, "route": dose.route,
+                     "amount": dose_units, "unit": unit})
+    parameters = {name: model.convert_parameter(name, value)
+                  for name, value in pathogen_parameters(pathogen).items()}
+    return normalise(rows), parameters
 
 
 class HaiPlan:
@@ -60,32 +95,12 @@ class HaiPlan:
         spec = design.hospital_infection
         if spec is None:
             return None
-        from ..engine.doses import dose_table as normalise
-        from ..scenario import pathogen_parameters
-        from ..scenario._schema import DoseSpec, ScenarioFieldError, dose_amount
-
-        specs = [("hospital_infection", DoseSpec(time=0.0, agent="bacteria",
-                                                 route="inoculation", amount=spec.amount))]
-        if spec.antibiotic is not None:
-            abx = spec.antibiotic
-            first = parse_time(abx.start, what="hospital_infection.antibiotic.start")
-            step = parse_time(abx.interval, what="hospital_infection.antibiotic.interval")
-            specs += [("hospital_infection.antibiotic", DoseSpec(
-                time=first + k * step, agent="antibiotic", route="iv", amount=abx.amount))
-                for k in range(abx.doses)]
-        rows = []
-        for field, dose in specs:
-            try:
-                amount, unit = dose_amount(model, dose, field)
-            except ScenarioFieldError as exc:
-                raise InputError(f"{exc.field}: {exc.message}") from None
-            rows.append({"time_h": float(dose.time), "agent": dose.agent, "route": dose.route,
-                         "amount": amount, "unit": unit})
-        parameters = {name: model.convert_parameter(name, value)
-                      for name, value in pathogen_parameters(spec.pathogen).items()}
+        rows, parameters = inoculum_doses(model, "hospital_infection", at_h=0.0, agent="bacteria",
+                                          route="inoculation", amount=spec.amount,
+                                          antibiotic=spec.antibiotic, pathogen=spec.pathogen)
         parameters["K_bac_capacity"] = SITE_CAPACITY
         defaults = {name: model.parameter(name).value for name in parameters}
-        return cls(normalise(rows), parameters, defaults)
+        return cls(rows, parameters, defaults)
 
     @staticmethod
     def thresholds(seed: int, patients: np.ndarray) -> np.ndarray:

@@ -40,12 +40,11 @@ from ..population._sample import (
     patient_uniforms,
 )
 from ..runner import model_fingerprint
-from ..scenario._schema import parse_time
 from ._background import Plan, check_background, strata
 from ._design import TrialSpec
 from ._endpoints import arm_endpoints
 from ._entry import ENTRY_EVENTS
-from ._hai import HaiPlan, with_hai
+from ._hai import HaiPlan, inoculum_doses, with_hai
 from ._signals import COVARIATES, Course, holds, signal_unit, threshold
 
 #: Random streams of the secondary-infection and co-infection draws (shared by all arms).
@@ -179,31 +178,10 @@ class TrialTask:
         self.coinfection_parameters: dict[str, float] = {}
         if co is None:
             return None
-        from ..engine.doses import dose_table as normalise
-        from ..scenario import pathogen_parameters
-        from ..scenario._schema import DoseSpec, ScenarioFieldError, dose_amount
-
-        specs = [("coinfection", DoseSpec(time=co.at, agent=co.agent, route=co.route,
-                                          amount=co.amount))]
-        if co.antibiotic is not None:
-            abx = co.antibiotic
-            first = co.at_h + parse_time(abx.start, what="antibiotic start")
-            step = parse_time(abx.interval, what="antibiotic interval")
-            specs += [("coinfection.antibiotic", DoseSpec(
-                time=first + k * step, agent="antibiotic", route="iv", amount=abx.amount))
-                for k in range(abx.doses)]
-        rows = []
-        for field, spec in specs:
-            try:
-                amount, unit = dose_amount(model, spec, field)
-            except ScenarioFieldError as exc:
-                raise InputError(f"{exc.field}: {exc.message}") from None
-            rows.append({"time_h": parse_time(spec.time, what=field), "agent": spec.agent,
-                         "route": spec.route, "amount": amount, "unit": unit})
-        self.coinfection_parameters = {
-            name: model.convert_parameter(name, value)
-            for name, value in pathogen_parameters(co.pathogen).items()}
-        return normalise(rows)
+        rows, self.coinfection_parameters = inoculum_doses(
+            model, "coinfection", at_h=co.at_h, agent=co.agent, route=co.route,
+            amount=co.amount, antibiotic=co.antibiotic, pathogen=co.pathogen)
+        return rows
 
     def __getstate__(self) -> dict[str, Any]:
         return {"design": self.design, "population_file": self.population_file,
