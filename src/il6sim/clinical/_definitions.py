@@ -146,9 +146,14 @@ def needs_ventilation(result: SimulationResult) -> np.ndarray:
     return result.output("pf_ratio") < VENTILATION_PF
 
 
+def cumulative_hazard(time: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """Cumulative hazard (N, T) of a rate per hour (N, T) on the sampling times ``time`` (h):
+    each step's rate times the step before it (left-closed; 0 at the first time)."""
+    return np.cumsum(rate * np.diff(time, prepend=time[0]), axis=1)
+
+
 def _cumulative(result: SimulationResult, rate: np.ndarray) -> np.ndarray:
-    dt = np.diff(result.time, prepend=result.time[0])
-    return np.cumsum(rate * dt, axis=1)
+    return cumulative_hazard(result.time, rate)
 
 
 def _patient_ids(result: SimulationResult, patients: np.ndarray | None) -> np.ndarray:

@@ -38,7 +38,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..clinical import VENTILATION_PF, death_hazard, sofa
+from ..clinical import VENTILATION_PF, cumulative_hazard, death_hazard, sofa
 from ..engine import simulate
 from ..model import Model, default_model
 from ._sample import ONSET_COLUMN, dose_table, parameter_table
@@ -126,9 +126,7 @@ def read_course(spec: PopulationSpec, chunk: pd.DataFrame, result, markers: Mapp
     by_symptoms = onset + chunk["onset_to_admission_h"].to_numpy(float)
     by_hypoxaemia = hypoxaemia + chunk["hypoxaemia_to_admission_h"].to_numpy(float)
     admission = np.fmin(by_symptoms, by_hypoxaemia)
-    rate = death_hazard(result)
-    dt = np.diff(time, prepend=time[0])
-    cumulative = np.cumsum(rate * dt, axis=1)
+    cumulative = cumulative_hazard(time, death_hazard(result))
     death = first_time(time, cumulative >= chunk["death_threshold"].to_numpy(float)[:, None])
     ok = np.array([s == "ok" for s in result.status])
     alive_past_followup = (time[-1] >= admission + spec.followup_h) & ~(death <= time[-1])

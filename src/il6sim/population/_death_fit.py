@@ -27,7 +27,7 @@ import pandas as pd
 import yaml
 from scipy.optimize import least_squares
 
-from ..clinical import VENTILATION_PF, hazard_from_terms, hazard_terms
+from ..clinical import VENTILATION_PF, cumulative_hazard, hazard_from_terms, hazard_terms
 from ..engine import simulate
 from ._calibrated import load_calibrated
 from ._course import read_course
@@ -95,7 +95,7 @@ def death_statistics(data: DeathFitData, *, base: float, slope: float, high_slop
     (module docstring): death fractions overall, by ventilation and by age band, and the
     median days from admission to death."""
     rate = hazard_from_terms(data.terms, base=base, slope=slope, high_slope=high_slope, age=age)
-    cumulative = np.cumsum(rate * np.diff(data.time, prepend=data.time[0]), axis=1)
+    cumulative = cumulative_hazard(data.time, rate)
     rows = np.arange(len(data.admission_h))
 
     def at(hours):

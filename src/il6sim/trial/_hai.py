@@ -30,7 +30,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from ..clinical import death_hazard, discharge_time, hai_hazard, hai_onset
+from ..clinical import cumulative_hazard, death_hazard, discharge_time, hai_hazard, hai_onset
 from ..errors import InputError
 from ..population._course import first_time
 from ..population._sample import patient_uniforms
@@ -124,7 +124,7 @@ class HaiPlan:
         simulates rows like ``result``.
         """
         time = result.time
-        cumulative = np.cumsum(death_hazard(result) * np.diff(time, prepend=time[0]), axis=1)
+        cumulative = cumulative_hazard(time, death_hazard(result))
         death_h = first_time(time, cumulative >= threshold_left[:, None])
         discharge_h = discharge_time(result, death_h)
         hazard = hai_hazard(result, rest=rest, death_h=death_h, discharge_h=discharge_h)
