@@ -268,6 +268,17 @@ def test_the_calibrated_course_is_not_compressed():
     assert abs(peak.median()) <= 1.5  # viral peak near symptom onset (He 2020)
 
 
+def test_a_calibrated_draw_does_not_depend_on_the_batch():
+    """Each drawn patient has the same bits alone, in a small batch and in a large one (a BLAS
+    product once changed the last bit with the batch size, and the trial's course with it)."""
+    from il6sim.population import load_calibrated
+
+    source = load_calibrated(load_population_spec())
+    whole = source.draw(7, np.arange(300))
+    for part in (np.array([20]), np.arange(14, 21), np.arange(16, 48)):
+        np.testing.assert_array_equal(source.draw(7, part), whole[part])
+
+
 # ----------------------------------------------------------------------------- errors
 def _spec_with(change) -> dict:
     raw = truth_spec()

@@ -41,6 +41,21 @@ PICK_STREAM, STEP_STREAM = 2000, 2001
 _META_KEY = b"il6sim.calibrated"
 
 
+def rowwise_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` with each row's sum taken in the same order whatever the number of rows.
+
+    BLAS blocks a product differently for different numbers of rows, so ``a @ b`` may differ in
+    the last bit between a batch of 7 patients and one of 40; integrated, a last-bit change in a
+    parameter moves the solver's steps and the course by about its tolerance, and a trial's
+    results would then depend on its chunk size. Elementwise products summed one column at a
+    time give every row the same bits in any batch.
+    """
+    out = np.zeros((a.shape[0], b.shape[1]))
+    for k in range(a.shape[1]):
+        out += a[:, k, None] * b[k]
+    return out
+
+
 class CalibratedSource:
     """Coordinates and weights of a calibrated plausible population.
 
@@ -79,7 +94,7 @@ class CalibratedSource:
         step = patient_normals(seed, indices, self.coordinates.shape[1], stream=STEP_STREAM)
         shrink = np.sqrt(1.0 - bandwidth**2)
         return (shrink * self.coordinates[picked] + (1 - shrink) * self.mean
-                + bandwidth * step @ self.factor.T)
+                + bandwidth * rowwise_matmul(step, self.factor.T))
 
     @property
     def effective_size(self) -> float:
