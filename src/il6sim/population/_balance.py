@@ -1,24 +1,28 @@
 """Weights that make simulated admissions look like a real cohort, and the selected population.
 
 **Prevalence weights.** Each virtual patient gets a weight (its prevalence in the calibrated
-population; Schmidt BJ 2013 BMC Bioinformatics 14:221). The weights are the distribution closest
-to the prior (smallest Kullback–Leibler divergence) under which, separately for survivors and
-non-survivors, the share of patients in each quantile bin of each marker and covariate equals the
-cohort's, and the death fraction equals the cohort's — entropy balancing (Hainmueller J 2012
-Polit Anal 20:25), solved through its convex dual. Each constraint is met to within the cohort's
-own sampling error rather than exactly (a quadratic penalty in units of the binomial variance of
-the cohort's share), so a target the simulations cannot reach is approached as closely as possible
-rather than failing. Bins are quantiles of the observed values (about 15 patients per bin, 2–6
-bins), plus one bin below the cohort's smallest and one above its largest value, whose share is
-zero: virtual patients beyond the range the cohort saw get (almost) no weight. A value missing in
-the cohort counts as missing at random within its outcome group.
+population; Schmidt BJ 2013 BMC Bioinformatics 14:221). The weights are the distribution closest to
+the prior (smallest Kullback–Leibler divergence) under which, separately for survivors and non-
+survivors, the share of patients in each quantile bin of each marker and covariate equals the
+cohort's, and the death fraction equals the cohort's — entropy balancing (Hainmueller J 2012 Polit
+Anal 20:25). A virtual patient belongs to the non-survivors with its model probability of death
+(``death_probability``, a function of its simulated physiology) and to the survivors with the rest:
+calibration never sees the drawn outcome, so no patient is kept or dropped because of the luck of
+its draw. The weights are solved through the convex dual. Each constraint is met to within the
+cohort's own sampling error rather than exactly (a quadratic penalty in units of the binomial
+variance of the cohort's share), so a target the simulations cannot reach is approached as closely
+as possible rather than failing. Bins are quantiles of the observed values (about 15 patients per
+bin, 2–6 bins), plus one bin below the cohort's smallest and one above its largest value, whose
+share is zero: virtual patients beyond the range the cohort saw get (almost) no weight. A value
+missing in the cohort counts as missing at random within its outcome group.
 
 **Selected population.** Patients are then accepted with probability ``min(1, f · w / max w)``
 (Allen RJ 2016 CPT Pharmacometrics Syst Pharmacol 5:140). With ``f = 1`` the selected patients
 follow the weighted distribution exactly but are few; a larger ``f`` keeps more patients at the
 cost of flattening the largest weights. As in Allen 2016, ``f`` is chosen to give the best fit:
-here the smallest mean KS statistic over the calibrated columns and outcome groups plus the
-error in the death fraction (:func:`select`).
+here the smallest mean KS statistic over the calibrated columns and outcome groups (each patient
+counted in each group with its membership probability, :func:`membership`) plus the error in the
+mean death probability (:func:`select`).
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
+from ..errors import InputError
+
 __all__ = ["ACCEPTANCE_FACTORS", "Constraints", "Margin", "accept", "constraint_matrix",
-           "effective_size", "entropy_weights", "margins", "select"]
+           "effective_size", "entropy_weights", "margins", "membership", "select"]
 
 #: Scale factors ``f`` tried for the acceptance probability ``min(1, f · w / max w)``.
 ACCEPTANCE_FACTORS = (1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 50.0)
@@ -86,19 +92,39 @@ class Constraints:
     labels: list[str]
 
 
+def membership(sim: pd.DataFrame) -> dict[int, np.ndarray]:
+    """Each patient's membership of the survivors (``0``) and non-survivors (``1``): its model
+    probability of death within follow-up (``death_probability``) and its complement.
+
+    Raises
+    ------
+    InputError
+        ``sim`` has no ``death_probability`` column, or it is missing or outside [0, 1].
+    """
+    if "death_probability" not in sim.columns:
+        raise InputError("the simulated patients have no 'death_probability' column; fix: "
+                         "simulate them with il6sim.population.simulate_course")
+    p = sim["death_probability"].to_numpy(float)
+    if not np.all((p >= 0.0) & (p <= 1.0)):
+        raise InputError("'death_probability' of the simulated patients is missing or outside "
+                         "[0, 1]; fix: pass admitted patients only")
+    return {0: 1.0 - p, 1: p}
+
+
 def constraint_matrix(sim: pd.DataFrame, margins_: list[Margin], death_fraction: float,
                       n_patients: int) -> Constraints:
     """The constraints that make ``sim`` look like the cohort.
 
     Row ``died=g`` holds the group's share; each margin adds one row per bin but the first (the
-    group row implies it): the indicator of patients in group ``g`` and that bin, with target
+    group row implies it): each patient's membership of group ``g`` (:func:`membership`) times
+    the indicator of that bin, with target
     ``share(g) · share(bin | g)``. Each target's variance is its binomial sampling variance in the
     cohort (``n_patients`` patients; ``n_observed`` values of the margin).
     """
-    died = sim["died"].to_numpy().astype(int)
+    member = membership(sim)
     rows, targets, variances, labels = [], [], [], []
     for g, share in ((0, 1.0 - death_fraction), (1, death_fraction)):
-        rows.append((died == g).astype(float))
+        rows.append(member[g])
         targets.append(share)
         variances.append(share * (1 - share) / n_patients)
         labels.append(f"died={g}")
@@ -107,7 +133,7 @@ def constraint_matrix(sim: pd.DataFrame, margins_: list[Margin], death_fraction:
         index = margin.bins(sim[margin.column].to_numpy(float))
         for k in range(1, len(margin.shares)):
             p = margin.shares[k]
-            rows.append(((died == margin.died) & (index == k)).astype(float))
+            rows.append(member[margin.died] * (index == k))
             targets.append(share * p)
             variances.append(share**2 * max(p * (1 - p), 1.0 / margin.n_observed)
                              / margin.n_observed)

@@ -28,7 +28,10 @@ clipped at the assay limits the cohort reports (IL-6 1.5 pg/mL).
 patient dies when the cumulative hazard since infection crosses the patient's own
 unit-exponential ``death_threshold`` (drawn once with the patient, so a trial can give the same
 patient the same threshold in every arm). Death within ``admission.followup`` of admission is
-in-hospital death.
+in-hospital death. Beside the drawn outcome, ``death_probability`` is the patient's probability
+of dying within follow-up given alive at admission, ``1 − exp(−(H(end) − H(admission)))``, a
+function of the simulated physiology alone; calibration uses it, never the drawn outcome
+(:mod:`._balance`).
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ __all__ = ["COURSE_RESULT_COLUMNS", "first_time", "read_course", "simulate_cours
 #: onset; ``ventilation_h``: first time P/F falls below 150 (invasive ventilation, WHO scale).
 COURSE_RESULT_COLUMNS = ("status", "onset_h", "hypoxaemia_h", "admission_h", "death_h",
                          "admitted", "died", "days_to_death", "peak_sofa", "ventilated",
-                         "onset_peak_h", "ventilation_h", "lingering")
+                         "onset_peak_h", "ventilation_h", "lingering", "death_probability")
 
 #: Plausibility (Allen RJ 2016 CPT Pharmacometrics Syst Pharmacol 5:140; Rieger TR 2018 Prog
 #: Biophys Mol Biol 139:15): a patient alive at the end of a run that reaches past the follow-up
@@ -136,6 +139,9 @@ def read_course(spec: PopulationSpec, chunk: pd.DataFrame, result, markers: Mapp
                 & ~lingering)
     died = admitted & (death <= admission + spec.followup_h)
     end = np.fmin(admission + spec.followup_h, time[-1])
+    at_admission = _values_at(time, cumulative, admission)
+    at_end = _values_at(time, cumulative, end)
+    probability = np.where(admitted, -np.expm1(-np.maximum(at_end - at_admission, 0.0)), np.nan)
     in_stay = (time[None, :] >= admission[:, None]) & (time[None, :] <= end[:, None])
     score = np.where(in_stay, sofa(result), -1)
     pf = result.output("pf_ratio")
@@ -149,6 +155,7 @@ def read_course(spec: PopulationSpec, chunk: pd.DataFrame, result, markers: Mapp
         "onset_peak_h": time[np.argmax(np.nan_to_num(signal, nan=-np.inf), axis=1)],
         "ventilation_h": first_time(time, pf < VENTILATION_PF),
         "lingering": lingering,
+        "death_probability": probability,
     }, index=chunk.index)
     for marker, output in markers.items():
         values = _values_at(time, result.output(output), admission + read_delay_h.get(marker, 0.0))

@@ -22,8 +22,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._balance import membership
+
 __all__ = ["GROUPS", "association_table", "course_summary", "death_summary", "ks_table",
-           "mean_ks", "onset_table", "weighted_ks"]
+           "membership_ks", "onset_table", "weighted_ks"]
 
 GROUPS = {0: "survived", 1: "died"}
 
@@ -86,24 +88,29 @@ def ks_table(real: pd.DataFrame, selected: pd.DataFrame, columns: Iterable[str],
     return pd.DataFrame(rows)
 
 
-def mean_ks(real: pd.DataFrame, selected: pd.DataFrame, columns: Iterable[str]) -> float:
-    """Mean KS statistic over columns and outcome groups (the selection score)."""
+def membership_ks(real: pd.DataFrame, selected: pd.DataFrame, columns: Iterable[str]) -> float:
+    """Mean KS statistic over columns and outcome groups with each virtual patient counted in each
+    group with its membership (model death probability or its complement;
+    :func:`._balance.membership`), never by its drawn outcome (the selection score)."""
+    member = membership(selected)
     values = []
     for column in columns:
+        x = selected[column].to_numpy(float)
         for died in GROUPS:
-            y = real.loc[real["died"] == died, column].dropna().to_numpy(float)
-            x = selected.loc[selected["died"] == died, column].dropna().to_numpy(float)
-            values.append(stats.ks_2samp(x, y).statistic if len(x) and len(y) else 1.0)
+            y = real.loc[real["died"] == died, column].to_numpy(float)
+            distance = weighted_ks(x, member[died], y)
+            values.append(1.0 if np.isnan(distance) else distance)
     return float(np.mean(values))
 
 
 def death_summary(real: pd.DataFrame, selected: pd.DataFrame, plausible: pd.DataFrame,
                   weights: np.ndarray, *, prior: pd.DataFrame | None = None,
                   declared: float | None = None) -> pd.DataFrame:
-    """Death fraction in the cohort, the selected and the weighted plausible population, with the
-    cohort's Wilson 95 % interval and an exact binomial test of the selected fraction against
-    the calibration target: the ``declared`` population fraction (a row of its own) if given,
-    else the cohort's."""
+    """Death fraction in the cohort, the selected and the weighted plausible population (drawn
+    outcomes, and the weighted mean model probability of death that the weights are calibrated
+    to), with the cohort's Wilson 95 % interval and an exact binomial test of the selected
+    fraction against the calibration target: the ``declared`` population fraction (a row of its
+    own) if given, else the cohort's."""
     deaths, n = int(real["died"].sum()), len(real)
     interval = stats.binomtest(deaths, n).proportion_ci(method="wilson")
     selected_deaths, m = int(selected["died"].sum()), len(selected)
@@ -122,6 +129,10 @@ def death_summary(real: pd.DataFrame, selected: pd.DataFrame, plausible: pd.Data
         {"population": "virtual (weighted plausible)", "n": len(plausible),
          "deaths": int(plausible["died"].sum()),
          "fraction": float(np.sum(weights * plausible["died"].to_numpy(float))),
+         "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan},
+        {"population": "virtual (weighted plausible, model probability)", "n": len(plausible),
+         "deaths": np.nan,
+         "fraction": float(np.sum(weights * plausible["death_probability"].to_numpy(float))),
          "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan},
     ]
     if prior is not None and len(prior):

@@ -37,7 +37,13 @@ from ._balance import (
 )
 from ._calibrated import save_calibrated
 from ._course import simulate_course
-from ._goodness import association_table, course_summary, death_summary, ks_table, mean_ks
+from ._goodness import (
+    association_table,
+    course_summary,
+    death_summary,
+    ks_table,
+    membership_ks,
+)
 from ._io import load_table, save_table
 from ._sample import _check_seed, dose_table, draw, parameter_table, patient_normals
 from ._spec import PopulationSpec, load_population_spec
@@ -198,10 +204,11 @@ class VirtualPopulation:
 
     def _weights(self, plausible: pd.DataFrame, bins, targets: CohortTargets):
         admitted = plausible[plausible["admitted"]]
-        if admitted.empty or admitted["died"].nunique() < 2:
+        risk = admitted["death_probability"].to_numpy(float)
+        if admitted.empty or risk.sum() <= 0.0 or (1.0 - risk).sum() <= 0.0:
             raise InputError(
-                "no simulated admitted patient died (or none survived); fix: simulate more "
-                "patients (n) or widen the declared variability")
+                "no simulated admitted patient has a chance of dying (or of surviving); fix: "
+                "simulate more patients (n) or widen the declared variability")
         constraints = constraint_matrix(admitted, bins, targets.death_fraction,
                                         len(targets.values))
         weights, errors = entropy_weights(constraints, tolerance=self.tolerance)
@@ -219,7 +226,8 @@ class VirtualPopulation:
 
         def score(mask):
             chosen = admitted[mask]
-            return mean_ks(real, chosen, columns) + abs(chosen["died"].mean() - death)
+            return (membership_ks(real, chosen, columns)
+                    + abs(chosen["death_probability"].mean() - death))
 
         selected, factors = select(weights, uniforms, score)
         full_weights = np.zeros(len(plausible))

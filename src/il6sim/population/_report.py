@@ -278,7 +278,9 @@ def write_report(population, out: str | Path) -> dict[str, Path]:
         "of the cohort's sampling error, after each round.", "",
         _markdown_table(rounds), "",
         "## Selection (Allen 2016 acceptance)", "",
-        "Score: mean KS over the calibrated columns and groups plus the death-fraction error; "
+        "Score: mean KS over the calibrated columns and groups (each patient counted in each "
+        "group with its model probability of death, never its drawn outcome) plus the error "
+        "in the mean probability of death; "
         f"chosen factor {summary['acceptance_factor']:g}.", "",
         _markdown_table(population.acceptance_), "",
         "## What the calibration moved", "",

@@ -123,8 +123,9 @@ def fit(
         extra = (f" (95 % CI {row.ci_low:.3f}–{row.ci_high:.3f})" if row.population == "cohort"
                  else f" (binomial test against {against}: p {row.p_value:.2g})"
                  if row.population == "virtual (selected)" else "")
-        console.print(f"death fraction, {row.population}: {row.fraction:.3f} "
-                      f"({int(row.deaths)}/{int(row.n)}){extra}")
+        counts = (f" ({int(row.deaths)}/{int(row.n)})" if math.isfinite(row.deaths)
+                  else " (the calibration target of the weights)")
+        console.print(f"death fraction, {row.population}: {row.fraction:.3f}{counts}{extra}")
     paths = write_report(population, out)
     population.save(out / "population.parquet")
     population.save(out / "plausible.parquet", plausible=True)
