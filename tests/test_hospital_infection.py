@@ -153,9 +153,10 @@ def test_seeded_counts_per_arm(rows):
               for arm in ("usual care", "tocilizumab")}
     # under the fitted death hazard (clinical._death), the recalibrated population and the
     # published support mix (each candidate enrols only in its drawn stratum), 200 candidates
-    # give 13 randomised (24 before the mix)
-    assert len(enrolled) == 13
-    assert counts == {"usual care": 1, "tocilizumab": 1}
+    # give 16 randomised under the population calibrated on death probability (13 before, 24
+    # before the mix)
+    assert len(enrolled) == 16, len(enrolled)
+    assert counts == {"usual care": 3, "tocilizumab": 3}, counts
     again = TrialTask(load_trial(design(hospital_infection={})))(np.arange(100, 200))
     pd.testing.assert_series_equal(
         again["hospital_infection@tocilizumab"].reset_index(drop=True),

@@ -40,7 +40,7 @@ def test_model_read_outs_use_the_same_conversion():
     from il6sim.trial import TrialTask, load_trial
 
     task = TrialTask(load_trial("recovery-tocilizumab"))
-    table = task.candidates(np.arange(4))
+    table = task.candidates(np.arange(12))
     result = simulate(parameter_table(task.spec, table), dose_table(task.spec, table),
                       t_end=480.0, dt=4.0)
     pf = result.output("pf_ratio")

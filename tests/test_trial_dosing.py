@@ -169,7 +169,9 @@ def test_no_improvement_is_read_on_the_arms_own_course(second_dose_trial):
     assert ((days >= 8 / 24 - 1e-9) & (days <= 1.0 + 1e-9)).all()
     # seeded counts (16 patients, seed 3): most patients have not improved 8 h after the first
     # dose; those who did, or died first, get none
-    assert int(given.sum()) == 15  # 13 before the fitted death hazard (clinical._death)
+    # 16 under the population calibrated on death probability (15 before; 13 before the fitted
+    # death hazard, clinical._death)
+    assert int(given.sum()) == 16
     assert not (given & ~_alive_at(p, "no improvement", 8.0)).any()
     table = second_dose_trial.second_doses().set_index("arm")
     assert table.loc["never", "given"] == 0
@@ -253,8 +255,11 @@ def test_every_treated_arm_is_compared_with_the_shared_control(three_arms):
         data = three_arms.patients
         t, c = data[data.arm == arm], data[data.arm == "control"]
         rr = mine[(mine.endpoint == "mortality") & (mine.measure == "risk ratio")].iloc[0]
-        expected = (t["died"] > 0.5).mean() / (c["died"] > 0.5).mean()
-        assert rr["estimate"] == pytest.approx(expected)
+        if (c["died"] > 0.5).any():
+            expected = (t["died"] > 0.5).mean() / (c["died"] > 0.5).mean()
+            assert rr["estimate"] == pytest.approx(expected)
+        else:  # no death in the 4 control patients: the ratio is not estimable
+            assert np.isnan(rr["estimate"])
 
 
 def test_each_arm_is_reported_beside_its_own_published_result(three_arms):
