@@ -233,5 +233,6 @@ def data_name_problem(name: Any, what: str) -> str | None:
     text = str(name)
     if _DATA_NAME.fullmatch(text) and ".." not in text:
         return None
-    return (f"'{text}' is not a {what} name (a name, not a path: letters, digits, '-', '_' and "
+    shown = f"'{text}'" if text.isprintable() else repr(text)  # one line, even for '\n'
+    return (f"{shown} is not a {what} name (a name, not a path: letters, digits, '-', '_' and "
             f"'.', without '/' or '..'); fix: give the name of a shipped {what}")
