@@ -7,8 +7,10 @@ probability proportional to its weight and moving it by a small Gaussian step in
 standard-normal coordinates, shrunk towards the weighted mean so that the weighted mean and
 covariance are kept (kernel shrinkage of Liu J, West M 2001, in *Sequential Monte Carlo Methods
 in Practice*, Springer, p. 197). New patients are therefore new individuals, not copies, and
-still have the calibrated distribution. ``tests/test_trial.py`` checks that the admission values
-of patients drawn this way still match the cohort.
+still have the calibrated distribution. Each new patient's death threshold is drawn from its
+prior, never carried from the calibrated patients (:func:`prior_death_thresholds`).
+``tests/test_trial.py`` checks that the admission values of patients drawn this way still match
+the cohort.
 
 The kernel source is a Parquet file with the ``z:<coordinate>`` columns and ``weight`` of the
 admitted plausible patients (``il6sim population fit`` writes ``calibrated.parquet``; the fit to
@@ -31,13 +33,17 @@ from ..errors import InputError
 from ._sample import patient_normals, patient_uniforms
 from ._spec import PopulationSpec
 
-__all__ = ["KERNEL_BANDWIDTH", "CalibratedSource", "load_calibrated", "save_calibrated"]
+__all__ = ["KERNEL_BANDWIDTH", "CalibratedSource", "load_calibrated", "prior_death_thresholds",
+           "save_calibrated"]
 
 #: Kernel step as a fraction of the calibrated spread (Liu & West's h; 0.2 keeps patients close
 #: to calibrated ones while making every draw a new individual).
 KERNEL_BANDWIDTH = 0.2
-#: Random streams of the pick and of the kernel step (rounds of the fit use 0, 1, ...).
-PICK_STREAM, STEP_STREAM = 2000, 2001
+#: Random streams of the pick, of the kernel step and of the death threshold (rounds of the fit
+#: use 0, 1, ...).
+PICK_STREAM, STEP_STREAM, THRESHOLD_STREAM = 2000, 2001, 2002
+#: The coordinate of the patient's death threshold (:func:`prior_death_thresholds`).
+DEATH_THRESHOLD = "death_threshold"
 _META_KEY = b"il6sim.calibrated"
 
 
@@ -53,6 +59,23 @@ def rowwise_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = np.zeros((a.shape[0], b.shape[1]))
     for k in range(a.shape[1]):
         out += a[:, k, None] * b[k]
+    return out
+
+
+def prior_death_thresholds(spec: PopulationSpec, z: np.ndarray, seed: int,
+                           indices: np.ndarray) -> np.ndarray:
+    """``z`` with the death-threshold coordinate drawn afresh from its prior (standard normal,
+    own stream per patient index).
+
+    The threshold is pure chance: no weight depends on it (calibration uses the model's
+    probability of death), so wherever adaptive proposals or the kernel would carry it, its
+    distribution only drifts (each round inflates the proposal's spread, which fattens the
+    threshold's tails). Drawing it from the prior keeps every patient's outcome draw
+    unit-exponential. It is the last coordinate, so the others do not depend on it.
+    """
+    out = np.array(z, float, copy=True)
+    column = spec.coordinates.index(DEATH_THRESHOLD)
+    out[:, column] = patient_normals(seed, np.asarray(indices), 1, stream=THRESHOLD_STREAM)[:, 0]
     return out
 
 
@@ -93,8 +116,9 @@ class CalibratedSource:
                             len(self.weights) - 1)
         step = patient_normals(seed, indices, self.coordinates.shape[1], stream=STEP_STREAM)
         shrink = np.sqrt(1.0 - bandwidth**2)
-        return (shrink * self.coordinates[picked] + (1 - shrink) * self.mean
-                + bandwidth * rowwise_matmul(step, self.factor.T))
+        z = (shrink * self.coordinates[picked] + (1 - shrink) * self.mean
+             + bandwidth * rowwise_matmul(step, self.factor.T))
+        return prior_death_thresholds(self.spec, z, seed, indices)
 
     @property
     def effective_size(self) -> float:

@@ -35,7 +35,7 @@ from ._balance import (
     margins,
     select,
 )
-from ._calibrated import save_calibrated
+from ._calibrated import prior_death_thresholds, save_calibrated
 from ._course import simulate_course
 from ._goodness import (
     association_table,
@@ -181,6 +181,9 @@ class VirtualPopulation:
                 admitted = pd.concat(courses)["admitted"].to_numpy()
                 proposal = refit_proposal(np.vstack(coordinates)[admitted], weights, count)
             z = draw_round(seed, k, k * per_round, proposal)
+            if k > 0:
+                z = prior_death_thresholds(spec, z, seed, np.arange(k * per_round,
+                                                                    k * per_round + count))
             table = draw(spec, z, patients=np.arange(k * per_round, k * per_round + count))
             table.insert(1, "round", k)
             say(f"round {k + 1}/{rounds}: simulating {count} patients")
