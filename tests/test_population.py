@@ -309,6 +309,27 @@ def test_a_calibrated_draw_does_not_depend_on_the_batch():
         np.testing.assert_array_equal(source.draw(7, part), whole[part])
 
 
+def test_drawn_death_thresholds_follow_their_prior():
+    """The death threshold is chance, not calibrated: patients drawn around the calibration get
+    unit-exponential thresholds (KS against the exponential, 2000 patients), and a patient's
+    threshold does not depend on which calibrated patient it was drawn around."""
+    from il6sim.population import load_calibrated
+    from il6sim.population._sample import draw
+
+    spec = load_population_spec()
+    source = load_calibrated(spec)
+    table = draw(spec, source.draw(3, np.arange(2000)), patients=np.arange(2000))
+    assert stats.kstest(table["death_threshold"], "expon").pvalue > 0.01
+    from il6sim.population._calibrated import CalibratedSource
+
+    column = spec.coordinates.index("death_threshold")
+    shifted = source.coordinates.copy()
+    shifted[:, column] -= 3.0  # calibrated patients fated to die early
+    fated = CalibratedSource(spec, shifted, source.weights)
+    np.testing.assert_array_equal(fated.draw(3, np.arange(50))[:, column],
+                                  source.draw(3, np.arange(50))[:, column])
+
+
 # ----------------------------------------------------------------------------- errors
 def _spec_with(change) -> dict:
     raw = truth_spec()
