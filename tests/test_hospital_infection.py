@@ -144,23 +144,22 @@ def test_onset_becomes_an_inoculum_and_nothing_changes_without_one():
 # ----------------------------------------------------------------------------- in a trial
 @pytest.fixture(scope="module")
 def rows() -> pd.DataFrame:
-    return TrialTask(load_trial(design(hospital_infection={})))(np.arange(200))
+    return TrialTask(load_trial(design(hospital_infection={})))(np.arange(400))
 
 
 def test_seeded_counts_per_arm(rows):
     enrolled = rows[rows["enrolled"]]
     counts = {arm: int(enrolled[f"hospital_infection@{arm}"].sum())
               for arm in ("usual care", "tocilizumab")}
-    # under the fitted death hazard (clinical._death), the recalibrated population and the
-    # published support mix (each candidate enrols only in its drawn stratum), 200 candidates
-    # give 16 randomised under the population calibrated on death probability (13 before, 24
-    # before the mix)
-    assert len(enrolled) == 16, len(enrolled)
-    assert counts == {"usual care": 3, "tocilizumab": 3}, counts
-    again = TrialTask(load_trial(design(hospital_infection={})))(np.arange(100, 200))
+    # under the fitted death hazard (clinical._death), the population calibrated on death
+    # probability with prior death thresholds and the published support mix (each candidate
+    # enrols only in its drawn stratum), 400 candidates give 22 randomised (200 gave 13 before)
+    assert len(enrolled) == 22, len(enrolled)
+    assert counts == {"usual care": 3, "tocilizumab": 2}, counts
+    again = TrialTask(load_trial(design(hospital_infection={})))(np.arange(200, 400))
     pd.testing.assert_series_equal(
         again["hospital_infection@tocilizumab"].reset_index(drop=True),
-        rows["hospital_infection@tocilizumab"].iloc[100:].reset_index(drop=True))
+        rows["hospital_infection@tocilizumab"].iloc[200:].reset_index(drop=True))
     infected = enrolled[enrolled["hospital_infection@usual care"] > 0.5]
     assert (infected["secondary_infection@usual care"] == 1.0).all()
     assert ((infected["hai_day@usual care"] > 0) & (infected["hai_day@usual care"] <= 28)).all()
