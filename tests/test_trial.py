@@ -327,12 +327,12 @@ def test_a_declared_coinfection_reaches_the_drawn_patients_in_every_arm():
     data = design(coinfection={"fraction": 0.5, "amount": "1e6 CFU", "antibiotic": None},
                   hospital_infection=None)
     task = TrialTask(load_trial(data))
-    rows = task(np.arange(100))
+    rows = task(np.arange(200))
     enrolled = rows[rows["enrolled"]]
     co = enrolled["coinfected"] > 0.5
     assert 0 < co.sum() < len(enrolled)
     np.testing.assert_array_equal(co.to_numpy(), task.coinfected(enrolled["patient"].to_numpy()))
-    plain = TrialTask(load_trial(design(hospital_infection=None)))(np.arange(100))
+    plain = TrialTask(load_trial(design(hospital_infection=None)))(np.arange(200))
     plain = plain[plain["enrolled"]]
     # the same patients: untouched without co-infection, more inflamed with it
     same, more = ~co.to_numpy(), co.to_numpy()
