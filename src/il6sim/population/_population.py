@@ -33,6 +33,7 @@ from ._balance import (
     effective_size,
     entropy_weights,
     margins,
+    membership,
     select,
 )
 from ._calibrated import prior_death_thresholds, save_calibrated
@@ -207,8 +208,8 @@ class VirtualPopulation:
 
     def _weights(self, plausible: pd.DataFrame, bins, targets: CohortTargets):
         admitted = plausible[plausible["admitted"]]
-        risk = admitted["death_probability"].to_numpy(float)
-        if admitted.empty or risk.sum() <= 0.0 or (1.0 - risk).sum() <= 0.0:
+        member = membership(admitted)
+        if admitted.empty or member[1].sum() <= 0.0 or member[0].sum() <= 0.0:
             raise InputError(
                 "no simulated admitted patient has a chance of dying (or of surviving); fix: "
                 "simulate more patients (n) or widen the declared variability")
