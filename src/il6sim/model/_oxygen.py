@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ROOM_AIR_FIO2", "pao2_from_spo2", "pf_from_spo2", "spo2_from_pao2", "spo2_from_pf"]
+__all__ = ["ROOM_AIR_FIO2", "arterial_saturation", "pao2_from_spo2", "pf_from_spo2", "spo2_from_pao2", "spo2_from_pf"]
 
 #: Fraction of inspired oxygen on room air (dry air at sea level: 20.95 %, rounded as in the
 #: S/F literature).
@@ -39,11 +39,33 @@ def spo2_from_pao2(pao2):
 
 def pao2_from_spo2(spo2):
     """Arterial PO2 (mmHg) at saturation ``spo2`` (%, below 100): the exact inverse of
-    :func:`spo2_from_pao2`."""
-    s = np.asarray(spo2, float)
+    :func:`spo2_from_pao2`.
+
+    Cardano's root ``u − (B/3)/u`` with ``u = ∛(q/2 + √(q²/4 + B³/27))``: the second cube root
+    of Cardano's formula is ``−(B/3)/u`` because the two radicands multiply to ``−B³/27``, so
+    only powers of positive numbers appear and the same expression works on arrays and on the
+    model's symbolic read-outs."""
+    s = np.asarray(spo2, float) if isinstance(spo2, (list, tuple)) else spo2
     q = SEVERINGHAUS_A * s / (100.0 - s)  # PaO2³ + 150 PaO2 = q
-    root = np.sqrt(q**2 / 4.0 + SEVERINGHAUS_B**3 / 27.0)
-    return np.cbrt(q / 2.0 + root) + np.cbrt(q / 2.0 - root)
+    u = (q / 2.0 + (q**2 / 4.0 + SEVERINGHAUS_B**3 / 27.0) ** 0.5) ** (1.0 / 3.0)
+    return u - (SEVERINGHAUS_B / 3.0) / u
+
+
+def arterial_saturation(shunt, end_capillary, extraction):
+    """Arterial O2 saturation (fraction) of blood mixing end-capillary blood of the ventilated
+    lung (saturation ``end_capillary``) with a fraction ``shunt`` of the cardiac output that
+    passes unventilated lung (venous admixture).
+
+    Riley's shunt equation Qs/Qt = (Cc'O2 − CaO2)/(Cc'O2 − CvO2) (Riley RL, Cournand A 1949
+    J Appl Physiol 1:825) in saturations (dissolved O2 neglected, under 2 % of the content on
+    air), with the tissues extracting a constant fraction ``extraction`` of the arterial
+    oxygen, so mixed-venous saturation is Sa·(1 − extraction):
+
+        Sa = (1 − shunt)·Sc' / (1 − shunt·(1 − extraction))
+
+    It gives the iso-shunt curves on room air (Benatar SR, Hewlett AM, Nunn JF 1973 Br J Anaesth
+    45:711): PaO2 about 60 mmHg at 20 % shunt and 50 mmHg at 30 %."""
+    return (1 - shunt) * end_capillary / (1 - shunt * (1 - extraction))
 
 
 def spo2_from_pf(pf):

@@ -77,7 +77,7 @@ def load_course_targets() -> list[dict]:
     return yaml.safe_load(text)["targets"]
 
 
-COHORT_MARKERS = ("il6", "tnf", "il10", "il1b", "ferritin", "fibrinogen", "ldh", "crp")
+COHORT_MARKERS = ("il6", "tnf", "il10", "il1b", "ferritin", "fibrinogen", "ldh", "crp", "creatinine")
 
 
 def shipped_cohort_targets() -> CohortTargets:
@@ -197,7 +197,7 @@ def _statistics(run: CourseRun, spread: dict[str, tuple[float, float]] | None = 
         100.0 * float((il6[resolved, -1] > LINGERING_IL6).mean()) if resolved.any()
         else float("nan"), int(resolved.sum()))
 
-    for marker in ("il6", "tnf", "il10", "il1b", "ferritin", "fibrinogen", "ldh"):
+    for marker in ("il6", "tnf", "il10", "il1b", "ferritin", "fibrinogen", "ldh", "creatinine"):
         values = course[marker].to_numpy(float)
         put(f"course.{marker}_admission_nonsurvivors", values, admitted & died)
         put(f"course.{marker}_admission_survivors", values, admitted & ~died)
@@ -212,6 +212,12 @@ def _statistics(run: CourseRun, spread: dict[str, tuple[float, float]] | None = 
     stay = (time[None, :] >= admission[:, None]) & (time[None, :] <= end[:, None])
     peak = np.where(stay, il6, -np.inf).max(axis=1)
     put("course.peak_il6_nonsurvivors", peak, admitted & died)
+    creatinine = result.output("creatinine_level")
+    put("course.peak_creatinine_nonsurvivors", np.where(stay, creatinine, -np.inf).max(axis=1),
+        admitted & died)
+    hypoxaemic = (stay & (pf < DYSPNOEA_PF)).any(axis=1)
+    out["course.hypoxaemic_share"] = (100.0 * float(hypoxaemic[admitted].mean())
+                                      if admitted.any() else float("nan"), int(admitted.sum()))
 
     out.update(_source_shares(run, stay, severe))
     out.update(_blockade(run))

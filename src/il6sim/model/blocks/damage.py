@@ -6,9 +6,14 @@ States: ``lung_injury`` (0–1), ``vascular_leak`` (0–1), ``microthrombi`` (0�
 
 - Lung injury comes from the pathogen (death of infected epithelium for respiratory viruses,
   bacterial toxins) and from inflammation (neutrophil proteases and oxidants, TNF-α), and is
-  repaired over days (Matthay MA 2019 Nat Rev Dis Primers 5:18). Oxygenation (PaO2/FiO2) falls
-  with lung injury and with leak (pulmonary oedema). SpO2 and S/F are read on room air with the
-  one oxygen-dissociation conversion of :mod:`il6sim.model._oxygen` (Severinghaus 1979).
+  repaired over days (Matthay MA 2019 Nat Rev Dis Primers 5:18). Injured lung and, with leak,
+  flooded alveoli are perfused but not ventilated: they add to the shunt, and PaO2/FiO2 follows
+  from Riley's shunt equation through the oxygen-dissociation curve
+  (:func:`il6sim.model._oxygen.arterial_saturation`). The curve makes oxygenation fall steeply
+  at a modest shunt: P/F 300 (SpO2 92 % on air) at about 20 % shunt, P/F 150 near 70 %
+  (iso-shunt diagram: Benatar SR 1973 Br J Anaesth 45:711), so most inpatients with viral
+  pneumonia need oxygen while few reach ventilation (oxygen therapy in 77 % of Wuhan inpatients:
+  Wang D 2020 JAMA 323:1061). SpO2 and S/F are read on room air with the same conversion.
 - Vascular leak follows endothelial activation (TNF-α, IL-1β, IL-6 trans-signalling); it lowers
   mean arterial pressure (:mod:`.haemodynamics`) and, with the vasoplegia of sepsis, leaves
   kidney and liver under-perfused (Lelubre C, Vincent JL 2018 Nat Rev Nephrol 14:417).
@@ -38,7 +43,13 @@ The thresholds that turn these values into SOFA points, ARDS, sepsis and death l
 
 from __future__ import annotations
 
-from .._oxygen import ROOM_AIR_FIO2, spo2_from_pf
+from .._oxygen import (
+    ROOM_AIR_FIO2,
+    arterial_saturation,
+    pao2_from_spo2,
+    spo2_from_pao2,
+    spo2_from_pf,
+)
 from ..motifs import hill, ratio
 from ..spec import Block, Flux, Output, State
 from ._signals import classic_signal_hepatocytes, trans_signal
@@ -68,8 +79,22 @@ def _shock(s, p):
     )
 
 
+def shunt_fraction(s, p):
+    """Fraction of the cardiac output passing unventilated lung (0–1): the physiological venous
+    admixture, injured (consolidated or collapsed) lung and, with capillary leak, flooded
+    alveoli, each removing its share of what the others leave ventilated."""
+    aerated = ((1 - p.shunt_physiological) * (1 - s.lung_injury)
+               * (1 - p.w_leak_lung * s.vascular_leak))
+    return 1 - aerated
+
+
 def _pf_ratio(s, p):
-    return p.pf_healthy * (1 - s.lung_injury) * (1 - p.w_leak_lung * s.vascular_leak)
+    """PaO2/FiO2 on room air from the shunt (:func:`il6sim.model._oxygen.arterial_saturation`):
+    end-capillary blood at the alveolar PO2 mixes with shunted venous blood, and PaO2 is read
+    back from the arterial saturation through the Severinghaus curve."""
+    end_capillary = spo2_from_pao2(p.alveolar_po2 / p.mmHg_unit) / 100
+    saturation = arterial_saturation(shunt_fraction(s, p), end_capillary, p.o2_extraction)
+    return pao2_from_spo2(100 * saturation) / ROOM_AIR_FIO2 * p.mmHg_unit
 
 
 BLOCK = Block(
