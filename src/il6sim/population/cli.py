@@ -80,7 +80,7 @@ def fit(
                                                     "plausible.parquet and the report.")] =
     Path("out/population"),
     n: Annotated[int, typer.Option("--n", help="Virtual patients to simulate (all rounds).")] =
-    8000,
+    16000,
     rounds: Annotated[int, typer.Option("--rounds", help="Adaptive sampling rounds.")] = 8,
     seed: SeedOption = 0,
     spec: SpecOption = "covid19-hospitalised",
