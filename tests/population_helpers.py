@@ -13,7 +13,8 @@ from il6sim.population import VirtualPopulation, load_population_spec, simulate_
 
 TIME = "%Y-%m-%d %H:%M:%S"
 COLUMNS = {"il6": "Interleukin 6", "crp": "High sensitivity C-reactive protein",
-           "ldh": "Lactate dehydrogenase", "lymphocytes": "lymphocyte count"}
+           "ldh": "Lactate dehydrogenase", "lymphocytes": "lymphocyte count",
+           "creatinine": "creatinine"}
 #: Hours from admission to the synthetic cohort's single blood sample.
 SAMPLE_DELAY_H = 2.0
 
