@@ -153,9 +153,10 @@ def test_seeded_counts_per_arm(rows):
               for arm in ("usual care", "tocilizumab")}
     # under the fitted death hazard (clinical._death), the population calibrated on death
     # probability with prior death thresholds and the published support mix (each candidate
-    # enrols only in its drawn stratum), 400 candidates give 22 randomised (200 gave 13 before)
-    assert len(enrolled) == 22, len(enrolled)
-    assert counts == {"usual care": 3, "tocilizumab": 2}, counts
+    # enrols only in its drawn stratum), 400 candidates give 53 randomised since P/F is read from
+    # the shunt equation (2026-12-03; 22 before, when fewer patients reached the oxygen stratum)
+    assert len(enrolled) == 53, len(enrolled)
+    assert counts == {"usual care": 17, "tocilizumab": 17}, counts
     again = TrialTask(load_trial(design(hospital_infection={})))(np.arange(200, 400))
     pd.testing.assert_series_equal(
         again["hospital_infection@tocilizumab"].reset_index(drop=True),

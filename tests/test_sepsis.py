@@ -180,12 +180,7 @@ def test_claim_C10_il6_at_shock_onset_marks_the_patients_who_die(cohort):
 
 # ---- the sepsis cohort: mortality by shock and by SOFA, IL-6 at presentation -------------------
 #: Sepsis-cohort rows the model does not reproduce, with the value measured when they were listed.
-SEPSIS_COHORT_GAPS = {
-    "sepsis.cohort_mortality_without_shock": "0.048 (n 150; 0.0055 under the hand-set hazard): "
-    "the fitted death hazard (clinical._death) gives moderate organ dysfunction some risk, not "
-    "quite the 5 % floor; Sepsis-3's 10 % includes deaths of old and chronically ill patients "
-    "that organ scores do not explain",
-}
+SEPSIS_COHORT_GAPS: dict[str, str] = {}  # none since 2026-12-03 (the shunt equation)
 
 
 @pytest.fixture(scope="module")
