@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ROOM_AIR_FIO2", "arterial_saturation", "pao2_from_spo2", "pf_from_spo2", "spo2_from_pao2", "spo2_from_pf"]
+__all__ = ["ROOM_AIR_FIO2", "arterial_saturation", "pao2_from_spo2", "pf_from_spo2",
+           "spo2_from_pao2", "spo2_from_pf"]
 
 #: Fraction of inspired oxygen on room air (dry air at sea level: 20.95 %, rounded as in the
 #: S/F literature).

@@ -77,7 +77,8 @@ def load_course_targets() -> list[dict]:
     return yaml.safe_load(text)["targets"]
 
 
-COHORT_MARKERS = ("il6", "tnf", "il10", "il1b", "ferritin", "fibrinogen", "ldh", "crp", "creatinine")
+COHORT_MARKERS = ("il6", "tnf", "il10", "il1b", "ferritin", "fibrinogen", "ldh", "crp",
+                  "creatinine")
 
 
 def shipped_cohort_targets() -> CohortTargets:
