@@ -44,17 +44,28 @@ def test_C16_timing_and_selection_matter(grid):
     assert (in_storm.delta_storm_hours.to_numpy()[:2] < 0).all()
     # the later in the storm, the less benefit (organ damage already done)
     assert np.all(np.diff(in_storm.delta_death_probability.to_numpy()) > 0)
-    # early/mild viral disease gains at most a hundredth of that, whenever it is treated
+    # early/mild viral disease gains at most a twentieth of that, whenever it is treated
+    # (2026-12-03: at most 0.1 point against 4.4-15.8 in the storm; a hundredth before P/F was
+    # read from the shunt equation, when mild patients had no hypoxaemia to lose)
     mild = t[t.group == "viral, early/mild"]
     assert len(mild) == 2 * len(DEFAULT_DAYS)
-    assert mild.delta_death_probability.min() > 0.01 * in_storm.delta_death_probability.max()
-    assert (mild.delta_storm_hours == 0).all() and (mild.delta_peak_sofa == 0).all()
+    assert mild.delta_death_probability.min() > 0.05 * in_storm.delta_death_probability.max()
+    # no storm to shorten; peak SOFA moves by at most one point (one cell, day 0, since P/F is
+    # read from the shunt equation: the mild course's P/F 300-400 sits at a SOFA cut-point)
+    assert (mild.delta_storm_hours == 0).all() and (mild.delta_peak_sofa.abs() <= 1).all()
     # selection: on day 8, IL-6 at treatment ranks the benefit across the viral phenotypes
     viral = t[t.group.str.startswith("viral") & (t.day == 8)]
     rho = spearmanr(viral.il6_at_treatment, -viral.delta_death_probability).statistic
     print(f"\nC16 day 8, viral: Spearman(IL-6 at treatment, benefit) = {rho:.2f}; "
           f"storm cells: {in_storm.delta_death_probability.round(4).tolist()}")
-    assert len(viral) == 6 and rho >= 0.9
+    # every phenotype with IL-6 >= 40 pg/mL at treatment gains at least ten times more than
+    # any below it (2026-12-03: 6.5-7.5 points at IL-6 121-139 against at most 0.01 at IL-6
+    # under 8; the rank correlation within the four high-IL-6 phenotypes, whose IL-6 differs by
+    # 15 %, fell from >= 0.9 to 0.54 when P/F began to be read from the shunt equation)
+    high = viral.il6_at_treatment >= 40.0
+    assert len(viral) == 6 and high.sum() == 4 and rho > 0
+    assert (-viral.delta_death_probability[high]).min() \
+        >= 10 * (-viral.delta_death_probability[~high]).max()
 
 
 def test_C16_early_blockade_slows_pathogen_clearance(grid):
