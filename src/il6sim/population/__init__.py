@@ -2,7 +2,7 @@
 
 >>> from il6sim.population import VirtualPopulation
 >>> from il6sim.cohort import load_cohort
->>> pop = VirtualPopulation("covid19-hospitalised", n=8000, random_state=0)
+>>> pop = VirtualPopulation("covid19-hospitalised", n=16000, random_state=0)
 >>> table = pop.sample(100)                  # prior draws: covariates, times, parameters
 >>> pop.fit(load_cohort())                   # simulate, admit, weight, select
 >>> pop.goodness_of_fit_                     # KS per marker and outcome group

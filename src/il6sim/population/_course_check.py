@@ -198,7 +198,7 @@ def _statistics(run: CourseRun, spread: dict[str, tuple[float, float]] | None = 
         100.0 * float((il6[resolved, -1] > LINGERING_IL6).mean()) if resolved.any()
         else float("nan"), int(resolved.sum()))
 
-    for marker in ("il6", "tnf", "il10", "il1b", "ferritin", "fibrinogen", "ldh", "creatinine"):
+    for marker in (m for m in COHORT_MARKERS if m != "crp"):  # CRP has no admission rows
         values = course[marker].to_numpy(float)
         put(f"course.{marker}_admission_nonsurvivors", values, admitted & died)
         put(f"course.{marker}_admission_survivors", values, admitted & ~died)

@@ -38,6 +38,7 @@ from ._balance import (
 )
 from ._calibrated import prior_death_thresholds, save_calibrated
 from ._course import simulate_course
+from ._defaults import DEFAULT_PATIENTS
 from ._goodness import (
     association_table,
     course_summary,
@@ -90,13 +91,14 @@ class VirtualPopulation:
 
     Examples
     --------
-    >>> pop = VirtualPopulation(n=8000, random_state=1).fit(load_cohort())
+    >>> pop = VirtualPopulation(n=16000, random_state=1).fit(load_cohort())
     >>> pop.goodness_of_fit_                      # KS per marker and outcome group
     >>> result = il6sim.simulate(pop.parameters(), pop.doses(), t_end=49 * 24, backend="fast")
     """
 
     def __init__(self, spec: str | Path | Mapping[str, Any] = "covid19-hospitalised", *,
-                 n: int = 8000, rounds: int = 8, random_state: int = 0, backend: str = "fast",
+                 n: int = DEFAULT_PATIENTS, rounds: int = 8, random_state: int = 0,
+                 backend: str = "fast",
                  window_hours: float = 48.0, tolerance: float = 1.0):
         self.spec = spec
         self.n = n

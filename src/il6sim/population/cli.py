@@ -19,6 +19,7 @@ from rich.table import Table
 from .._cli_errors import check_output_file, check_output_folder, reporting_errors
 from ..errors import InputError
 from ..limits import MAX_POPULATION_PATIENTS, MAX_RUN_HOURS
+from ._defaults import DEFAULT_PATIENTS
 
 __all__ = ["register"]
 
@@ -80,7 +81,7 @@ def fit(
                                                     "plausible.parquet and the report.")] =
     Path("out/population"),
     n: Annotated[int, typer.Option("--n", help="Virtual patients to simulate (all rounds).")] =
-    16000,
+    DEFAULT_PATIENTS,
     rounds: Annotated[int, typer.Option("--rounds", help="Adaptive sampling rounds.")] = 8,
     seed: SeedOption = 0,
     spec: SpecOption = "covid19-hospitalised",
@@ -236,7 +237,7 @@ def register(app: typer.Typer) -> None:
     """Add the ``population`` group (``fit``, ``sample``, ``list``) to ``app``."""
     group = typer.Typer(help="Virtual populations calibrated to real cohorts.",
                         no_args_is_help=True, add_completion=False)
-    group.command("fit", epilog="Example: il6sim population fit --out out/population --n 8000 "
+    group.command("fit", epilog="Example: il6sim population fit --out out/population --n 16000 "
                                 "--seed 0")(reporting_errors(fit))
     group.command("sample", epilog="Example: il6sim population sample --n 100 --out "
                                    "patients.parquet")(reporting_errors(sample))
