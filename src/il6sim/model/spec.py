@@ -389,7 +389,13 @@ def _check_names(blocks: Iterable[Block], params: list[Param]) -> None:
 
 
 def build_model(blocks: Iterable[Block], params: Iterable[Param]) -> Model:
-    """Assemble a model from blocks and parameter declarations, checking names and units."""
+    """Assemble a model from blocks and parameter declarations, checking names and units.
+
+    SymPy's cache is cleared first: a cached sub-expression built earlier in the process (an
+    equal expression of another form, e.g. with ``1`` where the model has ``1.0``) would
+    otherwise change the printed form of the read-outs, and with it the model's fingerprint
+    that guards the resumption of a run started in another process."""
+    sp.core.cache.clear_cache()
     blocks = tuple(blocks)
     params = list(params)
     _check_names(blocks, params)
