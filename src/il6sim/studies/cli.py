@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .._cli_errors import check_output_folder
+from .._cli_errors import check_output_file, check_output_folder
 
 __all__ = ["register"]
 
@@ -67,12 +67,16 @@ def timing(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the death draws (both arms "
                                                      "share it).")] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("timing"),
+    markdown: Annotated[Path | None, typer.Option(
+        "--markdown", help="Also write the map in words (untreated courses, the death map, "
+                           "who gains and when; every number from this run) to this Markdown "
+                           "file, e.g. docs/timing-results.md.", show_default=False)] = None,
 ) -> None:
     """Timing × selection map of a treatment (IL-6 blockade or dexamethasone): each phenotype
     untreated vs treated on each day.
 
-    Writes timing.csv, timing.parquet (one row per phenotype × day), timing.json (settings)
-    and the heat map timing.png to --out, and prints the map.
+    Writes timing.csv, timing.parquet (one row per phenotype × day), timing.json (settings),
+    the heat map timing.png and the summary timing.md to --out, and prints the map.
     """
     from ._timing_plot import METRICS
     from .timing import parse_days, resolve_treatment, run_timing
@@ -82,6 +86,8 @@ def timing(
 
         raise InputError(f"--metric '{metric}' is not known; fix: one of {', '.join(METRICS)}")
     check_output_folder(out, "--out")
+    if markdown is not None:
+        check_output_file(markdown, "--markdown")
     day_list = parse_days(days)
     resolve_treatment(drug, regimen)  # report a bad drug or regimen before simulating
     console = Console(highlight=False, soft_wrap=False, width=140)
@@ -98,6 +104,9 @@ def timing(
     console.print(f"{result.settings['n_simulated']} patients simulated in "
                   f"{time.perf_counter() - start:.1f} s"
                   + (f"; {failed} cells failed (see the status column)" if failed else ""))
+    if markdown is not None:
+        markdown.write_text(paths["md"].read_text(encoding="utf-8"), encoding="utf-8")
+        paths["markdown"] = markdown
     console.print("Written: " + ", ".join(str(p) for p in paths.values()))
 
 

@@ -152,18 +152,29 @@ class TimingResult:
         return wide.loc[order]
 
     def save(self, folder: str | Path, *, metric: str = "death_probability") -> dict[str, Path]:
-        """Write ``timing.csv``, ``timing.parquet``, ``timing.json`` (settings) and the heat map
-        ``timing.png`` (colour: ``delta_<metric>``) to ``folder``; returns the paths."""
+        """Write ``timing.csv``, ``timing.parquet``, ``timing.json`` (settings), the heat map
+        ``timing.png`` (colour: ``delta_<metric>``) and the summary ``timing.md``
+        (:meth:`markdown`) to ``folder``; returns the paths."""
         from ._timing_plot import plot_timing
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        paths = {kind: folder / f"timing.{kind}" for kind in ("csv", "parquet", "json", "png")}
+        paths = {kind: folder / f"timing.{kind}"
+                 for kind in ("csv", "parquet", "json", "png", "md")}
+        paths["md"].write_text(self.markdown(), encoding="utf-8")
         self.table.to_csv(paths["csv"], index=False)
         self.table.to_parquet(paths["parquet"], index=False)
         paths["json"].write_text(json.dumps(self.settings, indent=2) + "\n", encoding="utf-8")
         plot_timing(self.table, metric=metric, title=self.title()).savefig(paths["png"], dpi=150)
         return paths
+
+    def markdown(self) -> str:
+        """The map in words: untreated courses, the death map, who gains and when, each number
+        computed from :attr:`table` (:func:`._timing_summary.timing_markdown`)."""
+        from ._timing_summary import timing_markdown
+
+        command = self.settings.get("command", "il6sim timing")
+        return timing_markdown(self, command=command)
 
     def title(self) -> str:
         s = self.settings
