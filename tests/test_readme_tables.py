@@ -20,7 +20,7 @@ from il6sim.cli import app
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-@pytest.mark.parametrize("name", ["endotoxemia", "infection"])
+@pytest.mark.parametrize("name", ["endotoxemia", "infection", "endotoxin_tolerance"])
 def test_readme_target_table_is_what_the_model_gives_now(name):
     shown = shown_table(README.read_text(encoding="utf-8"), name)
     current = target_table(name)

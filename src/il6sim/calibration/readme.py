@@ -24,6 +24,8 @@ COLUMNS = {
                     "verified source?"],
     "infection": ["target", "preset", "read-out", "statistic", "model", "accepted range",
                   "within"],
+    "endotoxin_tolerance": ["target", "read-out", "statistic", "model", "accepted range",
+                            "within", "verified source?"],
 }
 
 
@@ -50,7 +52,8 @@ def statistic_label(target: Target) -> str:
     if target.knockout:
         label += f", {target.knockout} knock-out / control"
     if target.scenario not in ("rest", "lps_2ngkg"):
-        label += ", " + target.scenario.removeprefix("lps_").replace("ngkg", " ng/kg")
+        label += ", " + (target.scenario.removeprefix("lps_").replace("ngkg", " ng/kg")
+                         .replace("_daily", " daily × "))
     return label
 
 

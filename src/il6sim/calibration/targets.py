@@ -18,8 +18,12 @@ from ..engine import Dose, SimulationResult, simulate
 from ..errors import InputError
 from ..limits import data_name_problem
 
+#: Hours in a day (the spacing of daily challenges).
+DAY_H = 24.0
+
 STATISTICS = (
     "rest",
+    "last_day_attenuation",
     "peak",
     "time_of_peak",
     "trough",
@@ -87,6 +91,12 @@ class Target:
             return float(np.max(y) / np.max(control))
         if self.statistic == "time_of_peak":
             return float(t[np.argmax(y)])
+        if self.statistic == "last_day_attenuation":
+            # 1 - (peak over the last day's rise above rest) / (the first day's): the in-vivo
+            # tolerance of daily challenges (Draisma A 2009 Crit Care Med 37:1261)
+            last = t >= t[-1] - DAY_H
+            first = t < DAY_H
+            return float(1 - (np.max(y[last]) - y[0]) / (np.max(y[first]) - y[0]))
         value = float(np.interp(self.time_h, t, y))
         if self.statistic == "value_at":
             return value
@@ -124,12 +134,21 @@ def _is_preset(scenario: str) -> bool:
 
 
 def _scenario_doses(scenario: str) -> list[Dose]:
+    """``rest``; ``lps_<dose>ngkg`` (one bolus); ``lps_<dose>ngkg_daily<N>`` (N daily boluses)."""
     if scenario == "rest":
         return []
-    match = re.fullmatch(r"lps_(\d+(?:\.\d+)?)ngkg", scenario)
+    match = re.fullmatch(r"lps_(\d+(?:\.\d+)?)ngkg(?:_daily(\d+))?", scenario)
     if not match:
-        raise InputError(f"unknown target scenario '{scenario}'; fix: use rest or lps_<dose>ngkg")
-    return [Dose(0.0, "lps", float(match.group(1)), unit="ng/kg")]
+        raise InputError(f"unknown target scenario '{scenario}'; fix: use rest, lps_<dose>ngkg "
+                         "or lps_<dose>ngkg_daily<N>")
+    days = int(match.group(2) or 1)
+    return [Dose(DAY_H * day, "lps", float(match.group(1)), unit="ng/kg") for day in range(days)]
+
+
+def _scenario_hours(scenario: str, t_end: float) -> float:
+    """Follow-up of a target scenario: ``t_end``, or the day after the last of daily boluses."""
+    match = re.fullmatch(r"lps_.*_daily(\d+)", scenario)
+    return max(t_end, DAY_H * int(match.group(1))) if match else t_end
 
 
 def run_target_scenarios(
@@ -160,7 +179,7 @@ def run_target_scenarios(
         results[scenario] = simulate(
             matrix,
             _scenario_doses(scenario),
-            t_end=t_end,
+            t_end=_scenario_hours(scenario, t_end),
             dt=dt,
             model=model,
             initial_states=rest.states,

@@ -78,6 +78,8 @@ def _unit(target, units: dict[str, str]) -> str:
         return "fold"
     if target.statistic == "fraction_of_peak_at":
         return "fraction of peak"
+    if target.statistic == "last_day_attenuation":
+        return "fraction of the first day's rise"
     return units.get(target.output, "")
 
 
