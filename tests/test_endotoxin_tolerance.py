@@ -44,8 +44,9 @@ def test_the_run_covers_the_last_day(results):
         f"no lasting tolerance: the day-5 rise is {MEASURED[t.id]:+.2f} attenuated (negative: "
         "larger than day 1) against the published "
         f"{t.center:.2f}; macrophage tolerance is induced by the activated fraction and lost with "
-        "t1/2 3 h (Dillingh 2014 ex vivo), while in vivo it builds over days (Draisma 2009) and "
-        "lasts a week or more (Kox M 2011 Crit Care Med 39:1866)")))
+        "t1/2 3 h (ex vivo tolerance of blood: Dillingh 2014; it resolves within 24 h, Kox M 2011 "
+        "Crit Care Med 39:1866), while in vivo, where tissue macrophages carry it, it builds over "
+        "five daily challenges (Draisma 2009)")))
     for t in TARGETS], ids=[t.id for t in TARGETS])
 def test_tolerance_row_within_its_published_range(target, results):
     value = target.measure(results)
