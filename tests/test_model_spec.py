@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from il6sim.errors import ModelError, UnitError
-from il6sim.model import Block, Flux, Param, State, build_model, declared_parameters
+from il6sim.model import Block, Flux, Output, Param, State, build_model, declared_parameters
 from il6sim.model.motifs import hill
 
 
@@ -144,3 +144,27 @@ def test_docs_model_md_is_the_current_model_table():
     shipped = (Path(__file__).parents[1] / "docs" / "model.md").read_text(encoding="utf-8")
     assert shipped.strip() == model_table_markdown(default_model()).strip(), (
         "docs/model.md is stale; fix: il6sim model --markdown --out docs/model.md")
+
+
+def _saturating_model(rate):
+    block = Block(
+        "ok",
+        states=(State("x", "nM", "plasma", "x", 1.0),),
+        fluxes=(Flux("act", rate, {"x": 1}, "activation"),),
+        outputs=(Output("x_out", "nM", lambda s, p: s.x * p.K / p.K, "x"),),
+    )
+    return build_model([block], _params(v="nM/h", K="nM"))
+
+
+def test_the_model_fingerprint_reads_what_a_model_computes_not_how_sympy_prints_it():
+    """The same right-hand side written in another, equal form gives the same fingerprint (a run
+    resumed in another process must recognise its model: SymPy's printed form depends on what it
+    has cached); a changed one gives another."""
+    from il6sim.runner import model_fingerprint
+
+    model = _saturating_model(lambda s, p: p.v * s.x / (s.x + p.K))
+    same = _saturating_model(lambda s, p: p.v - p.v * p.K / (s.x + p.K))
+    assert str(model.rhs_expressions[0]) != str(same.rhs_expressions[0])
+    assert model_fingerprint(model) == model_fingerprint(same)
+    other = _saturating_model(lambda s, p: 1.001 * p.v * s.x / (s.x + p.K))
+    assert model_fingerprint(other) != model_fingerprint(model)

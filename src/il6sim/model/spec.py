@@ -391,11 +391,9 @@ def _check_names(blocks: Iterable[Block], params: list[Param]) -> None:
 def build_model(blocks: Iterable[Block], params: Iterable[Param]) -> Model:
     """Assemble a model from blocks and parameter declarations, checking names and units.
 
-    SymPy's cache is cleared first: a cached sub-expression built earlier in the process (an
-    equal expression of another form, e.g. with ``1`` where the model has ``1.0``) would
-    otherwise change the printed form of the read-outs, and with it the model's fingerprint
-    that guards the resumption of a run started in another process."""
-    sp.core.cache.clear_cache()
+    SymPy may give the same expression another, equal printed form in another process (its
+    results depend on what it has cached), so nothing identifies a model by its printed
+    expressions (:func:`il6sim.runner.model_fingerprint` evaluates them)."""
     blocks = tuple(blocks)
     params = list(params)
     _check_names(blocks, params)

@@ -62,14 +62,54 @@ def fingerprint(config: Mapping[str, Any]) -> str:
     return _digest(text.encode())
 
 
+#: Seed of the fixed points at which :func:`model_fingerprint` evaluates a model.
+_SIGNATURE_SEED = 20261203
+#: Significant digits kept of each evaluated value.
+_SIGNATURE_DIGITS = 7
+
+
+def _quantised(values: np.ndarray, scale: np.ndarray) -> str:
+    """``values`` to :data:`_SIGNATURE_DIGITS` significant digits, with anything under 1e-9 of
+    its ``scale`` read as 0 (rounding residue of an expression written another way)."""
+    values = np.asarray(values, float).ravel()
+    floor = 1e-9 * np.maximum(np.abs(np.asarray(scale, float).ravel()), 1e-9)
+    values = np.where(np.abs(values) < floor, 0.0, values)
+    return ",".join(f"{v:.{_SIGNATURE_DIGITS}g}" for v in values)
+
+
+def _numeric_signature(model: Model) -> list[str]:
+    """What the model computes at three fixed points (states and parameters drawn near their
+    declared values): every state derivative, every read-out and every dose route's jump.
+
+    Numbers, not printed expressions: SymPy may print the same expression in another, equal
+    form in another process (its results depend on what it has cached), and a resumed run must
+    recognise the same model."""
+    rng = np.random.default_rng(_SIGNATURE_SEED)
+    y0, p0 = model.initial_guess(), model.default_parameters()
+    lines = []
+    for _ in range(3):
+        y = y0 * rng.uniform(0.5, 1.0, y0.shape) + rng.uniform(0.0, 0.05, y0.shape)
+        p = p0 * rng.uniform(0.8, 1.25, p0.shape)
+        with np.errstate(all="ignore"):
+            lines.append("rhs " + _quantised(model.rhs(0.0, y, p), y))
+            outputs = np.array([np.asarray(v, float) for v in model.output_values(y, p).values()])
+            lines.append("outputs " + _quantised(outputs, outputs))
+            for agent, route in sorted(model.route_expressions):
+                state, jump = model.dose_jump(agent, route, 1.7, p)
+                jump = np.atleast_1d(np.asarray(jump, float))
+                lines.append(f"route {agent} {route} {state} " + _quantised(jump, jump))
+    return lines
+
+
 def model_fingerprint(model: Model) -> str:
     """SHA-256 of what makes a model compute what it does: parameter names and default values,
-    state names, the symbolic right-hand side, read-outs and dose routes."""
+    state, read-out and dose-route names, and the values of its right-hand side, read-outs and
+    dose routes at fixed points (:func:`_numeric_signature`)."""
     parts = [
         repr([(p.name, p.value) for p in model.parameters]),
         repr(model.state_names),
-        *(str(e) for e in model.rhs_expressions),
-        *(f"{k}={v}" for k, v in model.output_expressions.items()),
-        *(f"{k}={v}" for k, v in sorted(model.route_expressions.items())),
+        repr(list(model.output_expressions)),
+        repr(sorted(model.route_expressions)),
+        *_numeric_signature(model),
     ]
     return _digest("\n".join(parts).encode())
