@@ -30,6 +30,16 @@ def _points(delta: float) -> str:
     return f"{100 * delta:+.2g}"
 
 
+def _best_and_worst(rows: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """The cells with the largest fall and the largest rise in the probability of death."""
+    change = rows.delta_death_probability
+    return rows.loc[change.idxmin()], rows.loc[change.idxmax()]
+
+
+def _cell(row: pd.Series) -> str:
+    return f"{row.phenotype}, day {row.day:g}"
+
+
 def _untreated(table: pd.DataFrame) -> str:
     first = table.drop_duplicates("phenotype")
     lines = ["| phenotype | group | death probability | peak SOFA | storm (h) | ventilated (h) "
@@ -70,15 +80,13 @@ def _timing_in(storm_prone: pd.DataFrame, family: str) -> list[str]:
     first_storm_day = in_storm.groupby("phenotype").day.min()
     early = storm_prone[storm_prone.day < storm_prone.phenotype.map(first_storm_day)]
     if len(early):
-        best = early.loc[early.delta_death_probability.idxmin()]
-        worst = early.loc[early.delta_death_probability.idxmax()]
+        best, worst = _best_and_worst(early)
         found.append(
             f"Before their storm (IL-6 at treatment {early.il6_at_treatment.min():.2g}–"
             f"{early.il6_at_treatment.max():.2g} pg/mL, CRP {early.crp_at_treatment.min():.2g}–"
             f"{early.crp_at_treatment.max():.2g} mg/L) the same phenotypes change by "
-            f"{_points(best.delta_death_probability)} ({best.phenotype}, day {best.day:g}) to "
-            f"{_points(worst.delta_death_probability)} points ({worst.phenotype}, "
-            f"day {worst.day:g}).")
+            f"{_points(best.delta_death_probability)} ({_cell(best)}) to "
+            f"{_points(worst.delta_death_probability)} points ({_cell(worst)}).")
     return found
 
 
@@ -100,13 +108,11 @@ def _findings(table: pd.DataFrame) -> list[str]:
             f"{_points(mild.delta_death_probability.max())} points, whenever it is treated.")
     bacterial = ok[ok.group == "bacterial"]
     if len(bacterial):
-        worst = bacterial.loc[bacterial.delta_death_probability.idxmax()]
-        best = bacterial.loc[bacterial.delta_death_probability.idxmin()]
+        best, worst = _best_and_worst(bacterial)
         found.append(
             f"**Bacterial infection.** Largest harm: {_points(worst.delta_death_probability)} "
-            f"points ({worst.phenotype}, day {worst.day:g}); largest gain: "
-            f"{_points(best.delta_death_probability)} points ({best.phenotype}, "
-            f"day {best.day:g}).")
+            f"points ({_cell(worst)}); largest gain: "
+            f"{_points(best.delta_death_probability)} points ({_cell(best)}).")
     viral = ok[ok.group.str.startswith("viral")]
     day = SELECTION_DAY if SELECTION_DAY in set(viral.day) else (
         float(np.median(viral.day.unique())) if len(viral) else None)
