@@ -28,7 +28,7 @@ chromium:
 
 test: $(STAMP) chromium
 	$(BIN)/ruff check src tests scripts benchmarks
-	$(BIN)/pytest -n 2 --dist loadgroup -q
+	$(BIN)/pytest -n 2 -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py --n 2000 --workers 1,2 --dense

@@ -26,14 +26,10 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
                "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "figures" / "dashboard.png"
 
-pytestmark = [
-    pytest.mark.skipif(
-        not Path(CHROMIUM).is_file(),
-        reason="chromium not found (install Debian's: apt-get install -y chromium; make test "
-               "does this as root)"),
-    # one xdist worker runs this module (make test: --dist loadgroup): one browser and server
-    pytest.mark.xdist_group("test_dashboard"),
-]
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).is_file(),
+    reason="chromium not found (install Debian's: apt-get install -y chromium; make test "
+           "does this as root)")
 
 
 @pytest.fixture(scope="module")

@@ -24,11 +24,6 @@ runner = CliRunner()
 FIGURE = "data:image/png;base64,"
 
 
-#: One xdist worker runs this module (make test: --dist loadgroup), so its
-#: expensive module fixture is built once, not once per worker.
-pytestmark = pytest.mark.xdist_group("test_study_report")
-
-
 def _sections_html(page: str) -> dict[str, str]:
     """Each section's HTML by its key."""
     found = re.findall(r'<section id="([a-z]+)">(.*?)</section>', page, flags=re.S)

@@ -24,11 +24,6 @@ runner = CliRunner()
 HYPERINFLAMED = "covid19-75y-ifn0.2"
 
 
-#: One xdist worker runs this module (make test: --dist loadgroup), so its
-#: expensive module fixture is built once, not once per worker.
-pytestmark = pytest.mark.xdist_group("test_timing")
-
-
 @pytest.fixture(scope="module")
 def grid():
     """The default map: 9 shipped phenotypes x days 0, 2, ..., 12 (72 patients, one batch)."""

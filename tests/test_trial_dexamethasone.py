@@ -16,11 +16,6 @@ TRIAL = load_trial("recovery-dexamethasone")
 FAST_N = 600
 
 
-#: One xdist worker runs this module (make test: --dist loadgroup), so its
-#: expensive module fixture is built once, not once per worker.
-pytestmark = pytest.mark.xdist_group("test_trial_dexamethasone")
-
-
 def _counterfactual(result, endpoint: str) -> float:
     rows = result.comparisons
     row = rows[(rows.endpoint == endpoint)

@@ -26,11 +26,6 @@ TIME = np.arange(0.0, 601.0, 2.0)
 ADMISSION, OXYGEN, NON_INVASIVE, IMV, SHOCK = 100.0, 150.0, 200.0, 260.0, 300.0
 
 
-#: One xdist worker runs this module (make test: --dist loadgroup), so its
-#: expensive module fixture is built once, not once per worker.
-pytestmark = pytest.mark.xdist_group("test_trial_entry")
-
-
 def design(enrolment: dict, **changes) -> dict:
     data = {**BASE, "enrolment": enrolment, **changes}
     data.pop("anchor_control_risk", None)

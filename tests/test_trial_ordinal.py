@@ -27,10 +27,6 @@ from il6sim.trial._stats import (
     risk_difference,
 )
 
-#: One xdist worker runs this module (make test: --dist loadgroup), so its
-#: expensive module fixture is built once, not once per worker.
-pytestmark = pytest.mark.xdist_group("test_trial_ordinal")
-
 
 # ----------------------------------------------------------------------------- statistics
 def test_the_proportional_odds_ratio_of_two_levels_is_the_2x2_odds_ratio():
