@@ -146,9 +146,9 @@ def _scenario_doses(scenario: str) -> list[Dose]:
 
 
 def _scenario_hours(scenario: str, t_end: float) -> float:
-    """Follow-up of a target scenario: ``t_end``, or the day after the last of daily boluses."""
-    match = re.fullmatch(r"lps_.*_daily(\d+)", scenario)
-    return max(t_end, DAY_H * int(match.group(1))) if match else t_end
+    """Follow-up of a target scenario: ``t_end``, or a day after its last bolus if later."""
+    doses = _scenario_doses(scenario)
+    return max(t_end, doses[-1].time_h + DAY_H) if doses else t_end
 
 
 def run_target_scenarios(

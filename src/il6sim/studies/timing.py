@@ -173,8 +173,7 @@ class TimingResult:
         computed from :attr:`table` (:func:`._timing_summary.timing_markdown`)."""
         from ._timing_summary import timing_markdown
 
-        command = self.settings.get("command", "il6sim timing")
-        return timing_markdown(self, command=command)
+        return timing_markdown(self)
 
     def title(self) -> str:
         s = self.settings
