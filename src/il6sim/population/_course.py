@@ -15,7 +15,9 @@ symptoms and is not admitted.
 (a) symptom onset plus the usual delay to admission and (b) hypoxaemia — the first time the
 declared read-out (P/F) falls below its threshold — plus a delay until the patient reaches
 hospital. A patient not admitted within ``admission.latest`` of infection, or who dies before
-admission, is not in the hospital population; nor is one whose course is implausible: alive at
+admission, is not in the hospital population; nor is one who was not healthy before the infection
+(resting serum IL-6 above :data:`RESTING_IL6_MAX`: ``unwell_before_infection``), nor one whose
+course is implausible: alive at
 the end of a run that reaches past the follow-up, still carrying virus or raised IL-6
 (``lingering``; Allen 2016 plausibility, :data:`LINGERING_IL6`). Sources of each time are in
 the declaration (Wang 2020, RECOVERY 2021).
@@ -54,7 +56,8 @@ __all__ = ["COURSE_RESULT_COLUMNS", "first_time", "read_course", "simulate_cours
 #: onset; ``ventilation_h``: first time P/F falls below 150 (invasive ventilation, WHO scale).
 COURSE_RESULT_COLUMNS = ("status", "onset_h", "hypoxaemia_h", "admission_h", "death_h",
                          "admitted", "died", "days_to_death", "peak_sofa", "ventilated",
-                         "onset_peak_h", "ventilation_h", "lingering", "death_probability")
+                         "onset_peak_h", "ventilation_h", "lingering", "unwell_before_infection",
+                         "death_probability")
 
 #: Plausibility (Allen RJ 2016 CPT Pharmacometrics Syst Pharmacol 5:140; Rieger TR 2018 Prog
 #: Biophys Mol Biol 139:15): a patient alive at the end of a run that reaches past the follow-up
@@ -62,6 +65,12 @@ COURSE_RESULT_COLUMNS = ("status", "onset_h", "hypoxaemia_h", "admission_h", "de
 #: course no hospital sees (one that neither resolves nor kills) and is not admitted.
 LINGERING_VIRAL_LOAD = 100.0
 LINGERING_IL6 = 20.0
+#: Plausibility before infection: a person whose serum IL-6 before the infecting dose (the
+#: model's resting state, time 0, pg/mL) is above this is not a healthy adult
+#: (``unwell_before_infection``) and is not in the population. Healthy adults: median 1.5,
+#: interquartile range 0.7-3.5 pg/mL (Marques-Vidal P 2011 PLoS One 6:e21002), mean 5.2 in older
+#: adults (Said EA 2021 J Med Virol 93:2127); 10 leaves room for the oldest and the comorbid.
+RESTING_IL6_MAX = 10.0
 
 
 def _values_at(time: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -135,8 +144,9 @@ def read_course(spec: PopulationSpec, chunk: pd.DataFrame, result, markers: Mapp
     alive_past_followup = (time[-1] >= admission + spec.followup_h) & ~(death <= time[-1])
     lingering = alive_past_followup & ((signal[:, -1] >= LINGERING_VIRAL_LOAD)
                                        | (result.output("il6")[:, -1] > LINGERING_IL6))
+    unwell_before = result.output("il6")[:, 0] > RESTING_IL6_MAX
     admitted = (ok & (admission <= spec.latest_admission_h) & ~(death < admission)
-                & ~lingering)
+                & ~lingering & ~unwell_before)
     died = admitted & (death <= admission + spec.followup_h)
     end = np.fmin(admission + spec.followup_h, time[-1])
     at_admission = _values_at(time, cumulative, admission)
@@ -155,6 +165,7 @@ def read_course(spec: PopulationSpec, chunk: pd.DataFrame, result, markers: Mapp
         "onset_peak_h": time[np.argmax(np.nan_to_num(signal, nan=-np.inf), axis=1)],
         "ventilation_h": first_time(time, pf < VENTILATION_PF),
         "lingering": lingering,
+        "unwell_before_infection": unwell_before,
         "death_probability": probability,
     }, index=chunk.index)
     for marker, output in markers.items():

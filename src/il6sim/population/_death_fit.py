@@ -73,7 +73,9 @@ def death_fit_data(n: int = 600, *, seed: int = 0,
     course = read_course(spec, table, result, {}, {}, {})
     admission = course["admission_h"].to_numpy(float)
     ok = np.array([s == "ok" for s in result.status])
-    admitted = ok & (admission <= spec.latest_admission_h) & ~course["lingering"].to_numpy(bool)
+    implausible = (course["lingering"].to_numpy(bool)
+                   | course["unwell_before_infection"].to_numpy(bool))
+    admitted = ok & (admission <= spec.latest_admission_h) & ~implausible
     stay = ((result.time[None, :] >= admission[:, None])
             & (result.time[None, :] <= admission[:, None] + spec.followup_h))
     ventilated = ((result.output("pf_ratio") < VENTILATION_PF) & stay).any(axis=1)
