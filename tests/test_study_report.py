@@ -1,15 +1,21 @@
 """``il6sim study``: the one-command study report (quick variant).
 
-One quick run (about a minute on 2 cores) is shared by the module; the failure and resumption
-tests patch the section list and run cheap subsets, or rerun in a copy of the shared folder.
+One quick run (about a minute on 2 cores) is shared by the module and by the xdist workers (the
+first one to take the lock builds it); the failure and resumption tests patch the section list and
+run cheap subsets, or rerun in a copy of the shared folder.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import re
 import shutil
+from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -30,11 +36,38 @@ def _sections_html(page: str) -> dict[str, str]:
     return dict(found)
 
 
+@contextmanager
+def _exclusive(lock_path: Path):
+    """Hold an exclusive lock on ``lock_path`` (POSIX ``flock``) while the block runs."""
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("study") / "out"
-    result = runner.invoke(app, ["study", "--quick", "--out", str(out)])
-    return out, result
+    """One quick study per test session, shared by the xdist workers.
+
+    The first worker to get the lock runs ``il6sim study --quick`` and keeps its exit code and
+    output beside the folder; a worker that comes later reads them instead of running the same
+    study again (it took about 270 s per worker in CI). The folder is under this session's
+    temporary root (the workers' common parent under xdist), so each session builds its own."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # basetemp is <session root>/popen-gwN
+        root = root.parent
+    shared = root / "quick-study"
+    shared.mkdir(exist_ok=True)
+    out, record = shared / "out", shared / "cli.json"
+    with _exclusive(shared / ".lock"):
+        if not record.exists():
+            result = runner.invoke(app, ["study", "--quick", "--out", str(out)])
+            record.write_text(json.dumps({"exit_code": result.exit_code,
+                                          "output": result.output}))
+    saved = json.loads(record.read_text())
+    return out, SimpleNamespace(exit_code=saved["exit_code"], output=saved["output"])
 
 
 def test_quick_study_writes_every_section_with_figures(quick_run):
