@@ -310,13 +310,13 @@ def test_the_calibrated_course_is_not_compressed():
     assert abs(peak.median()) <= 1.5  # viral peak near symptom onset (He 2020)
 
 
-def test_no_one_in_the_calibrated_population_is_unwell_before_infection():
-    """Plausibility before infection: scanning a seeded draw of the shipped calibration, almost
-    everyone rests at a healthy serum IL-6 (the kernel can reach far tails: measured 6 of 1000
-    above 10 pg/mL, one at 60), and whoever does not is read as unwell from the simulated
-    resting state and never admitted, so no inpatient, trial patient or death-fit patient is."""
-    from il6sim.population import load_calibrated, simulate_course
-    from il6sim.population._course import RESTING_IL6_MAX
+def test_people_unwell_before_infection_are_rare_and_never_admitted(monkeypatch):
+    """Plausibility before infection. Scanning a seeded draw of the shipped calibration, almost
+    everyone rests at a healthy serum IL-6 (the kernel reaches far tails: measured 6 of 1000 above
+    10 pg/mL, one at 60). Whoever rests above the limit is read as unwell from the simulated
+    resting state and is never admitted, so no inpatient, trial patient or death-fit patient is;
+    the limit is lowered here so that the rule is exercised whatever the kernel draws."""
+    from il6sim.population import _course, load_calibrated, simulate_course
     from il6sim.population._sample import draw, parameter_table
 
     spec = load_population_spec()
@@ -324,15 +324,16 @@ def test_no_one_in_the_calibrated_population_is_unwell_before_infection():
     table = draw(spec, load_calibrated(spec).draw(0, indices), patients=indices)
     resting = simulate(parameter_table(spec, table), t_end=1.0, dt=1.0,
                        backend="fast").output("il6")[:, 0]
-    unwell = resting > RESTING_IL6_MAX
-    assert unwell.mean() <= 0.02
+    assert np.mean(resting > _course.RESTING_IL6_MAX) <= 0.02
     assert np.median(resting) == pytest.approx(2.5, abs=1.5)  # healthy adults: 1-5 pg/mL
 
-    chosen = np.concatenate([np.flatnonzero(unwell)[:3], np.flatnonzero(~unwell)[:5]])
+    chosen = np.argsort(resting)[::125]  # eight people across the resting range
+    limit = float(np.median(resting[chosen]))
+    monkeypatch.setattr(_course, "RESTING_IL6_MAX", limit)
     course = simulate_course(spec, table.iloc[chosen])
     flagged = course["unwell_before_infection"].to_numpy(bool)
-    np.testing.assert_array_equal(flagged, unwell[chosen])
-    assert not course["admitted"].to_numpy(bool)[flagged].any()
+    np.testing.assert_array_equal(flagged, resting[chosen] > limit)
+    assert flagged.sum() == 4 and not course["admitted"].to_numpy(bool)[flagged].any()
 
 
 def test_a_calibrated_draw_does_not_depend_on_the_batch():
