@@ -73,6 +73,14 @@ LINGERING_IL6 = 20.0
 RESTING_IL6_MAX = 10.0
 
 
+
+def implausible(course: pd.DataFrame) -> np.ndarray:
+    """Patients of a :func:`read_course` frame that the plausibility rules leave out of the
+    population: unwell before the infection, or lingering after it."""
+    return (course["lingering"].to_numpy(bool)
+            | course["unwell_before_infection"].to_numpy(bool))
+
+
 def _values_at(time: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
     """Row-wise linear interpolation of ``values`` (N, T) at times ``at`` (N,); NaN outside."""
     inside = np.isfinite(at) & (at >= time[0]) & (at <= time[-1])

@@ -30,7 +30,7 @@ from scipy.optimize import least_squares
 from ..clinical import VENTILATION_PF, cumulative_hazard, hazard_from_terms, hazard_terms
 from ..engine import simulate
 from ._calibrated import load_calibrated
-from ._course import read_course
+from ._course import implausible, read_course
 from ._sample import dose_table, draw, parameter_table
 from ._spec import load_population_spec
 
@@ -73,9 +73,7 @@ def death_fit_data(n: int = 600, *, seed: int = 0,
     course = read_course(spec, table, result, {}, {}, {})
     admission = course["admission_h"].to_numpy(float)
     ok = np.array([s == "ok" for s in result.status])
-    implausible = (course["lingering"].to_numpy(bool)
-                   | course["unwell_before_infection"].to_numpy(bool))
-    admitted = ok & (admission <= spec.latest_admission_h) & ~implausible
+    admitted = ok & (admission <= spec.latest_admission_h) & ~implausible(course)
     stay = ((result.time[None, :] >= admission[:, None])
             & (result.time[None, :] <= admission[:, None] + spec.followup_h))
     ventilated = ((result.output("pf_ratio") < VENTILATION_PF) & stay).any(axis=1)
