@@ -25,7 +25,11 @@ DEFAULT_COHORT = Path(__file__).resolve().parents[1] / "data" / "cohorts" / (
 
 #: Assay measuring ranges whose limits are written as the limit itself (``1.5`` for ``<1.5``).
 #: IL-6: Roche Elecsys IL-6 assay, measuring range 1.5–5000 pg/mL (used at Tongji Hospital).
-DEFAULT_DETECTION_LIMITS: dict[str, tuple[float | None, float | None]] = {"il6": (1.5, 5000.0)}
+#: IL-10, IL-1β and TNF-α (chemiluminescence, Tongji Hospital: Chen G 2020 J Clin Invest
+#: 130:2620): the shipped file's smallest value of each is also its commonest (IL-10 5.0 pg/mL,
+#: 84 samples; IL-1β 5.0, 166; TNF-α 4.0, 10), the assay's lower reporting limit.
+DEFAULT_DETECTION_LIMITS: dict[str, tuple[float | None, float | None]] = {
+    "il6": (1.5, 5000.0), "il10": (5.0, None), "il1b": (5.0, None), "tnf": (4.0, None)}
 
 _MISSING_TOKENS = {"", "na", "nan", "n/a", "null", "none", "nat"}
 _CENSORED = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")

@@ -32,12 +32,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import optimize, special, stats
 
 from ..errors import InputError
 
 __all__ = ["ACCEPTANCE_FACTORS", "Constraints", "Margin", "accept", "constraint_matrix",
-           "effective_size", "entropy_weights", "margins", "membership", "select"]
+           "effective_size", "entropy_weights", "margins", "membership", "published_margin",
+           "select"]
 
 #: Scale factors ``f`` tried for the acceptance probability ``min(1, f · w / max w)``.
 ACCEPTANCE_FACTORS = (1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 50.0)
@@ -48,7 +49,7 @@ class Margin:
     """The cohort's distribution of one column in one outcome group, as bin shares."""
 
     column: str
-    died: int
+    died: int | None  # None: every admitted patient, whatever the outcome
     edges: np.ndarray  # bin k is edges[k-1] <= x < edges[k]; bin 0 and the last lie outside
     shares: np.ndarray  # share of the group's observed values in each bin
     n_observed: int
@@ -80,6 +81,18 @@ def margins(real: pd.DataFrame, columns: list[str], *, per_bin: int = 15,
             shares = np.bincount(index, minlength=len(edges) + 1) / len(observed)
             out.append(Margin(column, died, edges, shares, len(observed)))
     return out
+
+
+def published_margin(column: str, distribution, scale: float, cases: int, *,
+                     bins: int = 5) -> Margin:
+    """Equal-share bins of a published distribution (quantiles of ``distribution`` times
+    ``scale``), for all admitted patients; its targets carry the sampling error of ``cases``
+    observations. Used for the incubation period, so that the calibration cannot reach the
+    cohort's markers through a viral growth that no published incubation allows."""
+    quantiles = np.linspace(0, 1, bins + 1)[1:-1]
+    edges = distribution.transform(stats.norm.ppf(quantiles)) * scale
+    shares = np.r_[0.0, np.full(bins, 1.0 / bins)]
+    return Margin(column, None, np.r_[0.0, edges], shares, cases)
 
 
 @dataclass(frozen=True)
@@ -128,16 +141,21 @@ def constraint_matrix(sim: pd.DataFrame, margins_: list[Margin], death_fraction:
         targets.append(share)
         variances.append(share * (1 - share) / n_patients)
         labels.append(f"died={g}")
+    everyone = np.ones(len(sim))
     for margin in margins_:
-        share = death_fraction if margin.died else 1.0 - death_fraction
+        if margin.died is None:
+            share, weight, group = 1.0, everyone, "all"
+        else:
+            share = death_fraction if margin.died else 1.0 - death_fraction
+            weight, group = member[margin.died], f"died={margin.died}"
         index = margin.bins(sim[margin.column].to_numpy(float))
-        for k in range(1, len(margin.shares)):
+        for k in range(2 if margin.died is None else 1, len(margin.shares)):
             p = margin.shares[k]
-            rows.append(member[margin.died] * (index == k))
+            rows.append(weight * (index == k))
             targets.append(share * p)
             variances.append(share**2 * max(p * (1 - p), 1.0 / margin.n_observed)
                              / margin.n_observed)
-            labels.append(f"{margin.column}|died={margin.died}|bin {k}")
+            labels.append(f"{margin.column}|{group}|bin {k}")
     return Constraints(np.array(rows), np.array(targets), np.array(variances), labels)
 
 

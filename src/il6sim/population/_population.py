@@ -33,6 +33,7 @@ from ._balance import (
     effective_size,
     entropy_weights,
     margins,
+    published_margin,
     membership,
     select,
 )
@@ -171,6 +172,9 @@ class VirtualPopulation:
         targets.declared_death_fraction = spec.death_fraction
         columns = [c for c in COHORT_COVARIATES if c in spec.covariates] + list(spec.markers)
         bins = margins(targets.values, columns)
+        if spec.incubation is not None and spec.incubation_cases:
+            bins.append(published_margin("onset_h", spec.incubation, spec.incubation_scale_h,
+                                         spec.incubation_cases))
         per_round = int(np.ceil(n / rounds))
         coordinates, tables, courses, history = [], [], [], []
         weights = proposal = None

@@ -32,7 +32,7 @@ __all__ = ["COURSE_TIMES", "ParameterSpec", "PopulationSpec", "list_population_s
 COURSE_TIMES = ("onset_to_admission", "hypoxaemia_to_admission")
 #: Keys of ``course.onset``: the read-out, the per-patient threshold it must reach, the source of
 #: the rule and (optional) a published incubation period the simulated onset is compared with.
-ONSET_KEYS = ("output", "above", "source", "incubation")
+ONSET_KEYS = ("output", "above", "source", "incubation", "incubation_cases")
 _TOP_KEYS = {"name", "description", "scenario", "infection", "duration", "sampling", "covariates",
              "course", "admission", "parameters", "markers", "validation_markers",
              "death_fraction"}
@@ -78,6 +78,9 @@ class PopulationSpec:
     onset_source: str
     incubation: Distribution | None
     incubation_scale_h: float
+    #: Cases behind the published incubation period; when given, the fit calibrates the
+    #: simulated onset to it (:func:`._balance.published_margin`), else it is only compared.
+    incubation_cases: int | None
     hypoxaemia_output: str
     hypoxaemia_below: float
     hypoxaemia_source: str
@@ -346,9 +349,15 @@ def _onset(field_, data: Any, model: Model) -> dict[str, Any]:
         incubation = parse_distribution(field_("course.onset.incubation"), data["incubation"])
         incubation_scale = _unit_scale(field_("course.onset.incubation"),
                                        incubation.unit or "h", "hour")
+    cases = data.get("incubation_cases")
+    if cases is not None and (isinstance(cases, bool) or not isinstance(cases, int) or cases < 2
+                              or incubation is None):
+        raise InputError(f"{field_('course.onset.incubation_cases')} = {cases!r}; fix: give the "
+                         "number of cases behind course.onset.incubation (a whole number of 2 "
+                         "or more), or remove it")
     return {"onset_output": output, "onset_threshold": threshold, "onset_scale": onset_scale,
             "onset_source": str(data.get("source", "") or ""), "incubation": incubation,
-            "incubation_scale_h": incubation_scale}
+            "incubation_scale_h": incubation_scale, "incubation_cases": cases}
 
 
 def _parse_parameter(where: Field, name: str, entry: Any, covariates: Mapping[str, Distribution],
