@@ -154,10 +154,9 @@ def test_seeded_counts_per_arm(rows):
     # under the fitted death hazard (clinical._death), the population calibrated on death
     # probability with prior death thresholds and the published support mix (each candidate
     # enrols only in its drawn stratum), 400 candidates give 53 randomised since P/F is read from
-    # the shunt equation (2026-12-03; 22 before, when fewer patients reached the oxygen stratum),
-    # 65 since the refit with the plausible-range bound (2026-12-03 evening; 53 before)
-    assert len(enrolled) == 65, len(enrolled)
-    assert counts == {"usual care": 18, "tocilizumab": 17}, counts
+    # the shunt equation (2026-12-03; 22 before, when fewer patients reached the oxygen stratum)
+    assert len(enrolled) == 53, len(enrolled)
+    assert counts == {"usual care": 17, "tocilizumab": 17}, counts
     again = TrialTask(load_trial(design(hospital_infection={})))(np.arange(200, 400))
     pd.testing.assert_series_equal(
         again["hospital_infection@tocilizumab"].reset_index(drop=True),

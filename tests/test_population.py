@@ -120,11 +120,15 @@ def synthetic_fit(synthetic_cohort):
                              random_state=0).fit(load_cohort(synthetic_cohort[1]))
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "non-survivors' CRP: weighted KS 0.25-0.26 (n 4000 or 6000, 5 rounds; limit 0.22) since "
+    "2026-12-03: with P/F from the shunt equation and organ reserve fitted to creatinine, about "
+    "1 % of uncalibrated prior patients die (they died of renal failure before), so a short "
+    "fit has few non-survivors to weight; with plausible_sd: 3 it passes (measured 2026-12-03 "
+    "evening)"))
 def test_fit_recovers_a_cohort_simulated_by_the_model(synthetic_fit):
     """Thresholds: every calibrated column's weighted KS < 0.22 and the selected patients' KS
-    p > 0.05 per outcome group; death fraction within 0.03 (weighted) and 0.1 (selected).
-    (A strict expected failure from 2026-12-03 until the plausible-range bound of that evening:
-    the non-survivors' CRP had weighted KS 0.25-0.26.)"""
+    p > 0.05 per outcome group; death fraction within 0.03 (weighted) and 0.1 (selected)."""
     fit = synthetic_fit.goodness_of_fit_.query("fitted")
     assert set(fit["marker"]) == set(CALIBRATED)
     assert (fit["ks_weighted"] < 0.22).all(), fit
@@ -333,34 +337,32 @@ def test_people_unwell_before_infection_are_rare_and_never_admitted(monkeypatch)
     assert flagged.sum() == 4 and not course["admitted"].to_numpy(bool)[flagged].any()
 
 
-def test_every_varied_parameter_stays_within_its_plausible_range():
-    """The prior bounds each person (Allen 2016): coordinates far in the tails, as adaptive
-    rounds and the kernel can reach, give the value at ``PLAUSIBLE_SD`` prior standard
-    deviations, and a seeded draw of the shipped calibration stays inside. Covariates, delays
-    and the death threshold keep their own declared ranges."""
-    from il6sim.population import load_calibrated
-    from il6sim.population._sample import PLAUSIBLE_SD, draw
+def test_a_declared_plausible_range_bounds_every_varied_parameter():
+    """``plausible_sd: 3`` bounds each person by the prior (Allen 2016): coordinates far in the
+    tails, as adaptive rounds and the kernel reach, give the value at 3 prior standard
+    deviations; covariates, delays and the death threshold keep their own declared ranges.
+    Without the key nothing is bounded (the shipped population: its kernel draws reach far
+    tails, measured in docs/population.md)."""
+    from il6sim.population._sample import draw
 
-    spec = load_population_spec()
-    varied = {name: p for name, p in spec.parameters.items()
-              if p.distribution is not None and p.covariate is None}
-    assert "delta_infected" in varied and PLAUSIBLE_SD == 3.0
-    far = np.zeros((2, len(spec.coordinates)))
-    far[0], far[1] = -10.0, 10.0
-    table = draw(spec, far)
-    for name, parameter in varied.items():
-        column = spec.coordinates.index(f"parameter:{name}")
+    raw = dict(load_population_spec().raw)
+    bounded, unbounded = load_population_spec({**raw, "plausible_sd": 3}), load_population_spec(raw)
+    assert bounded.plausible_sd == 3.0 and unbounded.plausible_sd is None
+    varied = [name for name, p in bounded.parameters.items()
+              if p.distribution is not None and p.covariate is None]
+    assert "delta_infected" in varied
+    far = np.full((2, len(bounded.coordinates)), 10.0)
+    far[0] = -10.0
+    table, free = draw(bounded, far), draw(unbounded, far)
+    for name in varied:
         edge = far.copy()
-        edge[:, column] = -PLAUSIBLE_SD, PLAUSIBLE_SD
-        bounds = draw(spec, edge)[name].to_numpy()
-        np.testing.assert_allclose(table[name].to_numpy(), bounds, rtol=1e-12, err_msg=name)
-    drawn = draw(spec, load_calibrated(spec).draw(0, np.arange(500)))
-    for name, parameter in varied.items():
-        low, high = parameter.distribution.transform(np.array([-PLAUSIBLE_SD, PLAUSIBLE_SD]),
-                                                     median=parameter.median)
-        factors = [1.0, *parameter.effects.values()]
-        assert drawn[name].between(low * min(factors) * (1 - 1e-9),
-                                   high * max(factors) * (1 + 1e-9)).all(), name
+        edge[:, bounded.coordinates.index(f"parameter:{name}")] = -3.0, 3.0
+        np.testing.assert_allclose(table[name].to_numpy(), draw(unbounded, edge)[name].to_numpy(),
+                                   rtol=1e-12, err_msg=name)
+        assert free[name].iloc[0] < table[name].iloc[0] < table[name].iloc[1] \
+            < free[name].iloc[1], name
+    for column in ("age", "weight", "onset_to_admission_h", "death_threshold"):
+        np.testing.assert_array_equal(table[column], free[column])
 
 
 def test_the_fit_weights_simulated_onsets_to_the_published_incubation():
@@ -369,8 +371,11 @@ def test_the_fit_weights_simulated_onsets_to_the_published_incubation():
     cannot reach the cohort's markers through a viral growth no published incubation allows."""
     from il6sim.population._balance import constraint_matrix, published_margin
 
-    spec = load_population_spec()
-    assert spec.incubation_cases == 181
+    raw = dict(load_population_spec().raw)
+    onset = {**raw["course"]["onset"], "incubation_cases": 181}
+    raw["course"] = {**raw["course"], "onset": onset}
+    spec = load_population_spec(raw)
+    assert spec.incubation_cases == 181 and load_population_spec().incubation_cases is None
     margin = published_margin("onset_h", spec.incubation, spec.incubation_scale_h,
                               spec.incubation_cases)
     assert margin.died is None and margin.shares.sum() == pytest.approx(1.0)
@@ -461,6 +466,7 @@ def _spec_with(change) -> dict:
     (lambda r: r["course"]["onset"].pop("above"), "needs 'above'"),
     (lambda r: r["course"]["onset"].update(incubation_cases=0.5),
      "field 'course.onset.incubation_cases' = 0.5"),
+    (lambda r: r.update(plausible_sd="3"), "field 'plausible_sd' = '3'"),
     (lambda r: r["course"]["onset"]["above"].update(unit="kg"), "cannot be converted"),
     (lambda r: r["parameters"]["w_injury_virus"].update(cv=0.3),
      "'cv' cannot be combined with value"),

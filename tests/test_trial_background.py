@@ -163,15 +163,11 @@ def test_a_background_at_randomisation_reaches_its_patients_in_every_arm(at_rand
     for arm in ("usual care", "sham"):  # off: untouched; on: IL-6 blocked in both arms
         np.testing.assert_allclose(rows[f"peak_crp@{arm}"].to_numpy()[~on],
                                    plain[f"peak_crp@{arm}"].to_numpy()[~on], rtol=1e-6)
-        # on: the blocked IL-6 lowers CRP, never raises it. (The secondary-infection
-        # probability rises only when blockade takes leukocyte IL-6 signalling below rest; these
-        # patients are randomised inflamed enough that it does not.) A patient whose CRP had
-        # already peaked when randomised keeps that peak: one of the seven since the refit with
-        # the plausible-range bound (2026-12-03 evening).
-        treated, untreated = (rows[f"peak_crp@{arm}"].to_numpy()[on],
-                              plain[f"peak_crp@{arm}"].to_numpy()[on])
-        assert (treated <= untreated * (1 + 1e-9)).all()
-        assert (treated < untreated).sum() >= len(treated) - 1
+        # on: the blocked IL-6 lowers CRP. (The secondary-infection probability rises only
+        # when blockade takes leukocyte IL-6 signalling below rest; since P/F is read from the
+        # shunt equation these three patients are randomised inflamed enough that it does not.)
+        assert (rows[f"peak_crp@{arm}"].to_numpy()[on]
+                < plain[f"peak_crp@{arm}"].to_numpy()[on]).all()
     np.testing.assert_allclose(rows["died@sham"], rows["died@usual care"])
 
 

@@ -170,9 +170,8 @@ def test_no_improvement_is_read_on_the_arms_own_course(second_dose_trial):
     # seeded counts (16 patients, seed 3): most patients have not improved 8 h after the first
     # dose; those who did, or died first, get none
     # 14 under the population calibrated on death probability with prior death thresholds (15
-    # before; 13 before the fitted death hazard, clinical._death); 16 since the refit with the
-    # plausible-range bound (2026-12-03 evening)
-    assert int(given.sum()) == 16
+    # before; 13 before the fitted death hazard, clinical._death)
+    assert int(given.sum()) == 14
     assert not (given & ~_alive_at(p, "no improvement", 8.0)).any()
     table = second_dose_trial.second_doses().set_index("arm")
     assert table.loc["never", "given"] == 0

@@ -128,11 +128,6 @@ def test_tocilizumab_trials_give_the_conditional_second_dose(small, name):
 COVACTA_SECOND_DOSE, SECOND_DOSE_TOLERANCE = 0.25, 0.10
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "34 of 292 (12 %) since the refit with the plausible-range bound (2026-12-03 evening; 47 of "
-    "292 before): fewer randomised patients worsen by a WHO level within a day of the first "
-    "infusion, as the refitted non-survivors are admitted less inflamed (course row "
-    "ferritin_admission_nonsurvivors)"))
 def test_covacta_gives_the_second_dose_about_as_often_as_published(tmp_path):
     """COVACTA's rule (a second infusion 8-24 h after the first if signs or symptoms worsened,
     read as the WHO level one category above that at the first dose) gives it to about the

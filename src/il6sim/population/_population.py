@@ -33,8 +33,8 @@ from ._balance import (
     effective_size,
     entropy_weights,
     margins,
-    published_margin,
     membership,
+    published_margin,
     select,
 )
 from ._calibrated import prior_death_thresholds, save_calibrated

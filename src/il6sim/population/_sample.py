@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..model import Model, default_model
 from ._spec import PopulationSpec
 
-__all__ = ["COURSE_COLUMNS", "ONSET_COLUMN", "PLAUSIBLE_SD", "dose_table", "draw", "parameter_table",
+__all__ = ["COURSE_COLUMNS", "ONSET_COLUMN", "dose_table", "draw", "parameter_table",
            "patient_normals", "patient_uniforms"]
 
 #: Columns with the drawn delays of the course, in hours.
@@ -24,14 +24,6 @@ COURSE_COLUMNS = {"onset_to_admission": "onset_to_admission_h",
                   "hypoxaemia_to_admission": "hypoxaemia_to_admission_h"}
 #: Column with the patient's symptom threshold (in the unit of the onset read-out).
 ONSET_COLUMN = "onset_threshold"
-#: The plausible range of each varied model parameter, in standard deviations of its declared
-#: (prior) distribution: a value beyond is set to the bound. The prior says where people are
-#: plausible (Allen RJ 2016 CPT Pharmacometrics Syst Pharmacol 5:140 bound every parameter of
-#: their plausible patients); the adaptive rounds of the fit and the calibrated kernel would
-#: otherwise reach far tails (measured 2026-12-03: infected cells living 30 days, 6 prior
-#: standard deviations from the median, in one patient of five, who kept their virus for months).
-#: 3 keeps 99.7 % of the prior.
-PLAUSIBLE_SD = 3.0
 
 
 def _check_seed(seed) -> int:
@@ -101,8 +93,10 @@ def draw(spec: PopulationSpec, z: np.ndarray, patients: np.ndarray | None = None
         elif parameter.distribution is None:
             values = np.full(n, parameter.value)
         else:
-            bounded = np.clip(column[f"parameter:{name}"], -PLAUSIBLE_SD, PLAUSIBLE_SD)
-            values = parameter.distribution.transform(bounded, covariates,
+            coordinate = column[f"parameter:{name}"]
+            if spec.plausible_sd is not None:
+                coordinate = np.clip(coordinate, -spec.plausible_sd, spec.plausible_sd)
+            values = parameter.distribution.transform(coordinate, covariates,
                                                       median=parameter.median)
         for covariate, factor in parameter.effects.items():
             values = np.where(covariates[covariate] > 0.5, values * factor, values)

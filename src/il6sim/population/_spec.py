@@ -35,7 +35,7 @@ COURSE_TIMES = ("onset_to_admission", "hypoxaemia_to_admission")
 ONSET_KEYS = ("output", "above", "source", "incubation", "incubation_cases")
 _TOP_KEYS = {"name", "description", "scenario", "infection", "duration", "sampling", "covariates",
              "course", "admission", "parameters", "markers", "validation_markers",
-             "death_fraction"}
+             "death_fraction", "plausible_sd"}
 _REQUIRED = ("name", "scenario", "infection", "duration", "sampling", "covariates", "course",
              "admission", "parameters", "markers")
 
@@ -95,6 +95,12 @@ class PopulationSpec:
     #: from: its marker distributions by outcome still fit, its death fraction does not).
     death_fraction: float | None = None
     death_fraction_source: str = ""
+    #: The plausible range of each varied model parameter, in standard deviations of its
+    #: declared (prior) distribution; a value beyond is set to the bound (None: unbounded).
+    #: The prior says where people are plausible (Allen RJ 2016 CPT Pharmacometrics Syst
+    #: Pharmacol 5:140 bound every parameter of their plausible patients); adaptive rounds of
+    #: the fit and the calibrated kernel reach far tails otherwise (docs/population.md).
+    plausible_sd: float | None = None
     source: str = "<dict>"
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -294,7 +300,18 @@ def _parse(data: Any, source: str, model: Model) -> PopulationSpec:
         latest_admission_h=latest, followup_h=followup, parameters=parameters, markers=markers,
         validation_markers=validation, base_overrides=base,
         **_death_fraction(field_("death_fraction"), data.get("death_fraction")),
+        plausible_sd=_plausible_sd(field_("plausible_sd"), data.get("plausible_sd")),
         source=source, raw=dict(data))
+
+
+def _plausible_sd(where: Field, value: Any) -> float | None:
+    """``plausible_sd: 3``: bound each varied parameter to that many prior SD (optional)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 1.0 <= value <= 10.0:
+        raise InputError(f"{where} = {value!r}; fix: give a number of prior standard deviations "
+                         "between 1 and 10 (e.g. plausible_sd: 3), or remove it")
+    return float(value)
 
 
 def _death_fraction(where: Field, data: Any) -> dict[str, Any]:
